@@ -1,0 +1,7 @@
+"""``python -m conda_deepdive``: the same entry point as the ``conda-deepdive`` script."""
+
+import sys
+
+from conda_deepdive.cli.main import main
+
+sys.exit(main())
