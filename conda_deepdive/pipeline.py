@@ -1,0 +1,338 @@
+"""The Session: ``conda install`` as a sequence of stages you can step through.
+
+Real conda runs ``conda.cli.install.install()`` from top to bottom in one go. A :class:`Session`
+runs the very same stages, but one at a time, and keeps every stage's result object so that a
+notebook cell (or ``trace --step``) can stop between them and look::
+
+    >>> s = Session.from_argv(["install", "-p", "/tmp/env", "numpy"])
+    >>> s.next()            # 1. the parsed command line
+    >>> s.next()            # 2. the Context, with where every value came from
+    >>> s.run(until="solve")
+    >>> s.results["solve"].final_state
+
+Stages, in order (see ``docs/ARCHITECTURE.md`` for the module behind each one):
+
+====== ============= ==========================================================
+ name   deep dive     what the result holds
+====== ============= ==========================================================
+parse   1 CLI         the argparse Namespace and the ``func`` that will run
+context 2 Context     every setting with its source
+index   3 Index       one SubdirData per channel x subdir, the records
+priority 4 Priority   which channels offered each name and which were masked
+specs   5a Specs      request + prefix state = the final list of specs
+reduce  5b Reduction  what the solver will actually look at
+solve   6 Solve       the SAT problem, optimisation passes, final state, attempts
+transaction 7         PrefixSetup, UnlinkLinkTransaction, action groups
+fetch   8             package cache hits, downloads, extractions
+link    9             every path action executed, in order
+====== ============= ==========================================================
+
+What to notice: the retries of ``conda.cli.install`` (``current_repodata.json`` first, then
+``repodata.json``; ``--freeze-installed`` first, then without) are not hidden — they show up as
+``attempts`` on the solve result. A dry run stops after ``transaction``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from conda_deepdive.reporting import Reporter
+
+__all__ = ["Session", "STAGES", "StageSpec", "Attempt", "SolveStageResult"]
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A stage's short name, its title as the deep dive numbers it, and the conda module it mirrors."""
+
+    name: str
+    title: str
+    conda_module: str
+
+
+STAGES: tuple[StageSpec, ...] = (
+    StageSpec("parse", "1. CLI parse", "conda.cli.conda_argparse"),
+    StageSpec("context", "2. Context", "conda.base.context"),
+    StageSpec("index", "3. Index fetch", "conda.core.subdir_data"),
+    StageSpec("priority", "4. Channel priority", "conda.resolve (channel priority)"),
+    StageSpec("specs", "5a. Request + prefix state = specs", "conda.core.solve.SolverStateContainer"),
+    StageSpec("reduce", "5b. Index reduction", "conda.resolve.Resolve.get_reduced_index"),
+    StageSpec("solve", "6. SAT solve", "conda.resolve.Resolve.solve"),
+    StageSpec("transaction", "7. Transaction", "conda.core.link.UnlinkLinkTransaction"),
+    StageSpec("fetch", "8. Fetch & extract", "conda.core.package_cache_data"),
+    StageSpec("link", "9. Link & unlink", "conda.core.path_actions"),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+_SOLVING_COMMANDS = ("create", "install", "update", "remove")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of the solve loop in ``conda.cli.install``: which repodata file, which update
+    modifier, and how it ended (``"ok"`` or the exception's class name)."""
+
+    repodata_fn: str
+    update_modifier: str
+    outcome: str
+    message: str = ""
+
+    def summary(self) -> dict:
+        return {
+            "repodata_fn": self.repodata_fn,
+            "update_modifier": self.update_modifier,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
+
+
+@dataclass
+class SolveStageResult:
+    """Stage 6's result: the solver's outcome plus the attempts it took to get there."""
+
+    outcome: Any
+    unlink_precs: tuple
+    link_precs: tuple
+    attempts: list[Attempt] = field(default_factory=list)
+    solver: Any = None
+
+    @property
+    def final_state(self) -> tuple:
+        return tuple(getattr(self.outcome, "final_state", ()) or ())
+
+    def summary(self) -> dict:
+        return {
+            "attempts": [a.summary() for a in self.attempts],
+            "unlink": sorted(r.dist_str() for r in self.unlink_precs),
+            "link": sorted(r.dist_str() for r in self.link_precs),
+            "outcome": _summary(self.outcome),
+        }
+
+    def __repr__(self) -> str:
+        tries = ", ".join(f"{a.repodata_fn}/{a.update_modifier}:{a.outcome}" for a in self.attempts)
+        return (
+            f"SolveStageResult(link={len(self.link_precs)}, unlink={len(self.unlink_precs)}, "
+            f"attempts=[{tries}])"
+        )
+
+
+def _summary(obj: Any) -> Any:
+    fn = getattr(obj, "summary", None)
+    return fn() if callable(fn) else repr(obj)
+
+
+class Session:
+    """Runs the stages of one ``conda`` command, one at a time, keeping every result.
+
+    ``env`` replaces ``os.environ`` for everything the run reads (condarc location, ``CONDA_*``),
+    so two sessions with different settings can live side by side in one notebook.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        reporter: Reporter | None = None,
+        *,
+        parsed: Any = None,
+        parser: Any = None,
+    ) -> None:
+        if argv is None and parsed is None:
+            raise ValueError("Session needs argv or an already parsed command")
+        self.argv = list(argv) if argv is not None else list(getattr(parsed, "argv", []) or [])
+        self.env = dict(os.environ if env is None else env)
+        self.reporter = reporter or Reporter()
+        self.results: dict[str, Any] = {}
+        self.seconds: dict[str, float] = {}
+        self._parsed = parsed
+        self._parser = parser
+        self._stopped_reason: str | None = None
+
+    @classmethod
+    def from_argv(cls, argv: Sequence[str], env: Mapping[str, str] | None = None,
+                  reporter: Reporter | None = None) -> "Session":
+        return cls(argv, env, reporter)
+
+    # -- stepping -------------------------------------------------------------------------------
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return STAGE_NAMES
+
+    @property
+    def next_stage(self) -> str | None:
+        if self._stopped_reason:
+            return None
+        for name in STAGE_NAMES:
+            if name not in self.results:
+                return name
+        return None
+
+    @property
+    def finished(self) -> bool:
+        return self.next_stage is None
+
+    @property
+    def stopped_reason(self) -> str | None:
+        """Why the run ended before ``link`` (dry run, nothing to do, not a solving command)."""
+        return self._stopped_reason
+
+    def next(self) -> Any:
+        """Run the next stage and return its result object."""
+        name = self.next_stage
+        if name is None:
+            raise StopIteration(self._stopped_reason or "all stages have run")
+        spec = STAGES[STAGE_NAMES.index(name)]
+        self.reporter.stage_started(name, spec.title)
+        start = time.perf_counter()
+        result = getattr(self, f"_stage_{name}")()
+        self.seconds[name] = time.perf_counter() - start
+        self.results[name] = result
+        self.reporter.stage_finished(name, result)
+        return result
+
+    def run(self, until: str | None = None) -> "Session":
+        """Run stages until ``until`` (inclusive) or to the end; returns the session."""
+        if until is not None and until not in STAGE_NAMES:
+            raise ValueError(f"unknown stage {until!r}; stages are {', '.join(STAGE_NAMES)}")
+        while self.next_stage is not None:
+            name = self.next_stage
+            self.next()
+            if name == until:
+                break
+        return self
+
+    def stop(self, reason: str) -> None:
+        """End the run early: later stages will not run (the prefix is left as it is)."""
+        self._stopped_reason = reason
+
+    def __getitem__(self, stage: str) -> Any:
+        return self.results[stage]
+
+    def __repr__(self) -> str:
+        done = ", ".join(self.results) or "-"
+        return f"Session({' '.join(self.argv)!r}, done=[{done}], next={self.next_stage!r})"
+
+    def summary(self) -> dict:
+        return {
+            "argv": self.argv,
+            "stages": {name: _summary(result) for name, result in self.results.items()},
+            "stopped": self._stopped_reason,
+        }
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def args(self) -> Any:
+        return self.results["parse"].namespace
+
+    @property
+    def context(self) -> Any:
+        return self.results["context"]
+
+    @property
+    def command(self) -> str:
+        return self.results["parse"].command
+
+    def _event(self, stage: str, kind: str, **data: Any) -> None:
+        self.reporter.event(stage, kind, **data)
+
+    # -- the stages ------------------------------------------------------------------------------
+    def _stage_parse(self) -> Any:
+        from conda_deepdive.cli import parser as cli_parser
+
+        if self._parsed is not None:
+            parsed = self._parsed
+        else:
+            parsed = cli_parser.parse_command(self.argv)
+        self._event("parse", "parsed", command=parsed.command, func=parsed.func,
+                    argv=list(parsed.argv))
+        if parsed.command not in _SOLVING_COMMANDS:
+            self.stop(f"'{parsed.command}' does not change an environment")
+        return parsed
+
+    def _stage_context(self) -> Any:
+        from conda_deepdive.context import Context
+        from conda_deepdive.install_flow import check_prefix, requested_specs, target_prefix_for
+
+        context = Context.load(args=self.results["parse"].namespace, env=self.env)
+        prefix = target_prefix_for(self.command, self.args, context)
+        context = context.replace(target_prefix=prefix)
+        self._event("context", "target_prefix", prefix=prefix)
+        # conda checks the prefix and the specs before it fetches anything
+        check_prefix(self.command, self.args, prefix)
+        if self.command != "remove":
+            requested_specs(self.command, self.args, context)
+        return context
+
+    def _stage_index(self) -> Any:
+        from conda_deepdive.index import fetch_index
+
+        fn = self._repodata_fns()[0]
+        return fetch_index(self.context, repodata_fn=fn, reporter=self.reporter)
+
+    def _repodata_fns(self) -> list[str]:
+        fns = list(self.context.repodata_fns or ["repodata.json"])
+        # conda only ever looks at the full repodata when removing
+        return ["repodata.json"] if self.command == "remove" else fns
+
+    def _attempt_plan(self) -> list[tuple[str, str]]:
+        from conda_deepdive.install_flow import attempt_plan
+
+        return attempt_plan(self.command, self.args, self.context, self._repodata_fns())
+
+    def _solver_for(self, repodata_fn: str, index: Any) -> Any:
+        from conda_deepdive.install_flow import make_solver
+
+        return make_solver(self.command, self.args, self.context, repodata_fn, index, self.reporter)
+
+    def _first_solver(self) -> Any:
+        solver = getattr(self, "_solver", None)
+        if solver is None:
+            fn, _modifier = self._attempt_plan()[0]
+            solver = self._solver = self._solver_for(fn, self.results["index"])
+        return solver
+
+    def _stage_priority(self) -> Any:
+        return self._first_solver().apply_channel_priority()
+
+    def _stage_specs(self) -> Any:
+        _fn, modifier = self._attempt_plan()[0]
+        return self._first_solver().collect_specs(update_modifier=modifier)
+
+    def _stage_reduce(self) -> Any:
+        return self._first_solver().reduce()
+
+    def _stage_solve(self) -> SolveStageResult:
+        from conda_deepdive.install_flow import solve_attempts
+
+        return solve_attempts(self)
+
+    def _stage_transaction(self) -> Any:
+        from conda_deepdive.transaction import PrefixSetup, UnlinkLinkTransaction
+
+        solved: SolveStageResult = self.results["solve"]
+        solver = solved.solver
+        setup = PrefixSetup(
+            target_prefix=self.context.target_prefix,
+            unlink_precs=tuple(solved.unlink_precs),
+            link_precs=tuple(solved.link_precs),
+            remove_specs=tuple(getattr(solver, "specs_to_remove", ()) or ()),
+            update_specs=tuple(getattr(solver, "specs_to_add", ()) or ()),
+            neutered_specs=tuple(getattr(solver, "neutered_specs", ()) or ()),
+        )
+        txn = UnlinkLinkTransaction(setup, context=self.context, reporter=self.reporter,
+                                    env=self.env, argv=self.argv)
+        if txn.nothing_to_do:
+            self.stop("nothing to do")
+        elif self.context.dry_run:
+            self.stop("dry run")
+        return txn
+
+    def _stage_fetch(self) -> Any:
+        txn = self.results["transaction"]
+        return txn.download_and_extract()
+
+    def _stage_link(self) -> Any:
+        txn = self.results["transaction"]
+        return txn.execute()

@@ -1,0 +1,30 @@
+"""Shared fixtures. Real-conda reference data lives in ``../shared`` beside the project root;
+tests that need it skip with a clear reason when it is absent (it is never copied in here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+TEACHING_CHANNELS = PROJECT_ROOT / "data" / "channels"
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ``../shared``; skips the calling test when it is missing."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared/{'/'.join(parts)} is absent: real-conda reference data not available")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return shared_path()
+
+
+def load_fidelity(name: str) -> dict:
+    return json.loads(shared_path("fidelity", name).read_text())
