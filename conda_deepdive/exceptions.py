@@ -139,20 +139,73 @@ class CondaExitZero(CondaError):
     return_code = 0
 
 
+def _dashes(items: Any, indent: int = 2) -> str:
+    """conda's ``dashlist``: one ``- item`` line per item, each preceded by a newline."""
+    return "".join("\n" + " " * indent + "- " + str(x) for x in items)
+
+
 class PackagesNotFoundError(CondaError):
-    pass
+    """Specs that match nothing. conda 26.3+ raises one of two subclasses, chosen here by the
+    arguments: with ``channel_urls`` -> :class:`PackagesNotFoundInChannelsError` (not in the
+    index), with ``prefix`` -> :class:`PackagesNotFoundInPrefixError` (not installed)."""
+
+    def __new__(cls, packages: Any = (), channel_urls: Any = (), prefix: Any = None, **kwargs: Any):
+        if cls is PackagesNotFoundError:
+            if channel_urls:
+                cls = PackagesNotFoundInChannelsError
+            elif prefix is not None:
+                cls = PackagesNotFoundInPrefixError
+        return Exception.__new__(cls)
+
+    def __init__(self, packages: Any = (), channel_urls: Any = (), prefix: Any = None, **kwargs: Any):
+        packages = [str(p) for p in packages]
+        channel_urls = [str(u) for u in channel_urls]
+        packages_formatted = "  - " + "\n  - ".join(packages)
+        if channel_urls:
+            message = (
+                "The following packages are not available from current channels:\n\n"
+                "%(packages_formatted)s\n\n"
+                "Current channels:\n\n"
+                "%(channels_formatted)s\n\n"
+                "To search for alternate channels that may provide the conda package you're\n"
+                "looking for, navigate to\n\n"
+                "    https://anaconda.org\n\n"
+                "and use the search bar at the top of the page.\n"
+            )
+            kwargs.update(channels_formatted="  - " + "\n  - ".join(channel_urls))
+        elif prefix is not None:
+            message = ("The following packages are missing from the target environment:\n"
+                       "  prefix: %(prefix)s\n\n%(packages_formatted)s\n")
+            kwargs.update(prefix=str(prefix))
+        else:
+            message = ("The following packages are missing from the target environment:\n"
+                       "%(packages_formatted)s\n")
+        super().__init__(message, packages=packages, packages_formatted=packages_formatted,
+                         channel_urls=channel_urls, **kwargs)
 
 
 class PackagesNotFoundInChannelsError(PackagesNotFoundError):
-    pass
+    """``The following packages are not available from current channels`` (+ the channel URLs)."""
 
 
 class PackagesNotFoundInPrefixError(PackagesNotFoundError):
-    pass
+    """``The following packages are missing from the target environment`` (+ the prefix)."""
 
 
-class PackageNotInstalledError(CondaError):
-    pass
+class PackageNotInstalledError(PackagesNotFoundInPrefixError):
+    """``conda update NAME`` for a NAME that is not installed (a PackagesNotFoundInPrefixError
+    since conda 26.3)."""
+
+    def __new__(cls, prefix: Any = None, package_name: Any = None, **kwargs: Any):
+        return Exception.__new__(cls)
+
+    def __init__(self, prefix: Any = None, package_name: Any = None, **kwargs: Any):
+        CondaError.__init__(
+            self,
+            "Package is not installed in prefix.\n  prefix: %(prefix)s\n  package name: %(package_name)s\n",
+            prefix=str(prefix),
+            package_name=str(package_name),
+        )
 
 
 class UnsatisfiableError(CondaError):
@@ -160,7 +213,25 @@ class UnsatisfiableError(CondaError):
 
 
 class SpecsConfigurationConflictError(CondaError):
-    pass
+    """Requested specs that conflict with pinned specs (``pinned_packages``/``conda-meta/pinned``)."""
+
+    def __init__(self, requested_specs: Any = (), pinned_specs: Any = (), prefix: Any = ""):
+        import os
+
+        requested = [str(s) for s in requested_specs]
+        pinned = [str(s) for s in pinned_specs]
+        message = (
+            "Requested specs conflict with configured specs.\n"
+            f"  requested specs: {_dashes(requested, 4)}\n"
+            f"  pinned specs: {_dashes(pinned, 4)}\n"
+            "Use 'conda config --show-sources' to look for 'pinned_specs' and 'track_features'\n"
+            "configuration parameters.  Pinned specs may also be defined in the file\n"
+            f"{os.path.join(str(prefix), 'conda-meta', 'pinned')}.\n"
+        )
+        self.requested_specs = requested
+        self.pinned_specs = pinned
+        self.prefix = str(prefix)
+        super().__init__(message)
 
 
 class ResolvePackageNotFound(CondaError):
@@ -230,3 +301,137 @@ class CondaSSLError(CondaError):
 
 class ProxyError(CondaError):
     pass
+
+
+# --- stages 1-2, CLI parse and Context (conda.cli.conda_argparse, conda.common.configuration) --
+
+
+class CommandNotFoundError(CondaError):
+    """``conda <word>`` where ``<word>`` is not a command (conda exits 1, not argparse's 2)."""
+
+    def __init__(self, command: str):
+        self.command = command
+        super().__init__(f"No command 'conda {command}'.")
+
+
+class ValidationError(CondaError):
+    """A configuration value that cannot be used (names the setting, value and source)."""
+
+    def __init__(self, parameter_name: str, parameter_value, source: str, msg: str = "", **kwargs):
+        self.parameter_name = parameter_name
+        self.parameter_value = parameter_value
+        self.source = source
+        super().__init__(msg or f"Parameter {parameter_name} = {parameter_value!r} declared in {source} is invalid.",
+                         **kwargs)
+
+
+class InvalidTypeError(ValidationError):
+    """A setting of the wrong shape, e.g. ``channels: 3`` where a list is expected."""
+
+    def __init__(self, parameter_name: str, parameter_value, source: str, wrong_type: str,
+                 valid_types: str, msg: str = ""):
+        self.wrong_type = wrong_type
+        self.valid_types = valid_types
+        super().__init__(
+            parameter_name, parameter_value, source,
+            msg or (f"Parameter {parameter_name} = {parameter_value!r} declared in {source} has type "
+                    f"{wrong_type}.\nValid types:\n  - {valid_types}"),
+        )
+
+
+class InvalidElementTypeError(InvalidTypeError):
+    """One element of a list/map setting has the wrong type (``channels: [[a]]``)."""
+
+    def __init__(self, parameter_name: str, parameter_value, source: str, wrong_type: str,
+                 valid_types: str, index_or_key):
+        qualifier = "at index" if isinstance(index_or_key, int) else "for key"
+        super().__init__(
+            parameter_name, parameter_value, source, wrong_type, valid_types,
+            msg=(f"Parameter {parameter_name} declared in {source} has invalid element "
+                 f"{parameter_value!r} {qualifier} {index_or_key}.\nValid element types:\n  - {valid_types}."),
+        )
+
+
+class MultipleKeysError(ValidationError):
+    """One source sets a setting under two of its names (``channels`` and ``channel``)."""
+
+    def __init__(self, source: str, keys, preferred_key: str):
+        self.keys = list(keys)
+        listed = "\n".join(f"  - {k}" for k in self.keys)
+        super().__init__(
+            preferred_key, None, source,
+            msg=f"Multiple aliased keys in file {source}:\n{listed}\nMust declare only one. Prefer '{preferred_key}'",
+        )
+
+
+class OperationNotAllowed(CondaError):
+    pass
+
+
+class NoWritablePkgsDirError(CondaError):
+    def __init__(self, pkgs_dirs):
+        self.pkgs_dirs = list(pkgs_dirs)
+        listed = "\n".join(f"  - {d}" for d in self.pkgs_dirs)
+        super().__init__(f"No writeable pkgs directories configured.\n{listed}")
+
+
+# --- stages 7-9: transaction, fetch/extract, link (conda.core.link / path_actions / package_cache_data)
+
+
+class ClobberError(CondaError):
+    """Two packages (or a package and a stray file) want the same path in the prefix."""
+
+
+class KnownPackageClobberError(ClobberError):
+    def __init__(self, target_path: str, incoming_dist: str, colliding_dist: str):
+        self.target_path, self.incoming_dist, self.colliding_dist = target_path, incoming_dist, colliding_dist
+        super().__init__(
+            f"The package '{incoming_dist}' cannot be installed due to a\n"
+            f"path collision for '{target_path}'.\n"
+            f"This path already exists in the target prefix, and it won't be removed by\n"
+            f"an uninstall action in this transaction. The path appears to be coming from\n"
+            f"the package '{colliding_dist}', which is already installed in the prefix."
+        )
+
+
+class UnknownPackageClobberError(ClobberError):
+    def __init__(self, target_path: str, incoming_dist: str):
+        self.target_path, self.incoming_dist = target_path, incoming_dist
+        super().__init__(
+            f"The package '{incoming_dist}' cannot be installed due to a\n"
+            f"path collision for '{target_path}'.\n"
+            f"This path already exists in the target prefix, and it won't be removed\n"
+            f"by an uninstall action in this transaction. The path is one that conda\n"
+            f"doesn't recognize. It may have been created by another package manager."
+        )
+
+
+class SharedLinkPathClobberError(ClobberError):
+    def __init__(self, target_path: str, incoming_dists):
+        self.target_path, self.incoming_dists = target_path, list(incoming_dists)
+        listed = "\n".join(f"  - {d}" for d in self.incoming_dists)
+        super().__init__(
+            f"This transaction has incompatible packages due to a shared path.\n"
+            f"  packages:\n{listed}\n  path: '{target_path}'"
+        )
+
+
+class EnvironmentNotWritableError(CondaError):
+    def __init__(self, environment_location: str):
+        self.environment_location = environment_location
+        super().__init__(
+            f"The current user does not have write permissions to the target environment.\n"
+            f"  environment location: {environment_location}"
+        )
+
+
+class RemoveError(CondaError):
+    pass
+
+
+class CacheLockTimeout(CondaError):
+    """conda-deepdive: another process held a package cache's lock for too long."""
+
+
+class InjectedFault(CondaError):
+    """conda-deepdive: the failure asked for with ``CONDA_DEEPDIVE_FAIL_AT`` (teaching rollback)."""

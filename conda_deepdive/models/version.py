@@ -34,7 +34,9 @@ no information, which is also why their hashes agree. At one position:
   meets the implicit ``0`` of ``1.0``);
 * strings compare alphabetically, and the upper-case marker ``'DEV'`` sorts before ``_`` and every
   lower-case string: ``1.0dev < 1.0_ < 1.0a < 1.0rc < 1.0 < 1.0post``;
-* ``post`` is ``+inf``: larger than every number.
+* ``post`` is ``+inf``: larger than every number *in its component*. So ``1.0post1 > 1.0.1``
+  (``[0, inf, 1]`` beats ``[0]`` in the second component) while ``1.0.post1 < 1.0.1``.
+* a trailing ``_`` (openssl style, ``1.0.1_``) sorts just above ``1.0.1`` and below ``1.0.1a``.
 
 A consequence worth noticing: ``1.1a1 < 1.1.0dev1``. In ``1.1a1`` the ``a`` sits in the *second*
 component; in ``1.1.0dev1`` the second component is a plain ``1`` and the ``dev`` only appears in
@@ -50,6 +52,10 @@ Version specs
 (specs and versions are interned: the same string gives the same object), because the solver
 calls ``match`` millions of times.
 
+Under the hood (not in conda): instead of conda's padded comparison loops, each version gets one
+flat tuple key at parse time (see "Ordering keys" below) whose plain tuple order is conda's
+order, so sorting and ``<``/``==`` run at C speed; the property tests check it against the loops.
+
 One quirk the learner should notice: conda's canonical ``str`` of a group drops inner parentheses,
 ``VersionSpec('(1.6|1.7),1.8')`` prints as ``1.6|1.7,1.8``; matching still uses the parsed tree.
 We reproduce that exactly, because that is what ``conda`` prints.
@@ -64,6 +70,7 @@ string) instead of raising ``TypeError``; ``.version``/``.local`` are tuples, no
 from __future__ import annotations
 
 import logging
+import operator
 import re
 from typing import Any, Callable
 
@@ -109,60 +116,87 @@ class _InternedByString(type):
 
 
 # ---------------------------------------------------------------------------------------------
-# Ordering keys. conda compares with explicit loops that pad with zeros; we precompute one tuple
-# per version whose plain tuple ordering gives the same answers, so <, ==, hash and sort run in C.
+# Ordering keys. conda compares with explicit loops that pad with zeros; we precompute one flat
+# tuple per version whose plain tuple ordering gives the same answers, so <, ==, hash and sort
+# run in C. The key is a run of 4-slot groups (flat tuples compare faster than nested ones):
 #
-# Trailing zeros are dropped first (they are padding). The remaining subtlety is comparing a
-# sequence that *ended* with one that continues with zeros: the answer depends on the first
-# non-zero entry that follows (a string -> the continuing side is smaller). So a zero is encoded
-# together with "is the next non-zero entry a string (0) or a number (1)", and the end marker sits
-# exactly between those two cases (0.5).
-_END = (1, 0, 0.5)  # end of a component's subcomponents
-_END_ALL = ((1, 0, 0.5, 0.5),)  # end of a list of components
+#   string subcomponent 'rc'        0, 'rc', 0, 0     every string sorts below every number
+#   number n > 0 (post = inf)       1, n, 0, 0
+#   zero                            1, 0, next, 0
+#   end of a component              1, 0, 0.5, -1
+#   a component that is all zeros   1, 0, 0.5, next
+#   end of the version (or local)   1, 0, 0.5, 0.5
+#
+# Trailing zeros and trailing all-zero components are dropped first: they are only padding.
+# What remains is comparing a side that has *ended* (so counts as zeros from there on) with one
+# that continues with zeros: the first non-zero entry that follows decides (a string -> the
+# continuing side is smaller). Hence zeros carry `next` (0: the next non-zero entry is a string /
+# the next non-zero component starts below zero; 1: a number) and the end markers sit at 0.5,
+# exactly between. tests/test_version_fuzz.py checks this against a loop-based reading of conda.
+_END = (1, 0, 0.5, -1)
+_END_ALL = (1, 0, 0.5, 0.5)
+_ZERO_BEFORE_NUMBER = (1, 0, 0.5, 1)  # an all-zero component followed by a plain number
+_PLAIN_NUMERIC = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
+_NUMBER_GROUPS: dict[str, tuple] = {}  # '15' -> key groups of a component that is just 15
+
+
+def _number_group(piece: str) -> tuple:
+    number = int(piece)
+    group = (1, number, 0, 0, *_END) if number else _ZERO_BEFORE_NUMBER
+    if len(_NUMBER_GROUPS) < 100_000:
+        _NUMBER_GROUPS[piece] = group
+    return group
 
 
 def _strip_zeros(comp: tuple) -> tuple:
     n = len(comp)
-    while n and comp[n - 1] == 0 and comp[n - 1].__class__ is not str:
+    while n and comp[n - 1] == 0:  # ('a' == 0 is False, so strings stay)
         n -= 1
     return comp[:n]
 
 
-def _component_key(comp: tuple) -> tuple:
-    """Key of one component, trailing zeros already removed and non-empty."""
-    out = []
+def _component_groups(stripped: tuple) -> tuple[tuple, bool]:
+    """Key groups of one non-zero component (trailing zeros removed), and whether the component
+    sorts below an all-zero one (its first non-zero entry is a string)."""
+    nexts = [1] * len(stripped)  # `next` of each zero: the kind of the next non-zero entry
     nxt = 1
-    for x in reversed(comp):
+    for j in range(len(stripped) - 1, -1, -1):
+        nexts[j] = nxt
+        x = stripped[j]
         if x.__class__ is str:
-            out.append((0, x))
             nxt = 0
-        elif x == 0:
-            out.append((1, 0, nxt))
-        else:
-            out.append((1, x))
+        elif x:
             nxt = 1
-    out.reverse()
-    out.append(_END)
-    return tuple(out)
-
-
-def _sequence_key(comps: tuple) -> tuple:
-    """Key of a list of components (the public version, or the local version)."""
-    stripped = [_strip_zeros(c) for c in comps]
-    while stripped and not stripped[-1]:
-        stripped.pop()
     out: list = []
-    nxt = 1
-    for comp in reversed(stripped):
-        if comp:
-            key = _component_key(comp)
-            nxt = 0 if key[0] < _END else 1  # is this component below or above all-zeros?
-            out.append(key)
+    for x, nx in zip(stripped, nexts):
+        if x.__class__ is str:
+            out += (0, x, 0, 0)
+        elif x:
+            out += (1, x, 0, 0)
         else:
-            out.append(((1, 0, 0.5, nxt),))
-    out.reverse()
-    out.append(_END_ALL)
-    return tuple(out)
+            out += (1, 0, nx, 0)
+    out += _END
+    return tuple(out), nxt == 0
+
+
+def _sequence_key(records: list, out: list) -> None:
+    """Append the key groups of a component list (records from :func:`_component`)."""
+    n = len(records)
+    while n and records[n - 1][2] is None:  # trailing all-zero components are padding
+        n -= 1
+    nexts = [1] * n  # `next` of each all-zero component, scanning from the right
+    nxt = 1
+    for i in range(n - 1, -1, -1):
+        nexts[i] = nxt
+        below = records[i][3]
+        if below is not None:
+            nxt = 0 if below else 1
+    for i in range(n):
+        groups = records[i][2]
+        out += groups if groups is not None else (1, 0, 0.5, nexts[i])
+    out += _END_ALL
 
 
 class VersionOrder(metaclass=_InternedByString):
@@ -174,7 +208,9 @@ class VersionOrder(metaclass=_InternedByString):
     [VersionOrder('1.0dev'), VersionOrder('1.0a'), VersionOrder('1.0'), VersionOrder('1.0post1')]
     """
 
-    __slots__ = ("norm_version", "version", "local", "_vkey", "_key", "_hash")
+    # _key: the ordering key (see above); _parts: (version, local, and both with trailing zeros
+    # removed, which is what padded equality compares), filled in lazily for plain '1.2.3' strings.
+    __slots__ = ("norm_version", "_key", "_hash", "_parts")
     _cache_: dict[str, "VersionOrder"] = {}
     fillvalue = 0  # what a missing subcomponent counts as
 
@@ -182,51 +218,59 @@ class VersionOrder(metaclass=_InternedByString):
         if not isinstance(vstr, str):
             raise TypeError(f"VersionOrder needs a str, got {type(vstr).__name__}: {vstr!r}")
         text = vstr.strip().lower()
-        if not text:
-            raise InvalidVersionSpec(vstr, "empty version string")
-        if not _ALLOWED.match(text):
-            # '1.0-1' is accepted as '1.0_1', but only if no underscore is in play already
-            if "-" in text and "_" not in text:
-                text = text.replace("-", "_")
-            if not _ALLOWED.match(text):
-                raise InvalidVersionSpec(vstr, "invalid character(s)")
         set_ = object.__setattr__
+        if _PLAIN_NUMERIC.fullmatch(text):  # fast path: '1.2.3', most versions in a channel
+            groups = _NUMBER_GROUPS
+            try:
+                pieces = [groups.get(p) or _number_group(p) for p in text.split(".")]
+            except ValueError:  # more digits than Python will convert
+                raise InvalidVersionSpec(vstr, "version number too long") from None
+            n = len(pieces)
+            while n and pieces[n - 1] is _ZERO_BEFORE_NUMBER:  # trailing zeros are padding
+                n -= 1
+            # every non-zero component is a plain number, so all-zero ones (the epoch 0, too)
+            # sit below the next one
+            flat: list = [*_ZERO_BEFORE_NUMBER] if n else []
+            for group in pieces[:n]:
+                flat += group
+            flat += _END_ALL
+            flat += _END_ALL  # no local version
+            key = tuple(flat)
+            parts = None
+        else:
+            text, vrecs, lrecs = _parse(vstr, text)
+            flat = []
+            _sequence_key(vrecs, flat)
+            _sequence_key(lrecs, flat)
+            key = tuple(flat)
+            parts = (
+                tuple([r[0] for r in vrecs]),
+                tuple([r[0] for r in lrecs]),
+                tuple([r[1] for r in vrecs]),
+                tuple([r[1] for r in lrecs]),
+            )
         set_(self, "norm_version", text)
-
-        parts = text.split("!")
-        if len(parts) > 2:
-            raise InvalidVersionSpec(vstr, "duplicated epoch separator '!'")
-        if len(parts) == 2:
-            if not parts[0].isdigit():
-                raise InvalidVersionSpec(vstr, "epoch must be an integer")
-            epoch = parts[0]
-        else:
-            epoch = "0"
-
-        public_local = parts[-1].split("+")
-        if len(public_local) > 2:
-            raise InvalidVersionSpec(vstr, "duplicated local version separator '+'")
-        public = public_local[0]
-        local_raw = public_local[1].replace("_", ".").split(".") if len(public_local) == 2 else []
-        if not public:
-            raise InvalidVersionSpec(vstr, "Missing version before local version separator '+'")
-        if public.endswith("_"):
-            # openssl-style '1.0.1_' keeps its trailing '_' as part of the last component, so
-            # that 1.0.1 < 1.0.1_ < 1.0.1a (a plain '1.0.1' followed by letter releases)
-            pieces = public[:-1].replace("_", ".").split(".")
-            pieces[-1] += "_"
-        else:
-            pieces = public.replace("_", ".").split(".")
-
-        version = _parse_components(vstr, [epoch, *pieces])
-        local = _parse_components(vstr, local_raw)
-        set_(self, "version", version)
-        set_(self, "local", local)
-        vkey = _sequence_key(version)
-        set_(self, "_vkey", vkey)
-        key = (vkey, _sequence_key(local))
         set_(self, "_key", key)
         set_(self, "_hash", hash(key))
+        set_(self, "_parts", parts)
+
+    def _components(self) -> tuple:
+        parts = self._parts
+        if parts is None:  # a plain numeric version: parse its components on first use
+            version = ((0,), *[(int(p),) for p in self.norm_version.split(".")])
+            parts = (version, (), tuple(map(_strip_zeros, version)), ())
+            object.__setattr__(self, "_parts", parts)
+        return parts
+
+    @property
+    def version(self) -> tuple:
+        """Epoch and public version as components: ``'1.2rc1'`` -> ``((0,), (1,), (2, 'rc', 1))``."""
+        return self._components()[0]
+
+    @property
+    def local(self) -> tuple:
+        """The local version (after ``+``) as components; ``()`` if there is none."""
+        return self._components()[1]
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -277,49 +321,135 @@ class VersionOrder(metaclass=_InternedByString):
         ``1.7``, ``1.70`` does not start with ``1.7``. If ``other`` has a local part, the public
         versions must be equal and the test runs on the local parts.
         """
-        if other.local:
-            if self._vkey != other._vkey:
+        return _prefix_test(other)(self)
+
+
+def _prefix_test(target: VersionOrder) -> Callable[[VersionOrder], bool]:
+    """Compile ``v.startswith(target)``: everything about ``target`` is worked out once."""
+    version, local, stripped, lstripped = target._components()
+    on_local = bool(local)
+    theirs, ts = (local, lstripped) if on_local else (version, stripped)
+    public = _trim(stripped)
+    last = len(theirs) - 1
+    ts_head = ts[:last]
+    tail = theirs[last]
+    k = len(tail) - 1
+    tail_head = _strip_zeros(tail[:k])
+    final = tail[k]
+    final_is_str = final.__class__ is str
+
+    def test(v: VersionOrder) -> bool:
+        v_version, v_local, v_stripped, v_lstripped = v._components()
+        if on_local:
+            if _trim(v_stripped) != public:  # public versions must be equal
                 return False
-            mine, theirs = self.local, other.local
+            mine, ms = v_local, v_lstripped
         else:
-            mine, theirs = self.version, other.version
-        last = len(theirs) - 1
-        if _sequence_key(mine[:last]) != _sequence_key(theirs[:last]):
+            mine, ms = v_version, v_stripped
+        head_comps = ms[:last]
+        if len(head_comps) < last:  # missing components count as zeros
+            head_comps += ((),) * (last - len(head_comps))
+        if head_comps != ts_head:
             return False
-        head = mine[last] if len(mine) > last else ()
-        tail = theirs[last]
-        k = len(tail) - 1
-        if _strip_zeros(head[:k]) != _strip_zeros(tail[:k]):
+        comp = mine[last] if len(mine) > last else ()
+        if k and _strip_zeros(comp[:k]) != tail_head:
             return False
-        mine_c = head[k] if len(head) > k else 0
-        theirs_c = tail[k]
-        if theirs_c.__class__ is str:
-            return mine_c.__class__ is str and mine_c.startswith(theirs_c)
-        return mine_c.__class__ is not str and mine_c == theirs_c
+        c = comp[k] if len(comp) > k else 0
+        if final_is_str:
+            return c.__class__ is str and c.startswith(final)
+        return c.__class__ is not str and c == final
+
+    return test
 
 
-def _parse_components(vstr: str, raw: list[str]) -> tuple:
-    """``['0', '2', '1rc2']`` -> ``((0,), (2,), (1, 'rc', 2))``."""
-    out = []
-    for text in raw:
-        runs = _SUBCOMPONENTS.findall(text)
-        if not runs:
-            raise InvalidVersionSpec(vstr, "empty version component")
-        comp: list = [] if text[0].isdigit() else [0]  # keep numbers and strings in phase
-        for run in runs:
-            if run.isdigit():
-                try:
-                    comp.append(int(run))
-                except ValueError:  # more digits than Python will convert
-                    raise InvalidVersionSpec(vstr, "version number too long") from None
-            elif run == "post":
-                comp.append(_INF)
-            elif run == "dev":
-                comp.append("DEV")  # upper case sorts before '_' and all lower-case strings
-            else:
-                comp.append(run)
-        out.append(tuple(comp))
-    return tuple(out)
+def _trim(stripped: tuple) -> tuple:
+    """Drop trailing all-zero components: equal results mean equal (zero-padded) versions."""
+    n = len(stripped)
+    while n and not stripped[n - 1]:
+        n -= 1
+    return stripped[:n]
+
+
+class _BadComponent(Exception):
+    pass
+
+
+_COMPONENTS: dict[str, tuple] = {}  # parsed components repeat a lot across versions: memoise
+
+
+def _component(text: str) -> tuple:
+    """Parse one component: ``'1rc2'`` -> ``(1, 'rc', 2)``, ``'rc'`` -> ``(0, 'rc')``,
+    ``'post1'`` -> ``(0, inf, 1)``. Returns ``(components, without trailing zeros, key groups,
+    sorts below zero)``; the last two are None for an all-zero component."""
+    record = _COMPONENTS.get(text)
+    if record is not None:
+        return record
+    runs = _SUBCOMPONENTS.findall(text)
+    if not runs:
+        raise _BadComponent("empty version component")
+    out: list = [] if text[0].isdigit() else [0]  # keep numbers and strings in phase
+    for run in runs:
+        if run.isdigit():
+            try:
+                out.append(int(run))
+            except ValueError:  # more digits than Python will convert
+                raise _BadComponent("version number too long") from None
+        elif run == "post":
+            out.append(_INF)
+        elif run == "dev":
+            out.append("DEV")  # upper case sorts before '_' and all lower-case strings
+        else:
+            out.append(run)
+    comp = tuple(out)
+    stripped = _strip_zeros(comp)
+    groups, below = _component_groups(stripped) if stripped else (None, None)
+    record = (comp, stripped, groups, below)
+    if len(_COMPONENTS) < 100_000:
+        _COMPONENTS[text] = record
+    return record
+
+
+def _parse(vstr: str, text: str) -> tuple[str, list, list]:
+    """The general parser: (normalised string, version and local component records)."""
+    if not text:
+        raise InvalidVersionSpec(vstr, "empty version string")
+    if not _ALLOWED.match(text):
+        # '1.0-1' is accepted as '1.0_1', but only if no underscore is in play already
+        if "-" in text and "_" not in text:
+            text = text.replace("-", "_")
+        if not _ALLOWED.match(text):
+            raise InvalidVersionSpec(vstr, "invalid character(s)")
+
+    parts = text.split("!")
+    if len(parts) > 2:
+        raise InvalidVersionSpec(vstr, "duplicated epoch separator '!'")
+    if len(parts) == 2:
+        if not parts[0].isdigit():
+            raise InvalidVersionSpec(vstr, "epoch must be an integer")
+        epoch = parts[0]
+    else:
+        epoch = "0"
+
+    public_local = parts[-1].split("+")
+    if len(public_local) > 2:
+        raise InvalidVersionSpec(vstr, "duplicated local version separator '+'")
+    public = public_local[0]
+    local_raw = public_local[1].replace("_", ".").split(".") if len(public_local) == 2 else []
+    if not public:
+        raise InvalidVersionSpec(vstr, "Missing version before local version separator '+'")
+    if public.endswith("_"):
+        # openssl-style '1.0.1_' keeps its trailing '_' as part of the last component, so
+        # that 1.0.1 < 1.0.1_ < 1.0.1a (a plain '1.0.1' followed by letter releases)
+        pieces = public[:-1].replace("_", ".").split(".")
+        pieces[-1] += "_"
+    else:
+        pieces = public.replace("_", ".").split(".")
+    try:
+        version = [_component(p) for p in (epoch, *pieces)]
+        local = [_component(p) for p in local_raw]
+    except _BadComponent as exc:
+        raise InvalidVersionSpec(vstr, str(exc)) from None
+    return text, version, local
 
 
 def normalized_version(version: str) -> VersionOrder:
@@ -416,49 +546,57 @@ def untreeify(spec, _inand: bool = False, depth: int = 0) -> str:
 # Relations. '<= 1.2' (space), '<>1.2', '<=!1.2' and '===1' are rejected by the lookahead.
 _RELATION = re.compile(r"^(=|==|!=|<=|>=|<|>|~=)(?![=<>!~])(\S+)$")
 _OPERATOR_START = frozenset("=<>!~")
-
-
-def _compatible_prefix(target: VersionOrder) -> VersionOrder:
-    """``~=1.4.2`` means ``>=1.4.2`` and starts with ``1.4`` (drop the last dotted piece)."""
-    return VersionOrder(".".join(str(target).split(".")[:-1]))
-
-
-def _relation_matcher(op: str, target: VersionOrder) -> Callable[[VersionOrder], bool]:
-    """One comparison against a fixed version, as a closure over its precomputed key."""
-    key = target._key
-    if op == "==":
-        return lambda v: v._key == key
-    if op == "!=":
-        return lambda v: v._key != key
-    if op == "<":
-        return lambda v: v._key < key
-    if op == "<=":
-        return lambda v: v._key <= key
-    if op == ">":
-        return lambda v: v._key > key
-    if op == ">=":
-        return lambda v: v._key >= key
-    if op == "=":  # fuzzy: '=1.2' means '1.2.*'
-        return lambda v: v.startswith(target)
-    if op == "!=startswith":
-        return lambda v: not v.startswith(target)
-    if op == "~=":
-        try:
-            prefix = _compatible_prefix(target)
-        except InvalidVersionSpec as exc:
-            # conda only notices this when matching ('~=1' has no prefix): so do we
-            def fail(v: VersionOrder, _exc: InvalidVersionSpec = exc) -> bool:
-                raise _exc
-
-            return fail
-        return lambda v: v._key >= key and v.startswith(prefix)
-    raise InvalidVersionSpec(op, f"invalid operator: {op}")
+_KEY_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+                ">": operator.gt, ">=": operator.ge}
 
 
 def _as_order(value: Any) -> VersionOrder:
     if value.__class__ is VersionOrder:
         return value
     return VersionOrder(str(value))
+
+
+def _relation_matcher(op: str, target: VersionOrder) -> Callable[[Any], bool]:
+    """Compile ``<op> target`` into one function taking a version string or VersionOrder.
+
+    This runs millions of times in a solve, so everything about ``target`` is bound up front and
+    a version string costs one dict lookup in the VersionOrder cache.
+    """
+    lookup = VersionOrder._cache_.get
+    compare = _KEY_COMPARE.get(op)
+    if compare is not None:
+        key = target._key
+
+        def match(v: Any) -> bool:
+            if v.__class__ is not VersionOrder:
+                v = lookup(v) or _as_order(v)
+            return compare(v._key, key)
+
+        return match
+    if op == "=" or op == "!=startswith":  # fuzzy: '=1.2' means '1.2.*'
+        test = _prefix_test(target)
+        negate = op != "="
+    elif op == "~=":  # '~=1.4.2': >=1.4.2 and starts with 1.4
+        key = target._key
+        try:
+            prefix_test = _prefix_test(VersionOrder(".".join(str(target).split(".")[:-1])))
+        except InvalidVersionSpec as exc:
+            # conda only notices this when matching ('~=1' has no prefix): so do we
+            def test(v: VersionOrder, _exc: InvalidVersionSpec = exc) -> bool:
+                raise _exc
+        else:
+            def test(v: VersionOrder) -> bool:
+                return v._key >= key and prefix_test(v)
+        negate = False
+    else:
+        raise InvalidVersionSpec(op, f"invalid operator: {op}")
+
+    def match(v: Any) -> bool:
+        if v.__class__ is not VersionOrder:
+            v = lookup(v) or _as_order(v)
+        return test(v) is not negate
+
+    return match
 
 
 class BaseSpec:
@@ -579,12 +717,11 @@ class VersionSpec(BaseSpec, metaclass=_InternedByString):
             if not text.endswith(".*"):
                 text = text[:-1] + ".*"
             target = VersionOrder(text.rstrip("*").rstrip("."))
-            return self._setup(
-                text, "startswith", _lift(lambda v: v.startswith(target)), False, operator="=", matcher_vo=target
-            )
+            return self._setup(text, "startswith", _relation_matcher("=", target), False,
+                               operator="=", matcher_vo=target)
         if "@" not in text:
             target = VersionOrder(text)
-            return self._setup(text, "exact", _lift(_relation_matcher("==", target)), True,
+            return self._setup(text, "exact", _relation_matcher("==", target), True,
                                operator="==", matcher_vo=target)
         # a string with '@' cannot be a version: compared as plain text
         return self._setup(text, "string", lambda v: str(v) == text, True)
@@ -610,10 +747,12 @@ class VersionSpec(BaseSpec, metaclass=_InternedByString):
                 )
                 target_str = target_str[:-2]
         target = VersionOrder(target_str)
-        self._setup(text, "operator", _lift(_relation_matcher(op, target)), op == "==",
+        self._setup(text, "operator", _relation_matcher(op, target), op == "==",
                     operator=op, matcher_vo=target)
 
     def _parse_group(self, tree: tuple) -> None:
+        if len(tree) < 2 or tree[0] not in ("|", ","):
+            raise InvalidVersionSpec(str(tree), "not an expression tree ('|' or ',', operands...)")
         op = tree[0]
         members = tuple(VersionSpec(node) for node in tree[1:])
         # conda joins the members' own strings, so inner parentheses are not shown
@@ -644,19 +783,6 @@ class VersionSpec(BaseSpec, metaclass=_InternedByString):
         if not isinstance(other, VersionSpec):
             raise TypeError(f"cannot union VersionSpec with {type(other).__name__}")
         return "|".join(sorted({self.raw_value, other.raw_value}))
-
-
-def _lift(compare: Callable[[VersionOrder], bool]) -> Callable[[Any], bool]:
-    """Wrap a VersionOrder predicate so it also accepts version strings (looked up in the cache)."""
-    cache = VersionOrder._cache_
-
-    def match(value: Any) -> bool:
-        if value.__class__ is not VersionOrder:
-            order = cache.get(value) if value.__class__ is str else None
-            value = _as_order(value) if order is None else order
-        return compare(value)
-
-    return match
 
 
 # conda's other name for the same class
@@ -694,8 +820,7 @@ class BuildNumberMatch(BaseSpec, metaclass=_InternedByString):
                 raise InvalidVersionSpec(text, "invalid operator")
             op, target_str = m.groups()
             target = VersionOrder(target_str)
-            compare = _relation_matcher(op, target)
-            return self._setup(text, "operator", lambda v: compare(_as_order(v)), op == "==",
+            return self._setup(text, "operator", _relation_matcher(op, target), op == "==",
                                operator=op, matcher_vo=target)
         if text[0] == "^" or text[-1] == "$":
             if text[0] != "^" or text[-1] != "$":

@@ -1,0 +1,217 @@
+"""Stage 4: channel priority — which channel may supply which package (``conda.resolve``).
+
+Channels are listed in priority order (``-c a -c b``: ``a`` first). conda turns that list into a
+*rank* per channel name (``Resolve._make_channel_priorities``): 0 for the first channel, 1 for the
+next, and so on. A multichannel such as ``defaults`` is expanded into its members
+(``pkgs/main``, ``pkgs/r``…) and each member gets the next counter, in order. A channel that is not
+in the list at all (the virtual-package channel ``@``, or a prefix record from a channel no longer
+configured) gets rank 1 — a quirk of conda's, faithfully kept.
+
+What the three ``channel_priority`` settings do with the ranks:
+
+``strict``
+    For each package *name*, only the best-ranked channel that has any record of that name may
+    supply it (``Resolve._get_strict_channel``). Records of the same name in lower channels are
+    *masked* while the index is reduced — even when the higher channel only has old versions.
+``flexible`` (the default)
+    Nothing is removed. The rank is the first thing the solver compares in a record's
+    ``version_key`` (before the version), so a higher channel wins when it can, but a lower channel
+    can still supply a version the higher one lacks.
+``disabled``
+    The version is compared first; the rank only breaks ties between equal versions.
+
+What to notice: strict priority is a *filter* (fewer candidates, so "unsatisfiable" can appear
+where flexible would succeed — conda then adds a note to the error), flexible is a *preference*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from conda_deepdive.reporting import Reporter
+
+__all__ = [
+    "MAX_CHANNEL_PRIORITY",
+    "CHANNEL_PRIORITIES",
+    "make_channel_priorities",
+    "channel_name",
+    "strict_channel_name",
+    "NamePriority",
+    "PriorityReport",
+    "apply_channel_priority",
+]
+
+#: conda's ``base.constants.MAX_CHANNEL_PRIORITY``: ranks are capped just below it.
+MAX_CHANNEL_PRIORITY = 10000
+#: The values ``context.channel_priority`` accepts.
+CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")
+#: conda's default rank for a channel that is not in the configured list.
+UNLISTED_RANK = 1
+
+
+def channel_name(record: Any) -> str:
+    """The channel *name* of a record (``record.channel.name``; strings are accepted too)."""
+    ch = record.channel
+    return ch if isinstance(ch, str) else ch.name
+
+
+def _expand(channels: Iterable[Any], config: Any = None) -> Iterable[Any]:
+    from conda_deepdive.models.channel import Channel
+
+    for c in channels:
+        ch = c if isinstance(c, Channel) else Channel(c, config=config)
+        members = getattr(ch, "channels", None)
+        if members is not None and not isinstance(members, str):  # a MultiChannel
+            yield from members
+        else:
+            yield ch
+
+
+def make_channel_priorities(channels: Iterable[Any], config: Any = None) -> dict[str, int]:
+    """``{channel name: rank}``, lowest rank = highest priority (conda's priorities map).
+
+    ``channels`` are ``Channel`` objects or strings (parsed with ``config``). A name seen twice
+    keeps its first rank; the counter still advances, exactly as conda's ``enumerate`` does.
+    """
+    ranks: dict[str, int] = {}
+    for counter, ch in enumerate(_expand(channels, config)):
+        if ch.name not in ranks:
+            ranks[ch.name] = min(counter, MAX_CHANNEL_PRIORITY - 1)
+    return ranks
+
+
+def strict_channel_name(records: Iterable[Any], ranks: Mapping[str, int]) -> str | None:
+    """The one channel allowed to supply these records' name under strict priority.
+
+    Among the channels that have a record of the name, the one with the lowest rank. Like conda
+    (a dict keyed by rank), when two channels share a rank the one seen last wins.
+    """
+    return _best_channel({channel_name(r) for r in records}, ranks)
+
+
+def _best_channel(names: Iterable[str], ranks: Mapping[str, int]) -> str | None:
+    by_rank: dict[int, str] = {}
+    for name in names:
+        by_rank[ranks.get(name, UNLISTED_RANK)] = name
+    return by_rank[min(by_rank)] if by_rank else None
+
+
+@dataclass(frozen=True)
+class NamePriority:
+    """One package name: which channels offer it, which one strict priority keeps."""
+
+    name: str
+    offered_by: tuple[str, ...]  # channel names, best rank first
+    records_per_channel: tuple[int, ...]
+    kept: str | None  # the strict channel (None when nothing is masked in this mode)
+    masked: tuple[str, ...]  # channels whose records of this name are masked
+
+    @property
+    def masked_count(self) -> int:
+        return sum(n for ch, n in zip(self.offered_by, self.records_per_channel) if ch in self.masked)
+
+    def __repr__(self) -> str:
+        offers = ", ".join(f"{ch} ({n})" for ch, n in zip(self.offered_by, self.records_per_channel))
+        masked = f"; masked: {', '.join(self.masked)}" if self.masked else ""
+        return f"<{self.name}: {offers}{masked}>"
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "offered_by": dict(zip(self.offered_by, self.records_per_channel)),
+            "kept": self.kept,
+            "masked": list(self.masked),
+            "masked_records": self.masked_count,
+        }
+
+
+class PriorityReport:
+    """The channel-priority view of an index: ranks, and per name who offers and who is masked.
+
+    This is the whole-index picture; the solver applies the strict filter lazily, only to names it
+    reaches while reducing the index (see ``reduction.py``), with the same rule.
+    """
+
+    def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, NamePriority]):
+        self.mode = mode
+        self.ranks = dict(ranks)
+        self.names = dict(names)
+
+    def __getitem__(self, name: str) -> NamePriority:
+        return self.names[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    @property
+    def contested(self) -> list[NamePriority]:
+        """Names offered by more than one channel (the only ones priority can matter for)."""
+        return [p for p in self.names.values() if len(p.offered_by) > 1]
+
+    @property
+    def masked(self) -> list[NamePriority]:
+        return [p for p in self.names.values() if p.masked]
+
+    def is_masked(self, record: Any) -> bool:
+        entry = self.names.get(record.name)
+        return bool(entry and channel_name(record) in entry.masked)
+
+    def __repr__(self) -> str:
+        ranks = ", ".join(f"{name}={rank}" for name, rank in self.ranks.items())
+        masked = sum(p.masked_count for p in self.names.values())
+        return (
+            f"<PriorityReport {self.mode}: ranks {{{ranks}}}; {len(self.names)} names, "
+            f"{len(self.contested)} offered by several channels, {masked} records masked>"
+        )
+
+    def summary(self) -> dict:
+        return {
+            "mode": self.mode,
+            "ranks": self.ranks,
+            "names": len(self.names),
+            "contested": [p.summary() for p in self.contested],
+            "masked_records": sum(p.masked_count for p in self.names.values()),
+        }
+
+
+def apply_channel_priority(
+    records: Iterable[Any],
+    channels: Iterable[Any],
+    channel_priority: str = "flexible",
+    config: Any = None,
+    reporter: Reporter | None = None,
+) -> PriorityReport:
+    """Rank the channels and, for every package name, say who offers it and who is masked."""
+    if channel_priority not in CHANNEL_PRIORITIES:
+        from conda_deepdive.exceptions import CondaValueError
+
+        raise CondaValueError(
+            f"channel_priority must be one of {', '.join(CHANNEL_PRIORITIES)}; got {channel_priority!r}"
+        )
+    reporter = reporter or Reporter()
+    ranks = make_channel_priorities(channels, config)
+    reporter.event("priority", "channel_ranks", mode=channel_priority, ranks=dict(ranks))
+    counts: dict[str, dict[str, int]] = {}
+    for rec in records:
+        per = counts.setdefault(rec.name, {})
+        ch = channel_name(rec)
+        per[ch] = per.get(ch, 0) + 1
+    names: dict[str, NamePriority] = {}
+    for name, per in counts.items():
+        order = sorted(per, key=lambda ch: (ranks.get(ch, UNLISTED_RANK), ch))
+        kept = masked = None
+        if channel_priority == "strict":
+            kept = _best_channel(per, ranks)
+            masked = tuple(ch for ch in order if ch != kept)
+        entry = NamePriority(name, tuple(order), tuple(per[ch] for ch in order), kept, masked or ())
+        names[name] = entry
+        if entry.masked:
+            reporter.event(
+                "priority", "masked", name=name, kept=kept, masked=list(entry.masked),
+                records=entry.masked_count,
+            )
+    report = PriorityReport(channel_priority, ranks, names)
+    reporter.event("priority", "summary", **{k: v for k, v in report.summary().items() if k != "contested"})
+    return report
+

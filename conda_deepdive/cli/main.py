@@ -1,0 +1,69 @@
+"""The entry point: ``python -m conda_deepdive …`` / ``conda-deepdive …`` (conda: ``conda.cli.main``).
+
+``main()`` parses the command line (stage 1), then imports and runs the one command module that
+was asked for. Errors end the way they end in conda:
+
+* a :class:`~conda_deepdive.exceptions.CondaError` prints one message — ``ClassName: message`` on
+  stderr, or with ``--json`` conda's JSON error object on stdout — and exits with the error's
+  return code (1; ``DryRunExit`` is a quiet 0, as in conda);
+* a usage error exits 2 with argparse's message.
+
+Nothing heavy is imported before the command runs, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Mapping, Sequence
+
+__all__ = ["main", "print_error"]
+
+
+def print_error(exc: BaseException, json_mode: bool) -> int:
+    """Report a CondaError like conda's ExceptionHandler; returns the exit code."""
+    from conda_deepdive.exceptions import DryRunExit
+
+    if isinstance(exc, DryRunExit):
+        rc = 0
+        if json_mode:  # conda prints the dry-run plan as JSON, then nothing for the "error"
+            return rc
+    else:
+        rc = getattr(exc, "return_code", 1)
+        rc = rc if isinstance(rc, int) else 1
+    if json_mode:
+        import json
+
+        sys.stdout.write(json.dumps(exc.dump_map(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stderr.write(f"\n{exc!r}\n\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    return rc
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run one command line; return its exit code (never raises for a CondaError).
+
+    ``env`` replaces ``os.environ`` for configuration lookup (HOME, CONDARC, ``CONDA_*``) —
+    the tests and notebooks pass one explicitly.
+    """
+    from conda_deepdive.cli.parser import do_call, generate_parser, parse_command
+    from conda_deepdive.exceptions import CondaError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        argv = ["--help"]  # conda with no arguments prints its help
+    json_mode = "--json" in argv
+    parser = generate_parser()
+    parsed = None
+    try:
+        parsed = parse_command(argv, parser)
+        result = do_call(parsed.namespace, parser, env=env)
+    except CondaError as exc:
+        if parsed is not None and getattr(parsed.namespace, "json", None):
+            json_mode = True
+        return print_error(exc, json_mode)
+    except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,16 @@
+"""Create a new environment (``conda create``; conda: ``conda.cli.main_create``).
+
+Like conda, this module is only a door: the shared logic of create/install/update/remove lives
+in :func:`conda_deepdive.cli.install.install`, imported when the command actually runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> Any:
+    """Run ``create`` for the parsed ``args`` (``env`` replaces ``os.environ`` when given)."""
+    from conda_deepdive.cli.install import install
+
+    return install(args, parser, "create", env)

@@ -1,0 +1,447 @@
+"""Stage 1: the command line, parsed the way conda parses it.
+
+conda counterpart: ``conda.cli.conda_argparse`` (``generate_parser``, ``do_call``) and the
+argument helpers in ``conda.cli.helpers``.
+
+What happens in conda: ``argparse`` turns ``conda install -c conda-forge numpy`` into a
+``Namespace``. Two details matter for the rest of the pipeline:
+
+* every option's ``dest`` is the *name of a Context setting* (``-c`` → ``channel``, an alias of
+  ``channels``; ``--strict-channel-priority`` → ``channel_priority="strict"``; ``-y`` → ``yes``,
+  an alias of ``always_yes``). That is how stage 2 folds flags into the configuration cascade
+  without a hand-written mapping;
+* options a user did not type stay ``None`` (conda uses a ``NULL`` sentinel), so they do not hide
+  the value from a condarc file;
+* each sub-command stores ``func`` — the *import path* of the module whose ``execute(args, parser)``
+  runs the command. :func:`do_call` imports it only then, which keeps ``--help`` fast.
+
+:func:`parse_command` returns a frozen :class:`ParsedCommand` you can look at in a notebook.
+This module imports nothing but ``argparse``: it runs on every ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+__all__ = ["generate_parser", "parse_command", "ParsedCommand", "do_call", "ArgumentParser",
+           "COMMAND_ALIASES", "SOLVING_COMMANDS"]
+
+#: ``conda upgrade`` is ``conda update``; ``conda uninstall`` is ``conda remove``.
+COMMAND_ALIASES = {"upgrade": "update", "uninstall": "remove"}
+SOLVING_COMMANDS = ("create", "install", "update", "remove")
+
+_PKG = "conda_deepdive.cli"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with conda's touches: raw description formatting, capitalised help.
+
+    An unknown sub-command raises :class:`~conda_deepdive.exceptions.CommandNotFoundError`
+    (exit 1, like ``conda foo``); every other usage error exits 2 with argparse's message.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        add_custom_help = "add_help" not in kwargs
+        if add_custom_help:
+            kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        if add_custom_help:
+            self.add_argument("-h", "--help", action="help", help="Show this help message and exit.")
+
+    def error(self, message: str):  # type: ignore[override]
+        exc = sys.exc_info()[1]
+        if isinstance(exc, argparse.ArgumentError) and exc.argument_name in (None, "COMMAND") \
+                and "invalid choice" in message:
+            word = message.split("'", 2)[1] if "'" in message else ""
+            if word:
+                from conda_deepdive.exceptions import CommandNotFoundError
+
+                raise CommandNotFoundError(word)
+        super().error(message)
+
+
+class _CountAction(argparse.Action):
+    """``-v -v`` → 2, starting from ``None`` (not given) rather than 0 (conda: NullCountAction)."""
+
+    def __init__(self, option_strings, dest, default=None, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, (getattr(namespace, self.dest, None) or 0) + 1)
+
+
+# ------------------------------------------------------------------------------------------
+# option groups shared by create / install / update / remove (conda.cli.helpers)
+# ------------------------------------------------------------------------------------------
+
+def _add_prefix(p: argparse.ArgumentParser, required: bool = False) -> None:
+    group = p.add_argument_group("Target Environment Specification")
+    npgroup = group.add_mutually_exclusive_group(required=required)
+    npgroup.add_argument("-n", "--name", metavar="ENVIRONMENT", help="Name of environment.")
+    npgroup.add_argument("-p", "--prefix", metavar="PATH",
+                         help="Full path to environment location (i.e. prefix).")
+
+
+def _add_channels(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Channel Customization")
+    g.add_argument("-c", "--channel", dest="channel", action="append",
+                   help="Additional channel to search for packages, searched in the order given "
+                        "(a name, a URL or a local path), before the .condarc channels.")
+    g.add_argument("--use-local", action="store_true", default=None,
+                   help="Use locally built packages. Identical to '-c local'.")
+    g.add_argument("--override-channels", action="store_true", default=None,
+                   help="Do not search default or .condarc channels. Requires --channel.")
+    g.add_argument("--repodata-fn", action="append", dest="repodata_fns", metavar="REPODATA_FN",
+                   help="Repodata file name to try (repeatable; leftmost first). "
+                        "repodata.json is the final fallback.")
+
+
+def _add_solver_mode(p: argparse.ArgumentParser, update_modifiers: bool) -> argparse._ArgumentGroup:
+    g = p.add_argument_group("Solver Mode Modifiers")
+    g.add_argument("--strict-channel-priority", action="store_const", dest="channel_priority",
+                   const="strict", default=None,
+                   help="Packages in lower priority channels are not considered if a package with "
+                        "the same name appears in a higher priority channel.")
+    g.add_argument("--no-channel-priority", action="store_const", dest="channel_priority",
+                   const="disabled", default=None,
+                   help="Package version takes precedence over channel priority.")
+    deps = g.add_mutually_exclusive_group()
+    deps.add_argument("--no-deps", action="store_const", const="no_deps", dest="deps_modifier",
+                      default=None, help="Do not install, update, remove, or change dependencies.")
+    deps.add_argument("--only-deps", action="store_const", const="only_deps", dest="deps_modifier",
+                      default=None, help="Only install dependencies.")
+    g.add_argument("--no-pin", action="store_true", dest="ignore_pinned", default=None,
+                   help="Ignore pinned file.")
+    if update_modifiers:
+        u = g.add_mutually_exclusive_group()
+        u.add_argument("--freeze-installed", "--no-update-deps", action="store_const",
+                       const="freeze_installed", dest="update_modifier", default=None,
+                       help="Do not update or change already-installed dependencies.")
+        u.add_argument("--update-deps", action="store_const", const="update_deps",
+                       dest="update_modifier", default=None,
+                       help="Update dependencies that have available updates.")
+        u.add_argument("-S", "--satisfied-skip-solve", action="store_const",
+                       const="specs_satisfied_skip_solve", dest="update_modifier", default=None,
+                       help="Exit early and do not run the solver if the requested specs are satisfied.")
+        u.add_argument("--update-all", "--all", action="store_const", const="update_all",
+                       dest="update_modifier", default=None,
+                       help="Update all installed packages in the environment.")
+        u.add_argument("--update-specs", action="store_const", const="update_specs",
+                       dest="update_modifier", default=None,
+                       help="Update based on provided specifications.")
+    return g
+
+
+def _add_networking(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Networking Options")
+    g.add_argument("-C", "--use-index-cache", action="store_true", default=None,
+                   help="Use cache of channel index files, even if it has expired.")
+    g.add_argument("-k", "--insecure", action="store_false", dest="ssl_verify", default=None,
+                   help="Allow \"insecure\" SSL connections (ssl_verify: false).")
+    g.add_argument("--offline", action="store_true", default=None,
+                   help="Offline mode. Don't connect to the Internet.")
+
+
+def _add_output(p: argparse.ArgumentParser, dry_run: bool = True) -> argparse._ArgumentGroup:
+    g = p.add_argument_group("Output, Prompt, and Flow Control Options")
+    g.add_argument("--json", action="store_true", default=None,
+                   help="Report all output as json. Suitable for using conda programmatically.")
+    g.add_argument("-v", "--verbose", action=_CountAction, dest="verbosity",
+                   help="Can be used multiple times. Once for detailed output, twice for INFO "
+                        "logging, thrice for DEBUG logging, four times for TRACE logging.")
+    g.add_argument("-q", "--quiet", action="store_true", default=None,
+                   help="Do not display progress bar.")
+    if dry_run:
+        g.add_argument("-d", "--dry-run", action="store_true", default=None,
+                       help="Only display what would have been done.")
+        g.add_argument("-y", "--yes", action="store_true", default=None,
+                       help="Sets any confirmation values to 'yes' automatically.")
+    return g
+
+
+def _add_create_install_update(p: argparse.ArgumentParser, command: str) -> None:
+    _add_prefix(p, required=(command == "create"))
+    _add_channels(p)
+    solver = _add_solver_mode(p, update_modifiers=command in ("install", "update"))
+    if command == "create":
+        solver.add_argument("--no-default-packages", action="store_true", default=None,
+                            help="Ignore create_default_packages in the .condarc file.")
+    else:
+        solver.add_argument("--force-reinstall", action="store_true", default=None,
+                            help="Ensure that any user-requested package for the current "
+                                 "operation is uninstalled and reinstalled.")
+    link = p.add_argument_group("Package Linking and Install-time Options")
+    link.add_argument("--force", action="store_true", default=None, help=argparse.SUPPRESS)
+    link.add_argument("--copy", action="store_true", default=None,
+                      help="Install all packages using copies instead of hard- or soft-linking.")
+    if command in ("install", "update"):
+        link.add_argument("--clobber", action="store_true", default=None,
+                          help="Allow clobbering (i.e. overwriting) of overlapping file paths "
+                               "within packages and suppress related warnings.")
+    _add_networking(p)
+    out = _add_output(p)
+    out.add_argument("--download-only", action="store_true", default=None,
+                     help="Solve an environment and ensure package caches are populated, but exit "
+                          "prior to unlinking and linking packages into the prefix.")
+    out.add_argument("--show-channel-urls", action="store_true", dest="show_channel_urls",
+                     default=None, help="Show channel urls.")
+    # "append", not nargs="*": --file must not swallow the package specs after it
+    p.add_argument("--file", action="append", default=[],
+                   help="Read package versions from the given file (repeatable).")
+    p.add_argument("packages", metavar="package_spec", nargs="*",
+                   help="Package specs (name, 'name=1.2', 'channel::name', "
+                        "'channel/subdir::name'), like 'numpy>=1.20'.")
+
+
+# ------------------------------------------------------------------------------------------
+# sub-commands
+# ------------------------------------------------------------------------------------------
+
+def _configure_create(sub) -> None:
+    p = sub.add_parser("create", help="Create a new conda environment from a list of specified packages.",
+                       description="Create a new conda environment from a list of specified packages.",
+                       epilog="Example:\n\n    conda-deepdive create -p /tmp/env numpy")
+    _add_create_install_update(p, "create")
+    p.set_defaults(func=f"{_PKG}.main_create.execute")
+
+
+def _configure_install(sub) -> None:
+    p = sub.add_parser("install", help="Install a list of packages into a specified conda environment.",
+                       description="Install a list of packages into a specified conda environment.",
+                       epilog="Example:\n\n    conda-deepdive install -p /tmp/env -c conda-forge numpy")
+    _add_create_install_update(p, "install")
+    p.set_defaults(func=f"{_PKG}.main_install.execute")
+
+
+def _configure_update(sub, name: str = "update") -> None:
+    text = ("Update conda packages to the latest compatible version." if name == "update"
+            else "Alias for conda update.")
+    p = sub.add_parser(name, help=text, description=text)
+    _add_create_install_update(p, "update")
+    p.set_defaults(func=f"{_PKG}.main_update.execute")
+
+
+def _configure_remove(sub, name: str = "remove") -> None:
+    text = ("Remove a list of packages from a specified conda environment." if name == "remove"
+            else "Alias for conda remove.")
+    p = sub.add_parser(name, help=text, description=text)
+    _add_prefix(p)
+    _add_channels(p)
+    g = p.add_argument_group("Solver Mode Modifiers")
+    g.add_argument("--features", action="store_true", default=None,
+                   help="Remove features (instead of packages).")
+    g.add_argument("--force-remove", "--force", action="store_true", dest="force_remove", default=None,
+                   help="Forces removal of a package without removing packages that depend on it.")
+    g.add_argument("--no-pin", action="store_true", dest="ignore_pinned", default=None,
+                   help="Ignore pinned package(s) that apply to the current operation.")
+    _add_networking(p)
+    _add_output(p)
+    p.add_argument("--all", action="store_true", default=None,
+                   help="Remove all packages, i.e., the entire environment.")
+    p.add_argument("--keep-env", action="store_true", default=None,
+                   help="Used with --all, delete all packages but keep the environment.")
+    p.add_argument("package_names", metavar="package_name", nargs="*",
+                   help="Package names to remove from the environment.")
+    p.set_defaults(func=f"{_PKG}.main_remove.execute")
+
+
+def _configure_list(sub) -> None:
+    p = sub.add_parser("list", help="List installed packages in a conda environment.",
+                       description="List installed packages in a conda environment.")
+    _add_prefix(p)
+    g = _add_output(p, dry_run=False)
+    g.add_argument("--show-channel-urls", action="store_true", dest="show_channel_urls",
+                   default=None, help="Show channel urls.")
+    p.add_argument("-c", "--canonical", action="store_true", default=None,
+                   help="Output canonical names of packages only.")
+    p.add_argument("-f", "--full-name", action="store_true", default=None,
+                   help="Only search for full names, i.e., ^<regex>$.")
+    p.add_argument("-e", "--export", action="store_true", default=None,
+                   help="Output explicit, machine-readable requirement strings.")
+    p.add_argument("regex", nargs="?", help="List only packages matching this regular expression.")
+    p.set_defaults(func=f"{_PKG}.main_list.execute")
+
+
+def _configure_config(sub) -> None:
+    p = sub.add_parser("config", help="Show configuration values and where they come from.",
+                       description="Show configuration values (conda config --show / --show-sources).")
+    _add_output(p, dry_run=False)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--show", nargs="*", default=None, metavar="KEY",
+                   help="Display configuration values as calculated and compiled. "
+                        "If no arguments given, show information for all configuration values.")
+    g.add_argument("--show-sources", action="store_true", default=None,
+                   help="Display all identified configuration sources.")
+    p.set_defaults(func=f"{_PKG}.main_config.execute")
+
+
+def _configure_nested(sub, name: str, text: str) -> None:
+    p = sub.add_parser(name, help=text, description=text,
+                       epilog=f"Example:\n\n    conda-deepdive {name} --step install -p /tmp/env numpy")
+    p.add_argument("--step", action="store_true", default=None,
+                   help="Pause after each stage (step through the pipeline).")
+    p.add_argument("--stage", metavar="NAME", default=None,
+                   help="Run up to this stage and show it (parse, context, index, priority, "
+                        "reduce, solve, transaction, fetch, link).")
+    p.add_argument("--export", metavar="FILE", default=None,
+                   help="Write the recorded trace to FILE (.json, .html or .svg).")
+    p.add_argument("nested_argv", metavar="COMMAND ...", nargs=argparse.REMAINDER,
+                   help="The conda command to run, e.g. 'install -p /tmp/env numpy'.")
+    p.set_defaults(func=f"{_PKG}.main_{name}.execute")
+
+
+def _configure_serve(sub) -> None:
+    p = sub.add_parser("serve", help="Serve a directory of channels over HTTP (for offline workshops).",
+                       description="Serve a directory of channels over HTTP (for offline workshops).")
+    p.add_argument("directory", metavar="DIR", nargs="?", default=None,
+                   help="Directory to serve (default: the bundled teaching channels).")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default: chosen by the server).")
+    p.add_argument("--bind", metavar="ADDR", default=None, help="Address to bind (default 127.0.0.1).")
+    p.set_defaults(func=f"{_PKG}.main_serve.execute")
+
+
+def generate_parser() -> ArgumentParser:
+    """The whole command line: conda's sub-commands for installing, plus ``trace``,
+    ``explain`` and ``serve`` of conda-deepdive."""
+    from conda_deepdive import CONDA_VERSION, __version__
+
+    p = ArgumentParser(
+        prog="conda-deepdive",
+        description="Watch `conda install` happen, stage by stage. The same command lines as "
+                    f"conda {CONDA_VERSION}, run by a step-through simulator.",
+    )
+    p.add_argument("-V", "--version", action="version",
+                   version=f"conda-deepdive {__version__} (conda {CONDA_VERSION} semantics)",
+                   help="Show the version number and exit.")
+    sub = p.add_subparsers(metavar="COMMAND", dest="cmd", title="commands")
+    sub.required = True
+    _configure_config(sub)
+    _configure_create(sub)
+    _configure_install(sub)
+    _configure_list(sub)
+    _configure_remove(sub)
+    _configure_remove(sub, "uninstall")
+    _configure_update(sub)
+    _configure_update(sub, "upgrade")
+    _configure_nested(sub, "trace", "Run a conda command stage by stage and show what each stage did.")
+    _configure_nested(sub, "explain", "Explain, stage by stage, what a conda command would do and why.")
+    _configure_serve(sub)
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# the inspectable result, and running it
+# ------------------------------------------------------------------------------------------
+
+class ParsedCommand:
+    """The result of stage 1 (frozen).
+
+    ``argv``: what was typed; ``command``: the canonical sub-command (``upgrade`` → ``update``);
+    ``namespace``: argparse's Namespace (dest names = Context setting names); ``func``: import path
+    of the ``execute(args, parser)`` that runs it; ``nested``: for ``trace``/``explain``, the
+    :class:`ParsedCommand` of the command being traced.
+    """
+
+    __slots__ = ("argv", "command", "namespace", "func", "parser", "nested")
+
+    def __init__(self, argv: Sequence[str], command: str, namespace: argparse.Namespace, func: str,
+                 parser: argparse.ArgumentParser | None = None, nested: "ParsedCommand | None" = None):
+        for name, value in (("argv", tuple(argv)), ("command", command), ("namespace", namespace),
+                            ("func", func), ("parser", parser), ("nested", nested)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ParsedCommand is frozen")
+
+    @classmethod
+    def from_namespace(cls, namespace: argparse.Namespace, command: str | None = None,
+                       argv: Sequence[str] = (), parser: argparse.ArgumentParser | None = None
+                       ) -> "ParsedCommand":
+        """Wrap a Namespace built elsewhere (e.g. by a test) without re-parsing."""
+        cmd = command or getattr(namespace, "cmd", None) or ""
+        func = getattr(namespace, "func", None) or f"{_PKG}.main_{COMMAND_ALIASES.get(cmd, cmd)}.execute"
+        return cls(argv, COMMAND_ALIASES.get(cmd, cmd), namespace, func, parser,
+                   getattr(namespace, "nested", None))
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options that were actually given (``None`` = not typed; ``cmd``/``func`` left out)."""
+        return {k: v for k, v in vars(self.namespace).items()
+                if k not in ("cmd", "func", "nested") and not k.startswith("_")
+                and v not in (None, [], False)}
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "argv": list(self.argv),
+            "command": self.command,
+            "func": self.func,
+            "options": {k: v for k, v in self.options.items() if _is_plain(v)},
+            "nested": self.nested.summary() if self.nested is not None else None,
+        }
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"ParsedCommand(command={self.command!r}, func={self.func!r}{', ' if opts else ''}{opts})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ParsedCommand) and (self.argv, self.command, self.func) == \
+            (other.argv, other.command, other.func) and self.options == other.options
+
+    def __hash__(self) -> int:
+        return hash((self.argv, self.command, self.func))
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return False
+
+
+def parse_command(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> ParsedCommand:
+    """Parse ``argv`` (without the program name) into a :class:`ParsedCommand`.
+
+    Usage errors raise ``SystemExit(2)`` like argparse (an unknown command raises
+    ``CommandNotFoundError``). For ``trace``/``explain`` the rest of the line is parsed with the
+    same parser and kept as ``nested`` (and on the namespace as ``args.nested``).
+    """
+    parser = parser or generate_parser()
+    argv = list(argv)
+    namespace = parser.parse_args(argv)
+    command = COMMAND_ALIASES.get(namespace.cmd, namespace.cmd)
+    nested = None
+    if command in ("trace", "explain"):
+        rest = list(namespace.nested_argv or [])
+        if not rest or rest[0].startswith("-"):
+            parser.error(f"{command}: give the command to {command}, e.g. "
+                         f"'{command} install -p /tmp/env numpy'")
+        if COMMAND_ALIASES.get(rest[0], rest[0]) not in SOLVING_COMMANDS:
+            parser.error(f"{command}: can only {command} {', '.join(SOLVING_COMMANDS)} (got {rest[0]!r})")
+        nested = parse_command(rest, parser)
+        namespace.nested = nested
+    parsed = ParsedCommand(argv, command, namespace, namespace.func, parser, nested)
+    namespace._parsed = parsed  # lets execute(args, parser) find argv again (history's "# cmd:")
+    return parsed
+
+
+def do_call(args: argparse.Namespace, parser: argparse.ArgumentParser, env: Any = None) -> Any:
+    """Import the module named by ``args.func`` and run its ``execute(args, parser)``.
+
+    The lazy import is why ``--help`` stays fast: the solver, the fetcher and YAML are only
+    imported for the one command that runs. ``env`` (a mapping used instead of ``os.environ``) is
+    passed on to ``execute`` when it accepts an ``env`` keyword.
+    """
+    from importlib import import_module
+
+    module_name, func_name = args.func.rsplit(".", 1)
+    execute = getattr(import_module(module_name), func_name)
+    if env is not None:
+        import inspect
+
+        if "env" in inspect.signature(execute).parameters:
+            return execute(args, parser, env=env)
+    return execute(args, parser)

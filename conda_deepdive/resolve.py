@@ -1,0 +1,1021 @@
+"""Stage 6 (engine): the classic solver's ``Resolve`` — records in, SAT problem, best solution out.
+
+This is conda's ``conda/resolve.py``. ``Solver`` (``solve.py``, like ``conda/core/solve.py``)
+decides *which specs* to solve for; ``Resolve`` decides *which records* satisfy them:
+
+1. **Index** — ``groups`` (records per name, best first by :meth:`Resolve.version_key`) and
+   ``trackers`` (records per ``track_features`` entry).
+2. **Reduce** — :meth:`get_reduced_index` keeps only what the specs can reach (``reduction.py``).
+3. **Clauses** — :meth:`gen_clauses` builds the SAT problem on the reduced index: one variable per
+   record, "exactly one record per name, or none", and "a record implies each of its
+   dependencies" (a dependency spec becomes a named OR over the records it matches, see
+   :meth:`push_MatchSpec`). ``constrains`` arrive as *optional* dependency specs: "if that package
+   is installed at all, it must match".
+4. **Optimise** — :meth:`solve` asks for any solution, then minimises a list of objectives one
+   after the other (lexicographically), each as an :class:`OptimisationPass`:
+   removals, requested packages' channel rank and version, track_features count, misfeatures,
+   requested build numbers, arch-over-noarch, optional installs, dependency updates, all other
+   packages' channel/version/build/noarch, package count, and — only if still ambiguous —
+   timestamps.
+
+What to notice: the "preferences" you may know from conda ("newest version", "highest
+channel") are nothing but integer weights per record, derived from the sorted order of the
+group (:meth:`generate_version_metrics`): the best record weighs 0, the next distinct version 1…
+Order matters: the *requested* packages' versions are optimised before dependency versions, and
+the channel rank before the version (unless channel priority is disabled).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from conda_deepdive.channel_priority import (
+    MAX_CHANNEL_PRIORITY,
+    UNLISTED_RANK,
+    channel_name,
+    make_channel_priorities,
+)
+from conda_deepdive.logic import TRUE, Clauses, ClausesStats, minimal_unsatisfiable_subset
+from conda_deepdive.reporting import Reporter
+
+__all__ = ["Resolve", "OptimisationPass", "SolveDetails", "toposort"]
+
+
+@dataclass(frozen=True)
+class OptimisationPass:
+    """One objective of the lexicographic optimisation, as run by ``Clauses.minimize``."""
+
+    name: str
+    objective_size: int  # how many literals carry a non-zero weight
+    bound: int  # the optimum found (kept as a constraint for the later passes)
+    clauses_added: int
+    variables_added: int
+    sat_calls: int
+    generate_seconds: float  # building the objective (may push new named specs)
+    minimize_seconds: float
+
+    def __repr__(self) -> str:
+        return (
+            f"<OptimisationPass {self.name}: {self.objective_size} terms -> {self.bound} "
+            f"({self.sat_calls} SAT calls, +{self.clauses_added} clauses)>"
+        )
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "objective_size": self.objective_size,
+            "bound": self.bound,
+            "clauses_added": self.clauses_added,
+            "variables_added": self.variables_added,
+            "sat_calls": self.sat_calls,
+            "generate_seconds": self.generate_seconds,
+            "minimize_seconds": self.minimize_seconds,
+        }
+
+
+class SolveDetails:
+    """Everything :meth:`Resolve.solve` did, for the notebook: sizes, passes, pycosat calls."""
+
+    def __init__(self, specs: tuple) -> None:
+        self.specs = specs
+        self.reduced_index = None
+        self.variables = 0  # after gen_clauses + spec constraints
+        self.clauses = 0
+        self.final_variables = 0
+        self.final_clauses = 0
+        self.passes: list[OptimisationPass] = []
+        self.stats: ClausesStats | None = None
+        self.solutions_found = 0
+        self.converged: bool | None = None
+        self.result: tuple = ()
+        self.reduce_seconds = 0.0
+        self.gen_clauses_seconds = 0.0
+        self.solve_seconds = 0.0
+
+    @property
+    def sat_calls(self) -> list:
+        return list(self.stats.calls) if self.stats else []
+
+    def __repr__(self) -> str:
+        n = len(self.reduced_index) if self.reduced_index is not None else 0
+        return (
+            f"<SolveDetails {len(self.specs)} specs, reduced index {n} records, "
+            f"{self.variables} vars / {self.clauses} clauses, {len(self.passes)} passes, "
+            f"{len(self.sat_calls)} pycosat calls, {len(self.result)} packages>"
+        )
+
+    def summary(self) -> dict:
+        return {
+            "specs": [str(s) for s in self.specs],
+            "reduced_records": len(self.reduced_index) if self.reduced_index is not None else 0,
+            "variables": self.variables,
+            "clauses": self.clauses,
+            "final_variables": self.final_variables,
+            "final_clauses": self.final_clauses,
+            "passes": [p.summary() for p in self.passes],
+            "sat_calls": [c.summary() for c in self.sat_calls],
+            "solutions_found": self.solutions_found,
+            "result": [p.dist_str() for p in self.result],
+            "reduce_seconds": self.reduce_seconds,
+            "gen_clauses_seconds": self.gen_clauses_seconds,
+            "solve_seconds": self.solve_seconds,
+        }
+
+
+def toposort(data: Mapping[str, Iterable[str]]) -> list[str]:
+    """Dependencies first; names in a cycle are broken out one at a time (conda's safe toposort).
+
+    Like conda, python's dependency on pip is ignored so python always comes before pip.
+    """
+    graph = {k: set(v) for k, v in data.items()}
+    if "python" in graph:
+        graph["python"].discard("pip")
+    for k, deps in graph.items():
+        deps.discard(k)
+    for extra in set().union(*graph.values()) - set(graph) if graph else ():
+        graph[extra] = set()
+    out: list[str] = []
+    while graph:
+        ready = sorted(k for k, deps in graph.items() if not deps)
+        if not ready:
+            # a cycle: take the name with the fewest remaining dependencies (then by name)
+            ready = [min(graph, key=lambda k: (len(graph[k]), k))]
+        for k in ready:
+            out.append(k)
+            del graph[k]
+        done = set(ready)
+        for deps in graph.values():
+            deps -= done
+    return out
+
+
+class Resolve:
+    """conda's ``Resolve`` over a set of records (see the module docstring).
+
+    ``Resolve(records, channels=(), channel_priority="flexible", reporter=None)``: ``records`` is
+    an iterable of ``PackageRecord`` (or conda's ``{record: record}`` index); ``channels`` the
+    configured channels in priority order (``Channel`` objects or strings).
+    """
+
+    def __init__(
+        self,
+        records: Any,
+        channels: Iterable[Any] = (),
+        channel_priority: str = "flexible",
+        reporter: Reporter | None = None,
+        *,
+        solver_ignore_timestamps: bool = False,
+        unsatisfiable_hints: bool = True,
+        unsatisfiable_hints_check_depth: int = 2,
+        channel_config: Any = None,
+        _ranks: Mapping[str, int] | None = None,
+    ) -> None:
+        if isinstance(records, Mapping):
+            self.index = records
+        else:
+            self.index = {prec: prec for prec in records}
+        self.channels = tuple(channels)
+        self.channel_priority = str(getattr(channel_priority, "value", channel_priority))
+        self.reporter = reporter or Reporter()
+        self.solver_ignore_timestamps = solver_ignore_timestamps
+        self.unsatisfiable_hints = unsatisfiable_hints
+        self.unsatisfiable_hints_check_depth = unsatisfiable_hints_check_depth
+        self.channel_config = channel_config
+        if _ranks is not None:
+            self._channel_priorities_map = dict(_ranks)
+        else:
+            self._channel_priorities_map = (
+                make_channel_priorities(self.channels, channel_config) if self.channels else {}
+            )
+
+        from conda_deepdive.models.enums import PackageType
+
+        unmanageable = PackageType.unmanageable_package_types()
+        groups: dict[str, list] = {}
+        for prec in self.index.values():
+            groups.setdefault(prec.name, []).append(prec)
+        trackers: dict[str, list] = {}
+        for name, group in groups.items():
+            pinned = [p for p in group if getattr(p, "package_type", None) in unmanageable]
+            if pinned:  # an unmanageable (e.g. virtual) package can only stay as it is
+                groups[name] = group = pinned
+            for prec in group:
+                for feat in prec.track_features or ():
+                    trackers.setdefault(feat, []).append(prec)
+        self._vkey_cache: dict[Any, tuple] = {}
+        for name, group in groups.items():
+            groups[name] = sorted(group, key=self.version_key, reverse=True)
+        self.groups = groups
+        self.trackers = trackers
+        self._system_precs = {
+            p for p in self.index.values() if str(getattr(p, "package_type", "")) == "virtual_system"
+        }
+        self._cached_find_matches: dict[Any, tuple] = {}
+        self.ms_depends_: dict[Any, list] = {}
+        self._reduced_index_cache: dict[Any, Any] = {}
+        self._strict_channel_cache: dict[str, str | None] = {}
+        self._valid_spec_memo: dict[Any, bool] = {}
+        self._sat_name_cache: dict[Any, str] = {}
+        self._feature_records: dict[str, Any] = {}
+        self.last_solve: SolveDetails | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Resolve {len(self.index)} records, {len(self.groups)} names, "
+            f"channel_priority={self.channel_priority}>"
+        )
+
+    def _derive(self, index: Any) -> "Resolve":
+        """A Resolve over ``index`` with the same settings (conda: ``Resolve(reduced, True, channels)``)."""
+        return Resolve(
+            index,
+            self.channels,
+            self.channel_priority,
+            self.reporter,
+            solver_ignore_timestamps=self.solver_ignore_timestamps,
+            unsatisfiable_hints=self.unsatisfiable_hints,
+            unsatisfiable_hints_check_depth=self.unsatisfiable_hints_check_depth,
+            channel_config=self.channel_config,
+            _ranks=self._channel_priorities_map,
+        )
+
+    # ----------------------------------------------------------------------- small helpers
+    @staticmethod
+    def parse_spec(spec: Any):
+        """A ``MatchSpec`` from a string or MatchSpec (strings are parsed once and interned)."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        return spec if isinstance(spec, MatchSpec) else MatchSpec(spec)
+
+    @staticmethod
+    def channel_of(prec: Any) -> str:
+        return channel_name(prec)
+
+    @staticmethod
+    def is_track_features_spec(ms: Any) -> bool:
+        return "track_features" in ms
+
+    def feature_record(self, feature: str):
+        """conda's ``make_feature_record``: the pseudo-package ``<feature>@`` tracking a feature."""
+        rec = self._feature_records.get(feature)
+        if rec is None:
+            from conda_deepdive.models.records import PackageRecord
+
+            rec = PackageRecord(
+                name=f"{feature}@",
+                version="0",
+                build="0",
+                build_number=0,
+                channel="@",
+                subdir="noarch",
+                fn=f"{feature}@-0-0.tar.bz2",
+                track_features=(feature,),
+            )
+            self._feature_records[feature] = rec
+        return rec
+
+    @staticmethod
+    def _make_channel_priorities(channels: Iterable[Any]) -> dict[str, int]:
+        return make_channel_priorities(channels)
+
+    def version_key(self, prec: Any, vtype: Any = None) -> tuple:
+        """How good a record is within its name; larger is better (conda's ``version_key``).
+
+        ``(valid, -channel rank, version, build_number, -noarch, timestamp, build)``; with
+        ``channel_priority: disabled`` the version comes before the channel rank.
+        """
+        key = self._vkey_cache.get(prec)
+        if key is not None:
+            return key
+        from conda_deepdive.models.version import VersionOrder
+
+        rank = self._channel_priorities_map.get(self.channel_of(prec), UNLISTED_RANK)
+        valid = 1 if rank < MAX_CHANNEL_PRIORITY else 0
+        version = VersionOrder(prec.version or "")
+        build_number = prec.build_number or 0
+        noarch = -int(prec.subdir == "noarch")
+        if self.channel_priority != "disabled":
+            head: tuple = (valid, -rank, version, build_number, noarch)
+        else:
+            head = (valid, version, -rank, build_number, noarch)
+        if self.solver_ignore_timestamps:
+            key = head + (prec.build,)
+        else:
+            key = head + (getattr(prec, "timestamp", 0) or 0, prec.build)
+        self._vkey_cache[prec] = key
+        return key
+
+    def to_sat_name(self, val: Any) -> str:
+        """A record's variable name is its dist string; a spec's is ``@s@<spec>`` (``?`` if optional)."""
+        name = self._sat_name_cache.get(val)
+        if name is None:
+            if hasattr(val, "dist_str") and hasattr(val, "build_number"):
+                name = val.dist_str()
+            else:
+                name = "@s@" + str(val) + ("?" if val.optional else "")
+            self._sat_name_cache[val] = name
+        return name
+
+    @staticmethod
+    def to_feature_metric_id(prec_dist_str: str, feat: str) -> str:
+        return f"@fm@{prec_dist_str}@{feat}"
+
+    # -------------------------------------------------------------------- matching records
+    def find_matches(self, spec: Any) -> tuple:
+        """Records matching ``spec`` (cached per spec; name-only specs are the whole group)."""
+        res = self._cached_find_matches.get(spec)
+        if res is not None:
+            return res
+        spec = self.parse_spec(spec)
+        name = spec.get_exact_value("name")
+        if name:
+            candidates = self.groups.get(name, ())
+            if spec._is_single():
+                res = tuple(candidates)
+            else:
+                res = tuple(p for p in candidates if spec.match(p))
+        elif spec.get_exact_value("track_features"):
+            feats = spec.get_exact_value("track_features")
+            res = tuple(p for f in feats for p in self.trackers.get(f, ()) if spec.match(p))
+        else:
+            res = tuple(p for p in self.index.values() if spec.match(p))
+        self._cached_find_matches[spec] = res
+        return res
+
+    def match_any(self, mss: Iterable[Any], prec: Any) -> bool:
+        return any(ms.match(prec) for ms in mss)
+
+    def ms_depends(self, prec: Any) -> list:
+        """The record's dependencies as MatchSpecs: depends + constrains (optional) + features."""
+        deps = self.ms_depends_.get(prec)
+        if deps is None:
+            from conda_deepdive.models.match_spec import MatchSpec
+
+            deps = [self.parse_spec(d) for d in prec.combined_depends]
+            deps.extend(MatchSpec(track_features=feat) for feat in prec.features or ())
+            self.ms_depends_[prec] = deps
+        return deps
+
+    def get_pkgs(self, ms: Any, emptyok: bool = False) -> list:
+        precs = self.find_matches(self.parse_spec(ms))
+        if not precs and not emptyok:
+            from conda_deepdive.resolve_conflicts import resolve_package_not_found
+
+            raise resolve_package_not_found([(self.parse_spec(ms),)])
+        return sorted(precs, key=self.version_key)
+
+    # --------------------------------------------------------------- validity and filtering
+    def default_filter(self, features: Iterable[str] | None = None, filter: dict | None = None) -> dict:
+        """``{feature record: allowed}``: every tracked feature off, except the requested ones."""
+        if filter is None:
+            filter = {}
+        else:
+            filter.clear()
+        filter.update({self.feature_record(f): False for f in self.trackers})
+        for f in features or ():
+            filter[self.feature_record(f)] = True
+        return filter
+
+    def valid(self, spec_or_prec: Any, filter: dict, optional: bool = True) -> bool:
+        """Can this spec/record have all its dependencies met (cycles count as met)?"""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        def v_ms(ms):
+            return (optional and ms.optional) or any(v_prec(p) for p in self.find_matches(ms))
+
+        def v_prec(prec):
+            val = filter.get(prec)
+            if val is None:
+                filter[prec] = True  # optimistic while we look (cycles)
+                val = filter[prec] = all(v_ms(ms) for ms in self.ms_depends(prec))
+            return val
+
+        return v_ms(spec_or_prec) if isinstance(spec_or_prec, MatchSpec) else v_prec(spec_or_prec)
+
+    def valid2(self, spec_or_prec: Any, filter_out: dict, optional: bool = True) -> bool:
+        """Like :meth:`valid` but over ``filter_out`` (record -> False or the reason it is out).
+
+        Spec verdicts are memoised for the life of this Resolve, as conda memoises them on the
+        spec objects.
+        """
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        memo = self._valid_spec_memo
+        find_matches = self.find_matches
+        ms_depends = self.ms_depends
+
+        def spec_ok(ms):
+            val = memo.get(ms)
+            if val is None:
+                val = memo[ms] = bool((optional and ms.optional) or any(prec_ok(p) for p in find_matches(ms)))
+            return val
+
+        def prec_ok(prec):
+            val = filter_out.get(prec)
+            if val is None:
+                filter_out[prec] = False
+                ok = all(spec_ok(ms) for ms in ms_depends(prec))
+                val = filter_out[prec] = False if ok else "invalid depends specs"
+            return not val
+
+        return spec_ok(spec_or_prec) if isinstance(spec_or_prec, MatchSpec) else prec_ok(spec_or_prec)
+
+    def invalid_chains(self, spec: Any, filter: dict, optional: bool = True):
+        """Chains ``(requested spec, dep, dep…)`` ending at something that cannot be satisfied."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        def chains(ms, names):
+            if ms.name in names:
+                return
+            names.add(ms.name)
+            if self.valid(ms, filter, optional):
+                return
+            found = False
+            conflict_deps = set()
+            for prec in self.find_matches(ms):
+                for m2 in self.ms_depends(prec):
+                    for x in chains(m2, names):
+                        found = True
+                        yield (ms,) + x
+                    else:
+                        conflict_deps.add(m2)
+            if not found:
+                by_name: dict[str, list] = {}
+                for d in conflict_deps:
+                    by_name.setdefault(d.name, []).append(d)
+                for group in by_name.values():
+                    yield (ms,) + MatchSpec.union(group)
+
+        return chains(spec, set())
+
+    def verify_specs(self, specs: Iterable[Any]) -> tuple[tuple, set]:
+        """Split off ``track_features`` specs; raise ResolvePackageNotFound for specs matching nothing."""
+        non_tf = []
+        features: set[str] = set()
+        for ms in specs:
+            feats = ms.get_exact_value("track_features")
+            if feats:
+                features.update(feats)
+            else:
+                non_tf.append(ms)
+        bad = [(ms,) for ms in non_tf if not ms.optional and not self.find_matches(ms)]
+        if bad:
+            from conda_deepdive.resolve_conflicts import resolve_package_not_found
+
+            raise resolve_package_not_found(bad)
+        return tuple(non_tf), features
+
+    def _get_strict_channel(self, package_name: str) -> str | None:
+        try:
+            return self._strict_channel_cache[package_name]
+        except KeyError:
+            from conda_deepdive.channel_priority import strict_channel_name
+
+            result = None
+            if package_name in self.groups:
+                result = strict_channel_name(self.groups[package_name], self._channel_priorities_map)
+                self._strict_channel_cache[package_name] = result
+            return result
+
+    def find_matches_with_strict(self, ms: Any, strict_channel_priority: bool) -> tuple:
+        matches = self.find_matches(ms)
+        if not strict_channel_priority:
+            return matches
+        keep = self._get_strict_channel(ms.name)
+        return tuple(p for p in matches if self.channel_of(p) == keep)
+
+    def get_reduced_index(self, explicit_specs, sort_by_exactness: bool = True, exit_on_conflict: bool = False):
+        """The :class:`~conda_deepdive.reduction.ReducedIndex` for these specs (cached)."""
+        from conda_deepdive.reduction import get_reduced_index
+
+        specs = tuple(self.parse_spec(s) for s in explicit_specs)
+        key = (self.channel_priority == "strict", specs)
+        cached = self._reduced_index_cache.get(key)
+        if cached is not None:
+            return cached
+        reduced = get_reduced_index(self, specs, sort_by_exactness, exit_on_conflict)
+        self._reduced_index_cache[key] = reduced
+        self.reporter.event(
+            "reduce",
+            "reduced_index",
+            specs=[str(s) for s in specs],
+            records=len(reduced),
+            names=len(reduced.after),
+            records_before=reduced.total_before,
+            reduce_seconds=reduced.seconds,
+        )
+        return reduced
+
+    def _get_package_pool(self, specs: Iterable[Any]) -> dict[str, set]:
+        pool: dict[str, set] = {}
+        for prec in self.get_reduced_index(tuple(specs)):
+            pool.setdefault(prec.name, set()).add(prec)
+        return pool
+
+    # ------------------------------------------------------------------------- clauses
+    def push_MatchSpec(self, C: Clauses, spec: Any) -> str:
+        """Name a variable that is true iff some record matching ``spec`` is installed."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        spec = self.parse_spec(spec)
+        sat_name = self.to_sat_name(spec)
+        m = C.from_name(sat_name)
+        if m is not None:
+            return sat_name  # already built
+        simple = spec._is_single()
+        nm = spec.get_exact_value("name")
+        tf = frozenset(t for t in (f.strip() for f in spec.get_exact_value("track_features") or ()) if t)
+        if nm:
+            tgroup = libs = self.groups.get(nm, [])
+        elif tf:
+            assert len(tf) == 1, spec
+            tgroup = libs = self.trackers.get(next(iter(tf)), [])
+        else:
+            tgroup = libs = list(self.index.keys())
+            simple = False
+        if not simple:
+            libs = [p for p in tgroup if spec.match(p)]
+        if len(libs) == len(tgroup):
+            # matches the whole group: reuse the group variable (or TRUE for optional specs)
+            if spec.optional:
+                m = TRUE
+            elif not simple:
+                broad = MatchSpec(track_features=tf) if tf else MatchSpec(nm)
+                m = C.from_name(self.push_MatchSpec(C, broad))
+        if m is None:
+            names = [self.to_sat_name(p) for p in libs]
+            if spec.optional:
+                # "not installed at all" also satisfies an optional spec (a constrains entry)
+                broad = MatchSpec(track_features=tf) if tf else MatchSpec(nm)
+                names.append("!" + self.to_sat_name(broad))
+            m = C.Any(names)
+        C.name_var(m, sat_name)
+        return sat_name
+
+    def gen_clauses(self) -> Clauses:
+        """The base SAT problem: one-per-name and dependency implications."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        t0 = time.perf_counter()
+        C = Clauses()
+        for name, group in self.groups.items():
+            names = [self.to_sat_name(p) for p in group]
+            for sat_name in names:
+                C.new_var(sat_name)
+            m = C.new_var(self.to_sat_name(MatchSpec(name)))
+            # exactly one of the records, or the name variable is false (nothing installed)
+            C.Require(C.ExactlyOne, names + [C.Not(m)])
+        for prec in self.index.values():
+            not_prec = C.Not(self.to_sat_name(prec))
+            for ms in self.ms_depends(prec):
+                if not ms.name.startswith("__"):  # virtual packages are never installed
+                    C.Require(C.Or, not_prec, self.push_MatchSpec(C, ms))
+        self.reporter.event(
+            "solve",
+            "gen_clauses",
+            records=len(self.index),
+            variables=C.m,
+            clauses=C.get_clause_count(),
+            gen_clauses_seconds=time.perf_counter() - t0,
+        )
+        return C
+
+    def generate_spec_constraints(self, C: Clauses, specs: Iterable[Any]) -> list[tuple[str]]:
+        return [(self.push_MatchSpec(C, ms),) for ms in specs]
+
+    generate_spec_constraint = generate_spec_constraints  # the brief's spelling
+
+    def generate_feature_count(self, C: Clauses) -> dict[str, int]:
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        return {self.push_MatchSpec(C, MatchSpec(track_features=name)): 1 for name in self.trackers}
+
+    def generate_update_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
+        return {"!" + ms.target: 1 for ms in specs if ms.target and C.from_name(ms.target)}
+
+    def generate_feature_metric(self, C: Clauses) -> dict[str, int]:
+        """Weigh 1 each installed record *lacking* a feature some sibling has, when it is tracked."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        eq: dict[str, int] = {}
+        for name, group in self.groups.items():
+            prec_feats = {self.to_sat_name(p): set(p.features or ()) for p in group}
+            active = set().union(*prec_feats.values()).intersection(self.trackers)
+            for feat in active:
+                tracker = self.push_MatchSpec(C, MatchSpec(track_features=feat))
+                for sat_name, feats in prec_feats.items():
+                    if feat not in feats:
+                        fm_id = self.to_feature_metric_id(sat_name, feat)
+                        C.name_var(C.And(sat_name, tracker), fm_id)
+                        eq[fm_id] = 1
+        return eq
+
+    def generate_removal_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
+        return {"!" + self.push_MatchSpec(C, ms.name): 1 for ms in specs}
+
+    def generate_install_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
+        return {self.push_MatchSpec(C, ms.name): 1 for ms in specs if ms.optional}
+
+    def generate_package_count(self, C: Clauses, missing: Iterable[str]) -> dict[str, int]:
+        return {self.push_MatchSpec(C, nm): 1 for nm in missing}
+
+    def generate_version_metrics(self, C: Clauses, specs: Iterable[Any], include0: bool = False):
+        """Five objectives (channel, version, build, noarch, timestamp) for the named packages.
+
+        Walk each group best-first; every time the key changes at some level, that level's
+        counter goes up and the lower levels reset. So the best record weighs 0 everywhere and
+        the second-newest version weighs 1 in the version objective, whatever its build.
+        """
+        eqc: dict[str, int] = {}
+        eqv: dict[str, int] = {}
+        eqb: dict[str, int] = {}
+        eqa: dict[str, int] = {}
+        eqt: dict[str, int] = {}
+        names = dict.fromkeys(self.parse_spec(s).name for s in specs)
+        ts_level = not self.solver_ignore_timestamps
+        for name in names:
+            pkey = None
+            ic = iv = ib = ia = it = 0
+            for prec in self.groups.get(name, []):
+                vkey = self.version_key(prec)
+                if pkey is None:
+                    ic = iv = ib = ia = it = 0
+                elif pkey[0] != vkey[0] or pkey[1] != vkey[1]:
+                    ic += 1
+                    iv = ib = it = ia = 0
+                elif pkey[2] != vkey[2]:
+                    iv += 1
+                    ib = it = ia = 0
+                elif pkey[3] != vkey[3]:
+                    ib += 1
+                    it = ia = 0
+                elif pkey[4] != vkey[4]:
+                    ia += 1
+                    it = 0
+                elif ts_level and pkey[5] != vkey[5]:
+                    it += 1
+                sat_name = self.to_sat_name(prec)
+                if ic or include0:
+                    eqc[sat_name] = ic
+                if iv or include0:
+                    eqv[sat_name] = iv
+                if ib or include0:
+                    eqb[sat_name] = ib
+                if ia or include0:
+                    eqa[sat_name] = ia
+                if it or include0:
+                    eqt[sat_name] = it
+                pkey = vkey
+        return eqc, eqv, eqb, eqa, eqt
+
+    # ------------------------------------------------------------------ ordering helpers
+    def dependency_sort(self, must_have: Mapping[str, Any]) -> list:
+        """Records in install order: dependencies before dependents (python before pip)."""
+        assert isinstance(must_have, dict)
+        digraph = {}
+        for name, prec in must_have.items():
+            if prec in self.index:
+                digraph[name] = {ms.name for ms in self.ms_depends(prec)}
+        remaining = dict(must_have)
+        result = [remaining.pop(k) for k in toposort(digraph) if k in remaining]
+        result.extend(remaining.values())
+        return result
+
+    # ------------------------------------------------------ environments and install/remove
+    def environment_is_consistent(self, installed: Iterable[Any]) -> bool | tuple:
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        installed = list(installed)
+        if not installed:
+            return None, []
+        specs = [MatchSpec(f"{p.name} {p.version} {p.build}") for p in installed]
+        r2 = self._derive({p: p for p in installed})
+        C = r2.gen_clauses()
+        return bool(C.sat(r2.generate_spec_constraints(C, specs)))
+
+    def get_conflicting_specs(self, specs: Iterable[Any], explicit_specs: Iterable[Any]) -> tuple | None:
+        specs = list(specs)
+        if not specs:
+            return ()
+        all_specs = set(specs) | set(explicit_specs)
+        reduced = self.get_reduced_index(all_specs)
+        state: dict[str, Any] = {}
+
+        def mysat(sp, add_if=False):
+            C, r2 = state["C"], state["r2"]
+            return C.sat(r2.generate_spec_constraints(C, sp), add_if)
+
+        solution = None
+        if reduced:
+            state["r2"] = self._derive(reduced)
+            state["C"] = state["r2"].gen_clauses()
+            solution = mysat(all_specs, True)
+        if solution:
+            return ()
+        if not self.unsatisfiable_hints:
+            return None
+        state["r2"] = self._derive(self.index)
+        state["C"] = state["r2"].gen_clauses()
+        return tuple(minimal_unsatisfiable_subset(specs, sat=mysat, explicit_specs=explicit_specs))
+
+    def bad_installed(self, installed: Iterable[Any], new_specs: Iterable[Any]):
+        """If the installed records are inconsistent, the names to keep solving for and the rest."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        installed = list(installed)
+        if not installed:
+            return None, []
+        sat_name_map = {}
+        specs = []
+        for prec in installed:
+            sat_name_map[self.to_sat_name(prec)] = prec
+            specs.append(MatchSpec(f"{prec.name} {prec.version} {prec.build}"))
+        new_index = {p: p for p in sat_name_map.values()}
+        r2 = self._derive(new_index)
+        names = {p.name for p in new_index}
+        if "python" in names and "pip" not in names:
+            # conda strips python's injected pip dependency when pip is not installed
+            for prec in new_index:
+                if prec.name == "python" and "pip" in (prec.depends or ()):
+                    r2.ms_depends_[prec] = [ms for ms in r2.ms_depends(prec) if str(ms) != "pip"]
+        C = r2.gen_clauses()
+        solution = C.sat(r2.generate_spec_constraints(C, specs))
+        limit = xtra = None
+        if not solution:
+
+            def collect(name, snames):
+                if name not in snames:
+                    snames.add(name)
+                    for fn in self.groups.get(name, []):
+                        for ms in self.ms_depends(fn):
+                            collect(ms.name, snames)
+
+            snames: set[str] = set()
+            eq_optional_c = r2.generate_removal_count(C, specs)
+            solution, _ = C.minimize(eq_optional_c, C.sat(), label="bad_installed")
+            snames.update(
+                sat_name_map[n].name
+                for n in (C.from_index(s) for s in solution or ())
+                if n and n[0] != "!" and "@" not in n and n in sat_name_map
+            )
+            for spec in new_specs:
+                collect(self.parse_spec(spec).name, snames)
+            if len(snames) < len(sat_name_map):
+                limit = snames
+                xtra = [rec for rec in sat_name_map.values() if rec.name not in snames]
+        return limit, xtra
+
+    def restore_bad(self, pkgs: list, preserve: Iterable[Any] | None) -> None:
+        if preserve:
+            have = {p.name for p in pkgs}
+            pkgs.extend(p for p in preserve if p.name not in have)
+
+    def install_specs(self, specs: Iterable[Any], installed: Iterable[Any], update_deps: bool = True):
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        specs = [self.parse_spec(s) for s in specs]
+        installed = list(installed)
+        snames = {s.name for s in specs}
+        limit, preserve = self.bad_installed(installed, specs)
+        for prec in installed:
+            if prec not in self.index:
+                continue
+            name = prec.name
+            if name in snames or (limit is not None and name not in limit):
+                continue
+            if update_deps:
+                # a target lets the solver minimise the change instead of pinning it
+                spec = MatchSpec(name=name, target=prec.dist_str())
+            else:
+                spec = MatchSpec(
+                    name=name, version=prec.version, build=prec.build,
+                    channel=getattr(prec.channel, "canonical_name", self.channel_of(prec)),
+                )
+            specs.insert(0, spec)
+        return tuple(specs), preserve
+
+    def install(self, specs, installed=None, update_deps: bool = True, returnall: bool = False):
+        specs, preserve = self.install_specs(specs, installed or [], update_deps)
+        pkgs = list(self.solve(specs, returnall=returnall, _remove=False)) if specs else []
+        self.restore_bad(pkgs, preserve)
+        return pkgs
+
+    def remove_specs(self, specs, installed):
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        nspecs = []
+        for s in map(self.parse_spec, specs):
+            # version "@" never matches: together with optional=True this forces removal
+            nspecs.append(MatchSpec(s, version="@", optional=True) if s._is_single() else MatchSpec(s, optional=True))
+        snames = {s.name for s in nspecs if s.name}
+        installed = list(installed)
+        limit, _ = self.bad_installed(installed, nspecs)
+        preserve = []
+        for prec in installed:
+            if prec.name in snames:
+                continue
+            if limit is not None:
+                preserve.append(prec)
+            else:
+                nspecs.append(
+                    MatchSpec(
+                        name=prec.name,
+                        version=">=" + prec.version if prec.version else None,
+                        optional=True,
+                        target=prec.dist_str(),
+                    )
+                )
+        return nspecs, preserve
+
+    def remove(self, specs, installed):
+        specs, preserve = self.remove_specs(specs, installed)
+        pkgs = list(self.solve(specs, _remove=True))
+        self.restore_bad(pkgs, preserve)
+        return pkgs
+
+    # --------------------------------------------------------------------------- solving
+    def solve(
+        self,
+        specs,
+        returnall: bool = False,
+        _remove: bool = False,
+        specs_to_add=None,
+        history_specs=None,
+        should_retry_solve: bool = False,
+    ) -> list:
+        """The final set of records for ``specs``, sorted by name (see the module docstring).
+
+        Raises ResolvePackageNotFound (a spec matches nothing) or UnsatisfiableError.
+        ``self.last_solve`` keeps a :class:`SolveDetails` of the run.
+        """
+        from conda_deepdive.exceptions import UnsatisfiableError
+        from conda_deepdive.models.match_spec import MatchSpec
+        from conda_deepdive.resolve_conflicts import resolve_package_not_found, unsatisfiable_error
+
+        t_start = time.perf_counter()
+        specs = [self.parse_spec(s) for s in specs]
+        specs = list(dict.fromkeys(specs))  # conda uses a set; keep the order readable
+        len0 = len(specs)
+        details = self.last_solve = SolveDetails(tuple(specs))
+        reporter = self.reporter
+        if not specs:
+            return []
+        reporter.event("solve", "solve_started", specs=[str(s) for s in specs])
+
+        t0 = time.perf_counter()
+        reduced_index = self.get_reduced_index(specs, exit_on_conflict=not self.unsatisfiable_hints)
+        details.reduced_index = reduced_index
+        details.reduce_seconds = time.perf_counter() - t0
+        if not reduced_index:
+            # something is intrinsically unsatisfiable: not found, or not the right version
+            not_found, wrong_version = [], []
+            for s in specs:
+                if not self.find_matches(s):
+                    (wrong_version if s.name in self.groups else not_found).append(s)
+            if not_found:
+                raise resolve_package_not_found([(s,) for s in not_found])
+            if wrong_version:
+                raise unsatisfiable_error([[d] for d in wrong_version], chains=False)
+            if should_retry_solve:
+                raise UnsatisfiableError("")  # the caller retries before explaining
+            self.find_conflicts(specs, specs_to_add, history_specs)
+
+        t0 = time.perf_counter()
+        r2 = self._derive(reduced_index)
+        C = r2.gen_clauses()
+        details.gen_clauses_seconds = time.perf_counter() - t0
+        details.stats = C.stats
+
+        def mysat(sp, add_if=False):
+            return C.sat(r2.generate_spec_constraints(C, sp), add_if)
+
+        def clean(sol):
+            return [q for q in (C.from_index(s) for s in sol) if q and q[0] != "!" and "@" not in q]
+
+        solution = mysat(specs, True)
+        details.variables, details.clauses = C.m, C.get_clause_count()
+        reporter.event("solve", "clauses", variables=C.m, clauses=C.get_clause_count(), satisfiable=bool(solution))
+        if not solution:
+            if should_retry_solve:
+                raise UnsatisfiableError("")
+            self.find_conflicts(specs, specs_to_add, history_specs)
+
+        speco: list = []  # optional specs that match something
+        specr: list = []  # requested specs
+        speca: list = []  # everything else
+        specm = dict.fromkeys(r2.groups)  # names not mentioned by any spec
+        for k, s in enumerate(specs):
+            specm.pop(s.name, None)
+            if not s.optional:
+                (speca if s.target or k >= len0 else specr).append(s)
+            elif any(r2.find_matches(s)):
+                s = MatchSpec(s.name, optional=True, target=s.target)
+                speco.append(s)
+                speca.append(s)
+        speca.extend(MatchSpec(s) for s in specm)
+
+        def run_pass(name, make_objective, trymax=False):
+            nonlocal solution
+            g0 = time.perf_counter()
+            calls0 = len(C.stats)
+            objective = make_objective()
+            generate = time.perf_counter() - g0
+            solution, bound = C.minimize(objective, solution, trymax=trymax, label=name)
+            info = C.last_minimization
+            p = OptimisationPass(
+                name=name,
+                objective_size=info.objective_size,
+                bound=bound,
+                clauses_added=info.clauses_added,
+                variables_added=info.variables_added,
+                sat_calls=len(C.stats) - calls0,
+                generate_seconds=generate,
+                minimize_seconds=info.seconds,
+            )
+            details.passes.append(p)
+            reporter.event("solve", "optimisation_pass", **p.summary())
+            return bound
+
+        if _remove:
+            run_pass("removal_count", lambda: r2.generate_removal_count(C, speco))
+        req = r2.generate_version_metrics(C, specr)
+        run_pass("requested_channel", lambda: req[0])
+        run_pass("requested_version", lambda: req[1])
+        run_pass("track_feature_count", lambda: r2.generate_feature_count(C))
+        run_pass("feature_metric", lambda: r2.generate_feature_metric(C))
+        run_pass("requested_build_number", lambda: req[2])
+        run_pass("requested_noarch", lambda: req[3])
+        if not _remove:
+            run_pass("optional_install_count", lambda: r2.generate_install_count(C, speco))
+        run_pass("update_count", lambda: r2.generate_update_count(C, speca))
+        dep = r2.generate_version_metrics(C, speca)
+        run_pass("dependency_channel", lambda: dep[0])
+        run_pass("dependency_version", lambda: dep[1])
+        run_pass("dependency_build_number", lambda: dep[2])
+        run_pass("dependency_noarch", lambda: dep[3])
+        run_pass("package_count", lambda: r2.generate_package_count(C, specm), trymax=True)
+
+        # converged = no other solution exists once the current one is excluded
+        psolution = clean(solution)
+        nclause = tuple(C.Not(C.from_name(q)) for q in psolution)
+        details.converged = C.sat((nclause,), includeIf=False) is None
+        if not details.converged:
+            run_pass("timestamp", lambda: {**dep[4], **req[4]})
+
+        # conda then enumerates up to 10 alternative solutions to warn about ambiguity
+        psolutions = [clean(solution)]
+        nsol = 1
+        while True:
+            nclause = tuple(C.Not(C.from_name(q)) for q in psolutions[-1])
+            alt = C.sat((nclause,), True)
+            if alt is None:
+                break
+            nsol += 1
+            if nsol > 10:
+                break
+            psolutions.append(clean(alt))
+        details.solutions_found = nsol
+        if nsol > 1:
+            common = set.intersection(*map(set, psolutions))
+            diffs = [sorted(set(s) - common) for s in psolutions]
+            reporter.warning(
+                "solve",
+                f"{'>10' if nsol > 10 else nsol} possible package resolutions "
+                f"(only showing differing packages): {diffs}",
+            )
+
+        by_sat_name = {self.to_sat_name(p): p for p in self.index.values()}
+        result = sorted((by_sat_name[n] for n in psolutions[0]), key=lambda p: p.name)
+        details.result = tuple(result)
+        details.final_variables, details.final_clauses = C.m, C.get_clause_count()
+        details.solve_seconds = time.perf_counter() - t_start
+        reporter.event(
+            "solve",
+            "solve_finished",
+            packages=len(result),
+            pycosat_calls=len(C.stats),
+            solutions_found=nsol,
+            solve_seconds=details.solve_seconds,
+        )
+        if returnall and len(psolutions) > 1:
+            raise RuntimeError("returnall with several solutions is not supported (as in conda)")
+        return result
+
+    # ------------------------------------------------------------------------ conflicts
+    def find_conflicts(self, specs, specs_to_add=None, history_specs=None):
+        """Explain an unsatisfiable request: always raises UnsatisfiableError."""
+        from conda_deepdive.resolve_conflicts import build_conflict_map, unsatisfiable_error
+
+        specs = [self.parse_spec(s) for s in specs]
+        bad_deps = build_conflict_map(self, specs, specs_to_add, history_specs) if self.unsatisfiable_hints else {}
+        self.reporter.event(
+            "solve", "conflicts", classes={k: len(v) for k, v in bad_deps.items()} if bad_deps else {}
+        )
+        raise unsatisfiable_error(bad_deps, strict=self.channel_priority == "strict")
+
+    def build_conflict_map(self, specs, specs_to_add=None, history_specs=None) -> dict:
+        from conda_deepdive.resolve_conflicts import build_conflict_map
+
+        return build_conflict_map(self, [self.parse_spec(s) for s in specs], specs_to_add, history_specs)

@@ -1,0 +1,198 @@
+"""Channel parsing: names, alias, defaults, file://, tokens, subdirs (conda.models.channel)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from conda_deepdive.models import Channel, ChannelConfig, MultiChannel
+from conda_deepdive.models.channel import all_channel_urls, mask_token
+
+SUBDIRS = ("osx-64", "noarch")
+
+
+def test_name_hangs_off_the_channel_alias():
+    c = Channel("conda-forge")
+    assert (c.scheme, c.location, c.name, c.platform) == ("https", "conda.anaconda.org", "conda-forge", None)
+    assert c.canonical_name == "conda-forge"
+    assert c.base_url == "https://conda.anaconda.org/conda-forge"
+    assert str(c) == "https://conda.anaconda.org/conda-forge"
+    assert c.urls(subdirs=SUBDIRS) == [
+        "https://conda.anaconda.org/conda-forge/osx-64",
+        "https://conda.anaconda.org/conda-forge/noarch",
+    ]
+    assert "conda-forge" in repr(c)
+
+
+def test_name_with_platform():
+    c = Channel("conda-forge/linux-64")
+    assert c.name == "conda-forge" and c.platform == "linux-64" and c.subdir == "linux-64"
+    assert c.urls(subdirs=SUBDIRS) == [
+        "https://conda.anaconda.org/conda-forge/linux-64",
+        "https://conda.anaconda.org/conda-forge/noarch",
+    ]
+    assert c.url() == "https://conda.anaconda.org/conda-forge/linux-64"
+    assert str(c) == "https://conda.anaconda.org/conda-forge/linux-64"
+
+
+def test_defaults_is_a_multichannel_of_default_channels():
+    d = Channel("defaults")
+    assert isinstance(d, MultiChannel)
+    assert d.canonical_name == "defaults" and d.base_url is None and d.url() is None
+    assert [c.base_url for c in d.channels] == [
+        "https://repo.anaconda.com/pkgs/main",
+        "https://repo.anaconda.com/pkgs/r",
+    ]
+    assert d.urls(subdirs=SUBDIRS) == [
+        "https://repo.anaconda.com/pkgs/main/osx-64",
+        "https://repo.anaconda.com/pkgs/main/noarch",
+        "https://repo.anaconda.com/pkgs/r/osx-64",
+        "https://repo.anaconda.com/pkgs/r/noarch",
+    ]
+    assert str(d) == "defaults"
+
+
+def test_members_of_defaults_have_canonical_name_defaults():
+    for spelling in ("pkgs/main", "https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/main/osx-64"):
+        c = Channel(spelling)
+        assert c.canonical_name == "defaults", spelling
+        assert c.base_url == "https://repo.anaconda.com/pkgs/main"
+    assert Channel("pkgs/free").base_url == "https://conda.anaconda.org/pkgs/free"  # no longer a default
+
+
+def test_custom_default_channels_and_custom_channels():
+    cfg = ChannelConfig(
+        default_channels=("https://mirror.local/pkgs/main",),
+        custom_channels={"bioconda": "https://mirror.local/conda"},
+        custom_multichannels={"mine": ("conda-forge", "bioconda")},
+        subdirs=SUBDIRS,
+    )
+    assert Channel("defaults", cfg).urls() == [
+        "https://mirror.local/pkgs/main/osx-64",
+        "https://mirror.local/pkgs/main/noarch",
+    ]
+    bio = Channel("bioconda", cfg)
+    assert bio.base_url == "https://mirror.local/conda/bioconda"
+    assert bio.canonical_name == "mine"
+    assert Channel("https://mirror.local/conda/bioconda/osx-64", cfg).canonical_name == "mine"
+    mine = Channel("mine", cfg)
+    assert isinstance(mine, MultiChannel)
+    assert [c.base_url for c in mine.channels] == [
+        "https://conda.anaconda.org/conda-forge",
+        "https://mirror.local/conda/bioconda",
+    ]
+
+
+def test_file_urls_and_paths():
+    c = Channel("file:///srv/channels/teach/linux-64")
+    assert c.scheme == "file" and c.location == "/srv/channels" and c.name == "teach"
+    assert c.platform == "linux-64"
+    assert c.canonical_name == "file:///srv/channels/teach"
+    assert c.base_url == "file:///srv/channels/teach"
+    assert Channel("/srv/channels/teach") == Channel("file:///srv/channels/teach")
+    assert Channel("/srv/channels/teach").canonical_name == "file:///srv/channels/teach"
+
+
+def test_file_channel_alias_resolves_names_locally():
+    cfg = ChannelConfig(channel_alias="file:///x/pkgs", subdirs=SUBDIRS)
+    main = Channel("main", cfg)
+    assert main.base_url == "file:///x/pkgs/main"
+    assert main.canonical_name == "main"
+    assert main.urls() == ["file:///x/pkgs/main/osx-64", "file:///x/pkgs/main/noarch"]
+    # and a URL under that alias is recognised as the named channel
+    assert Channel("file:///x/pkgs/main/noarch", cfg).canonical_name == "main"
+
+
+def test_url_with_package_filename():
+    url = "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.20.0-py39_0.conda"
+    c = Channel(url)
+    assert c.platform == "linux-64"
+    assert c.package_filename == "numpy-1.20.0-py39_0.conda"
+    assert c.url() == url
+    assert c.subdir_url() == "https://conda.anaconda.org/conda-forge/linux-64"
+
+
+def test_tokens_are_kept_for_downloads_and_redacted_when_printed():
+    c = Channel("https://conda.anaconda.org/t/tk-123-456/private/linux-64")
+    assert c.token == "tk-123-456"
+    assert c.name == "private" and c.canonical_name == "private"
+    assert c.urls(with_credentials=True) == [
+        "https://conda.anaconda.org/t/tk-123-456/private/linux-64",
+        "https://conda.anaconda.org/t/tk-123-456/private/noarch",
+    ]
+    assert c.urls() == [
+        "https://conda.anaconda.org/private/linux-64",
+        "https://conda.anaconda.org/private/noarch",
+    ]
+    assert "tk-123-456" not in str(c) and "tk-123-456" not in repr(c)
+    assert "/t/<TOKEN>/" in repr(c)
+    assert c.subdir_url("noarch") == "https://conda.anaconda.org/t/tk-123-456/private/noarch"
+    assert mask_token("https://h/t/abc-1/x") == "https://h/t/<TOKEN>/x"
+
+
+def test_basic_auth_only_with_credentials():
+    c = Channel("https://user:pw@example.com/chan/osx-64")
+    assert c.auth == "user:pw"
+    assert c.urls()[0] == "https://example.com/chan/osx-64"
+    assert c.urls(with_credentials=True)[0] == "https://user:pw@example.com/chan/osx-64"
+
+
+def test_host_only_and_conda_prefixed_urls():
+    c = Channel("http://localhost:8000/teach")
+    assert (c.location, c.name) == ("localhost:8000", "teach")
+    assert c.canonical_name == "http://localhost:8000/teach"
+    ae = Channel("https://enterprise.example/conda/team/tools")
+    assert (ae.location, ae.name) == ("enterprise.example/conda", "team/tools")
+
+
+def test_unknown_and_virtual_channels():
+    unknown = Channel(None)
+    assert unknown.canonical_name == "<unknown>" and unknown.base_url is None and unknown.url() is None
+    assert Channel("<unknown>") == unknown and Channel("<unknown>").canonical_name == "<unknown>"
+    at = Channel("@")
+    assert at.canonical_name == "@" and at.name == "@"
+
+
+def test_equality_hash_and_caching():
+    assert Channel("conda-forge") is Channel("conda-forge")
+    assert Channel("conda-forge") == Channel("https://conda.anaconda.org/conda-forge/linux-64")
+    assert Channel("conda-forge") == "conda-forge"
+    assert Channel("conda-forge") != Channel("bioconda")
+    assert len({Channel("conda-forge"), Channel("https://conda.anaconda.org/conda-forge")}) == 1
+    c = Channel("conda-forge/osx-64")
+    assert Channel(c) is c
+    assert pickle.loads(pickle.dumps(c)) == c
+
+
+def test_config_is_frozen_hashable_and_changes_meaning():
+    a = ChannelConfig(custom_channels={"x": "https://h"})
+    b = ChannelConfig(custom_channels={"x": "https://h"})
+    assert a == b and hash(a) == hash(b)
+    with pytest.raises(Exception):
+        a.channel_alias = "https://other"  # type: ignore[misc]
+    other = ChannelConfig(channel_alias="https://mirror.example/conda-alias")
+    assert Channel("conda-forge", other).base_url == "https://mirror.example/conda-alias/conda-forge"
+    assert Channel("conda-forge").base_url == "https://conda.anaconda.org/conda-forge"
+
+
+def test_migrated_channel_alias_rehomes_old_urls():
+    cfg = ChannelConfig(migrated_channel_aliases=("https://old.example",))
+    c = Channel("https://old.example/conda-forge/noarch", cfg)
+    assert c.base_url == "https://conda.anaconda.org/conda-forge"
+    assert c.canonical_name == "conda-forge"
+
+
+def test_all_channel_urls_dedupes_in_priority_order():
+    urls = all_channel_urls(["conda-forge", "defaults", "conda-forge/osx-64"], subdirs=SUBDIRS)
+    assert urls[:2] == ["https://conda.anaconda.org/conda-forge/osx-64", "https://conda.anaconda.org/conda-forge/noarch"]
+    assert len(urls) == len(set(urls)) == 6
+
+
+def test_bad_channel_value():
+    from conda_deepdive.exceptions import ChannelError
+
+    with pytest.raises(ChannelError):
+        Channel(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Channel("conda-forge").urls(subdirs="linux-64")

@@ -1,0 +1,62 @@
+"""``--help`` must stay instant: it may import argparse and our parser, nothing heavy.
+
+We check *what* gets imported (in a fresh interpreter), not how long it takes — timing belongs in
+``benchmarks/bench_startup.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("ruamel", "yaml", "requests", "urllib3", "pycosat", "rich", "networkx", "zstandard",
+         "conda_package_handling", "conda_package_streaming", "ipywidgets", "platformdirs",
+         "filelock", "conda_deepdive.context", "conda_deepdive.condarc", "conda_deepdive.models",
+         "conda_deepdive.pipeline", "conda_deepdive.cli.install", "conda_deepdive.index",
+         "conda_deepdive.solve", "conda_deepdive.render")
+
+PROBE = """
+import json, runpy, sys
+sys.argv = ["conda_deepdive", *json.loads(sys.argv[1])]
+code = None
+try:
+    runpy.run_module("conda_deepdive", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+sys.stdout.flush()
+sys.stderr.write("\\n@@MODULES@@" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _run(argv: list[str]) -> tuple[str, int, list[str]]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True,
+                          text=True, timeout=60)
+    report = json.loads(proc.stderr.rsplit("@@MODULES@@", 1)[1])
+    return proc.stdout, report["code"], report["modules"]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["install", "--help"], ["create", "--help"],
+                                  ["trace", "--help"], ["config", "--help"], ["--version"]])
+def test_help_imports_nothing_heavy(argv):
+    out, code, modules = _run(argv)
+    assert code == 0
+    assert "usage: conda-deepdive" in out or "conda-deepdive" in out
+    loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert loaded == [], f"--help imported {loaded}"
+    ours = sorted(m for m in modules if m.startswith("conda_deepdive") and m != "conda_deepdive.__main__")
+    assert ours == ["conda_deepdive", "conda_deepdive.cli",
+                    "conda_deepdive.cli.main", "conda_deepdive.cli.parser",
+                    "conda_deepdive.exceptions"]
+
+
+def test_install_help_lists_condas_options():
+    out, code, _ = _run(["install", "--help"])
+    for flag in ("--name", "--prefix", "--channel", "--override-channels", "--use-local",
+                 "--strict-channel-priority", "--repodata-fn", "--dry-run", "--json", "--yes",
+                 "--freeze-installed", "--no-update-deps", "--update-deps", "--update-specs",
+                 "--update-all", "--all", "--no-deps", "--only-deps", "--offline", "--verbose",
+                 "--quiet", "--file", "--no-pin", "--copy", "--clobber"):
+        assert flag in out, flag
