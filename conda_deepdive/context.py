@@ -47,6 +47,7 @@ from conda_deepdive.condarc import (
     type_map,
     type_primitive,
 )
+from conda_deepdive.teaching_defaults import teaching_enabled, teaching_settings
 from conda_deepdive.exceptions import (
     ArgumentError,
     CondaValueError,
@@ -60,6 +61,8 @@ __all__ = ["Context", "Setting", "SETTINGS", "DEFAULT_CHANNELS", "DEFAULT_CHANNE
 
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org"
 DEFAULTS_CHANNEL_NAME = "defaults"
+#: provenance label of the teaching-channel defaults (see teaching_defaults.py)
+TEACHING_SOURCE = "teaching defaults"
 DEFAULT_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 DEFAULT_AGGRESSIVE_UPDATE_PACKAGES = ("ca-certificates", "certifi", "openssl")
 ROOT_ENV_NAME = "base"
@@ -162,10 +165,6 @@ _OVERRIDE_VARS = {"override_glibc": "CONDA_OVERRIDE_GLIBC", "override_osx": "CON
                   "override_cuda": "CONDA_OVERRIDE_CUDA", "override_archspec": "CONDA_OVERRIDE_ARCHSPEC",
                   "override_linux": "CONDA_OVERRIDE_LINUX"}
 
-# Environment variables that Context reads besides CONDA_<SETTING>.
-_ENV_KEYS = ("HOME", "XDG_CONFIG_HOME", "CONDA_ROOT", "CONDA_PREFIX", "CONDARC", "CONDA_DEFAULT_ENV",
-             *_OVERRIDE_VARS.values())
-
 
 def host_subdir() -> str:
     """conda's native subdir for this machine (``linux-64`` on x86_64 Linux)."""
@@ -255,23 +254,30 @@ class Context:
         if args_map.get("prefix"):
             variables["CONDA_PREFIX"] = _expand_path(str(args_map["prefix"]), env)
         variables.setdefault("CONDA_ROOT", _default_root_prefix())
-        layers = [load_condarc_file(path) for path in search_path_files(search_path, variables)]
-        env_layer = _env_layer(env)
-        if env_layer.values:
-            layers.append(env_layer)
-        cmd_layer = _cmd_layer(args_map)
-        if cmd_layer.values:
-            layers.append(cmd_layer)
-        kept_env = {k: v for k, v in env.items() if k in _ENV_KEYS}
-        return cls(layers, args_map, kept_env, None, search_path)
+        context = cls._from_files(search_path_files(search_path, variables), args_map, env, search_path)
+        if args_map.get("name") and not args_map.get("prefix") and context.target_prefix:
+            # -n NAME: the env's directory is only known after envs_dirs is; look again (as conda)
+            variables["CONDA_PREFIX"] = context.target_prefix
+            files = search_path_files(search_path, variables)
+            if tuple(files) != context.config_files:
+                context = cls._from_files(files, args_map, env, search_path)
+        return context
+
+    @classmethod
+    def _from_files(cls, files: Iterable[str], args_map: dict, env: dict, search_path: tuple) -> "Context":
+        layers = [load_condarc_file(path) for path in files]
+        for layer in (_env_layer(env), _cmd_layer(args_map)):
+            if layer.values:
+                layers.append(layer)
+        # the whole env is kept: $VARS inside pkgs_dirs/envs_dirs expand from it, as in conda
+        return cls(layers, args_map, env, None, search_path)
 
     @classmethod
     def from_values(cls, env: Mapping[str, str] | None = None, **settings: Any) -> "Context":
         """Built-in defaults plus ``settings`` (source ``"api"``); no file or variable is read
         (``env`` only matters for ``HOME``-relative paths and ``CONDA_OVERRIDE_*``)."""
         _check_api(settings)
-        kept_env = {k: v for k, v in (env or {}).items() if k in _ENV_KEYS}
-        return cls((), {}, kept_env, settings)
+        return cls((), {}, dict(env or {}), settings)
 
     def replace(self, **settings: Any) -> "Context":
         """A copy with ``settings`` replaced (source ``"api"``); ``self`` is unchanged."""
@@ -549,7 +555,15 @@ def _build(layers: tuple[Layer, ...], args: dict[str, Any], env: dict[str, str],
             sources[name] = sources[name] + (("api", jsonable(api_typed[name])),)
 
     v = dict(merged)
-    home_env = {**os.environ, **env} if "HOME" not in env else env
+    home_env = env  # "~" falls back to the real home only when env has no HOME
+
+    # conda-deepdive's built-in channel settings point at the bundled teaching channels
+    # (teaching_defaults.py); like any default, every file, variable or flag overrides them
+    if teaching_enabled(env):
+        for name, value in teaching_settings().items():
+            if winners[name] == "default":
+                v[name], winners[name] = _api_value(name, value), TEACHING_SOURCE
+                sources[name] = ((TEACHING_SOURCE, jsonable(v[name])),) + sources[name][1:]
 
     # platform
     if not v["subdir"]:

@@ -217,15 +217,19 @@ class Clauses:
 
     def _convert_list(self, xs: Iterable[Any]) -> list[int]:
         names = self.names
+        m = self.m
         out = []
+        append = out.append
         for x in xs:
-            if isinstance(x, int):
-                out.append(self._check_literal(x))
+            if x.__class__ is str:
+                lit = names.get(x)
+                if lit is None:
+                    raise ValueError(f"Unregistered SAT variable name: {x}")
+                append(lit)
+            elif 0 < x <= m or 0 < -x <= m or x == TRUE or x == FALSE:
+                append(x)
             else:
-                try:
-                    out.append(names[x])
-                except KeyError:
-                    raise ValueError(f"Unregistered SAT variable name: {x}") from None
+                raise ValueError(f"SAT variable out of bounds: {x} (max_var: {m})")
         return out
 
     # ----------------------------------------------------------- core: (pval, nval) algebra
@@ -517,6 +521,16 @@ class Clauses:
 
     def Require(self, what: Callable, *args: Any) -> None:
         """Assert that ``what(*args)`` holds (e.g. ``C.Require(C.Or, "a", "!b")``)."""
+        if what == self.Or:
+            # the solver asserts tens of thousands of "record -> dependency" ORs: skip the
+            # generic machinery, same clauses
+            f, g = self._convert_list(args)
+            vals = self._or(f, g, True)
+            if vals.__class__ is tuple:
+                self._clauses.extend(vals[0])
+            else:
+                self._eval_into(vals, True)
+            return
         what(*args, polarity=True, name=False)
 
     def Prevent(self, what: Callable, *args: Any) -> None:
@@ -686,11 +700,15 @@ class Clauses:
         lits, coeffs, _offset = self._lb_preprocess(lits, coeffs)
         maxval = max(coeffs) if coeffs else 0
 
+        # pycosat returns [+-1, +-2, ..., +-m]: literal a is true iff sol[|a| - 1] == a, so the
+        # objective is read off the weighted literals only (not the whole solution)
         def peak_val(sol, weights):
-            return max((weights.get(s, 0) for s in sol), default=0)
+            n = len(sol)
+            return max((c for a, c in weights.items() if abs(a) <= n and sol[abs(a) - 1] == a), default=0)
 
         def sum_val(sol, weights):
-            return sum(weights.get(s, 0) for s in sol)
+            n = len(sol)
+            return sum(c for a, c in weights.items() if abs(a) <= n and sol[abs(a) - 1] == a)
 
         lo = 0
         try0: int | None = 0

@@ -28,6 +28,10 @@ The class tree (``class_tree()`` returns it as a nested dict)::
     ├── MultiPathAction ── CompileMultiPycAction ── AggregateCompileMultiPycAction
     ├── RegisterEnvironmentLocationAction, UnregisterEnvironmentLocationAction
 
+The tree spans three modules, all re-exported here: this one (base classes and linking),
+:mod:`conda_deepdive.generated_actions` (pyc, entry points, records, history, registration) and
+:mod:`conda_deepdive.unlink_actions` (removal).
+
 What to notice: removal is a *rename* to ``<path>.c~`` (cheap to reverse); the ``.c~`` files are
 deleted only in ``cleanup()``. Where conda cannot undo something (a clobbered file, a
 ``__pycache__`` directory, an empty directory it created) conda-deepdive does, so a rolled-back
@@ -37,27 +41,14 @@ prefix is byte-identical to what it was — the docstrings say where that differ
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import shutil
-import subprocess
-import tempfile
-import time
 import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
-from conda_deepdive.entry_points import (
-    BIN_DIRECTORY,
-    noarch_python_target_path,
-    parse_entry_point_def,
-    pyc_path,
-    python_short_path,
-    write_entry_point,
-)
+from conda_deepdive.entry_points import noarch_python_target_path
 from conda_deepdive.link import LinkType, PathData, get_leaf_directories
-from conda_deepdive.package_cache import record_dump
 from conda_deepdive.prefix_replace import PaddingTooShort, update_prefix_bytes
 
 HOLD = ".c~"  # conda's CONDA_TEMP_EXTENSION
@@ -363,7 +354,7 @@ class LinkPathAction(CreateInPrefixPathAction):
             return
         target = self.target_full_path
         if self.link_type != LinkType.directory and os.path.lexists(target):
-            _rm(target) if not os.path.isdir(target) or os.path.islink(target) else None
+            _rm(target)
         if self._clobber_hold and os.path.lexists(self._clobber_hold):
             os.replace(self._clobber_hold, target)
         _remove_empty_dirs(self._created_dirs, self.target_prefix)
@@ -467,468 +458,30 @@ class CreateNonadminAction(CreateInPrefixPathAction):
         self._execute_successful = False
 
 
-class MultiPathAction(PathAction, ABC):
-    """An action on several paths at once (only pyc compilation is one)."""
-
-
-_NOARCH_PY = re.compile(r"^site-packages[/\\][^\t\n\r\f\v]+\.py$")
-
-
-class CompileMultiPycAction(MultiPathAction):
-    """Byte-compile the ``.py`` files of one ``noarch: python`` package (recorded as ``pyc_file``)."""
-
-    @classmethod
-    def create_actions(cls, tc, package_info, target_prefix, requested_link_type, file_link_actions):
-        if package_info.noarch != "python":
-            return ()
-        py_version = tc["target_python_version"]
-        py_files = tuple(a.target_short_path for a in file_link_actions
-                         if a.source_short_path and _NOARCH_PY.match(a.source_short_path))
-        pyc_files = tuple(pyc_path(p, py_version) for p in py_files)
-        return (cls(tc, package_info, target_prefix, py_files, pyc_files),)
-
-    def __init__(self, transaction_context, package_info, target_prefix, source_short_paths, target_short_paths):
-        self.transaction_context = transaction_context
-        self.package_info = package_info
-        self.target_prefix = target_prefix
-        self.source_short_paths = tuple(source_short_paths)
-        self.target_short_paths = tuple(target_short_paths)
-        self.prefix_paths_data = [PathData(p, "pyc_file") for p in self.target_short_paths]
-        self._new_pycache_dirs: list[str] = []
-
-    @property
-    def target_label(self) -> str:
-        return f"{len(self.target_short_paths)} .pyc files"
-
-    def verify(self):
-        self._verified = True
-        return None
-
-    def cleanup(self) -> None:
-        pass
-
-    def execute(self) -> None:
-        tc = self.transaction_context
-        python = os.path.join(self.target_prefix, python_short_path(tc["target_python_version"]))
-        pycache = {os.path.join(self.target_prefix, os.path.dirname(p)) for p in self.target_short_paths}
-        self._new_pycache_dirs = [d for d in pycache if not os.path.lexists(d)]
-        self._execute_successful = True
-        if not self.source_short_paths:
-            return
-        if not os.path.exists(python):
-            tc.setdefault("notes", []).append(f"no {python}: .pyc files not compiled")
-            return
-        fd, listing = tempfile.mkstemp(prefix="deepdive-pyc-", suffix=".txt")
-        with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join(sorted(self.source_short_paths)) + "\n")
-        # conda: <prefix>/bin/pythonX.Y -Wi -m compileall -q -l -i <file> -j 0, cwd = prefix,
-        # relative paths (so co_filename is "lib/python3.11/…")
-        command = [python, "-Wi", "-m", "compileall", "-q", "-l", "-i", listing, "-j", "0"]
-        try:
-            proc = subprocess.run(command, cwd=self.target_prefix, capture_output=True, text=True,
-                                  env=tc.get("script_env"))
-        finally:
-            os.unlink(listing)
-        tc["compile_command"] = command[:7] + ["<file list>"] + command[8:]
-        if proc.returncode != 0:  # conda logs and carries on: a pyc is only an optimisation
-            tc.setdefault("notes", []).append(f"compileall exited {proc.returncode}: {proc.stderr.strip()[:500]}")
-
-    def reverse(self) -> None:
-        if not self._execute_successful:
-            return
-        for p in self.target_short_paths:
-            full = os.path.join(self.target_prefix, p)
-            if os.path.lexists(full):
-                os.unlink(full)
-        _remove_empty_dirs(self._new_pycache_dirs, self.target_prefix)
-        self._execute_successful = False
-
-
-class AggregateCompileMultiPycAction(CompileMultiPycAction):
-    """All packages' pyc work as **one** ``compileall`` run (faster, and what conda does)."""
-
-    def __init__(self, *individuals: CompileMultiPycAction):
-        self._individuals = individuals
-        first = individuals[0]
-        sources, targets = [], []
-        for ind in individuals:
-            sources.extend(ind.source_short_paths)
-            targets.extend(ind.target_short_paths)
-        super().__init__(first.transaction_context, first.package_info, first.target_prefix,
-                         tuple(dict.fromkeys(sources)), tuple(dict.fromkeys(targets)))
-
-    @property
-    def package_name(self) -> str | None:
-        return None
-
-    def execute(self) -> None:
-        super().execute()
-        for ind in self._individuals:  # the records are written from the individual actions
-            for pd in ind.prefix_paths_data:
-                full = os.path.join(self.target_prefix, pd.path)
-                pd.size_in_bytes = os.path.getsize(full) if os.path.exists(full) else None
-
-
-class CreatePythonEntryPointAction(CreateInPrefixPathAction):
-    """Write ``bin/<command>`` for one ``console_scripts`` entry point of a noarch: python package."""
-
-    @classmethod
-    def create_actions(cls, tc, package_info, target_prefix, requested_link_type):
-        if package_info.noarch != "python":
-            return ()
-        actions = []
-        for definition in package_info.entry_points:
-            command, module, func = parse_entry_point_def(definition)
-            target = f"{BIN_DIRECTORY}/{command}"
-            if not os.path.normpath(target).startswith(BIN_DIRECTORY + os.sep):
-                raise ValueError(f"target_short_path must point to {BIN_DIRECTORY}: {target!r}")
-            actions.append(cls(tc, package_info, target_prefix, target, module, func))
-        return tuple(actions)
-
-    def __init__(self, transaction_context, package_info, target_prefix, target_short_path, module, func):
-        super().__init__(transaction_context, package_info, None, None, target_prefix, target_short_path)
-        self.module = module
-        self.func = func
-        self.prefix_path_data = PathData(target_short_path, "unix_python_entry_point")
-        self._clobber_hold: str | None = None
-
-    def execute(self) -> None:
-        tc = self.transaction_context
-        prefix = _ctx(tc, "target_prefix_override", "") or self.target_prefix
-        python = os.path.join(prefix, python_short_path(tc["target_python_version"]))
-        if os.path.lexists(self.target_full_path):
-            self._clobber_hold = self.target_full_path + HOLD
-            os.replace(self.target_full_path, self._clobber_hold)
-        write_entry_point(self.target_full_path, python, self.module, self.func)
-        self.prefix_path_data.size_in_bytes = os.path.getsize(self.target_full_path)
-        self._execute_successful = True
-
-    def reverse(self) -> None:
-        if self._execute_successful and os.path.lexists(self.target_full_path):
-            os.unlink(self.target_full_path)
-        if self._clobber_hold and os.path.lexists(self._clobber_hold):
-            os.replace(self._clobber_hold, self.target_full_path)
-        self._execute_successful = False
-
-    def cleanup(self) -> None:
-        if self._clobber_hold and os.path.lexists(self._clobber_hold):
-            os.unlink(self._clobber_hold)
-
-
-def _write_json_atomic(path: str, data: Any) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-class CreatePrefixRecordAction(CreateInPrefixPathAction):
-    """Write ``conda-meta/<dist>.json``: the record, the files and how each was linked."""
-
-    @classmethod
-    def create_actions(cls, tc, package_info, target_prefix, requested_link_type, requested_spec,
-                       all_link_path_actions):
-        target = f"conda-meta/{package_info.dist_name}.json"
-        return (cls(tc, package_info, target_prefix, target, requested_link_type, requested_spec,
-                    all_link_path_actions),)
-
-    def __init__(self, transaction_context, package_info, target_prefix, target_short_path,
-                 requested_link_type, requested_spec, all_link_path_actions):
-        super().__init__(transaction_context, package_info, None, None, target_prefix, target_short_path)
-        self.requested_link_type = LinkType(requested_link_type)
-        self.requested_spec = requested_spec
-        self.all_link_path_actions = list(all_link_path_actions)
-        self.prefix_record: dict | None = None
-
-    def build_record(self) -> dict:
-        """The conda-meta JSON, with the keys in the order conda 26.7.1 writes them."""
-        info = self.package_info
-        files: list[str] = []
-        paths: list[dict] = []
-        for action in self.all_link_path_actions:
-            if isinstance(action, CompileMultiPycAction):
-                files.extend(action.target_short_paths)
-                paths.extend(pd.to_dict() for pd in action.prefix_paths_data)
-                continue
-            if getattr(action, "link_type", None) == LinkType.directory:
-                continue
-            if isinstance(action, CreateInPrefixPathAction):
-                files.append(action.target_short_path)
-            pd = getattr(action, "prefix_path_data", None)
-            if pd is not None:
-                paths.append(pd.to_dict())
-        with open(os.path.join(info.extracted_package_dir, "info", "repodata_record.json"), encoding="utf-8") as fh:
-            cached = json.load(fh)
-        record = {k: v for k, v in record_dump(cached, keep_arch_platform=False).items()
-                  if k not in ("arch", "platform")}
-        spec = self.requested_spec
-        if spec:
-            record["requested_spec"] = str(spec)
-        else:
-            record["_requested_specs"] = []
-        record["package_tarball_full_path"] = info.package_tarball_full_path
-        record["extracted_package_dir"] = info.extracted_package_dir
-        record["files"] = files
-        record["paths_data"] = {"paths_version": 1, "paths": paths}
-        record["link"] = {"source": info.extracted_package_dir, "type": int(self.requested_link_type)}
-        if spec:
-            record["requested_specs"] = [str(spec)]
-        return record
-
-    def execute(self) -> None:
-        self.prefix_record = self.build_record()
-        _write_json_atomic(self.target_full_path, self.prefix_record)
-        self._execute_successful = True
-
-    def reverse(self) -> None:
-        if self._execute_successful and os.path.lexists(self.target_full_path):
-            os.unlink(self.target_full_path)
-        self._execute_successful = False
-
-
-class UpdateHistoryAction(CreateInPrefixPathAction):
-    """Append one revision to ``conda-meta/history`` (and write ``created_at`` for a new env)."""
-
-    @classmethod
-    def create_actions(cls, tc, target_prefix, remove_specs, update_specs, neutered_specs):
-        return (cls(tc, target_prefix, "conda-meta/history", remove_specs, update_specs, neutered_specs),)
-
-    def __init__(self, transaction_context, target_prefix, target_short_path, remove_specs,
-                 update_specs, neutered_specs):
-        super().__init__(transaction_context, None, None, None, target_prefix, target_short_path)
-        self.remove_specs = tuple(remove_specs or ())
-        self.update_specs = tuple(update_specs or ())
-        self.neutered_specs = tuple(neutered_specs or ())
-        self.hold_path = self.target_full_path + HOLD
-        self._created_history = False
-        self._created_at: str | None = None
-
-    def execute(self) -> None:
-        from conda_deepdive.history import History
-
-        tc = self.transaction_context
-        if os.path.lexists(self.target_full_path):
-            shutil.copy2(self.target_full_path, self.hold_path)
-        else:
-            self._created_history = True
-            created_at = os.path.join(self.target_prefix, "conda-meta", "created_at")
-            if not os.path.lexists(created_at):
-                os.makedirs(os.path.dirname(created_at), exist_ok=True)
-                with open(created_at, "w") as fh:
-                    fh.write(str(time.time()))
-                self._created_at = created_at
-        self._execute_successful = True
-        setup = tc["prefix_setups"][self.target_prefix]
-        tc.setdefault("history_text", {})[self.target_prefix] = History(self.target_prefix).write_changes(
-            setup["unlink_dists"], setup["link_dists"], tc.get("cmd", ""),
-            update_specs=self.update_specs, remove_specs=self.remove_specs,
-            neutered_specs=self.neutered_specs,
-        )
-
-    def reverse(self) -> None:
-        if not self._execute_successful:
-            return
-        if os.path.lexists(self.hold_path):
-            os.replace(self.hold_path, self.target_full_path)
-        elif self._created_history and os.path.lexists(self.target_full_path):
-            os.unlink(self.target_full_path)
-        if self._created_at and os.path.lexists(self._created_at):
-            os.unlink(self._created_at)
-        self._execute_successful = False
-
-    def cleanup(self) -> None:
-        if os.path.lexists(self.hold_path):
-            os.unlink(self.hold_path)
-
-
-def _environments_txt(tc: dict) -> str | None:
-    return tc.get("environments_txt")
-
-
-class RegisterEnvironmentLocationAction(PathAction):
-    """Add the prefix to ``~/.conda/environments.txt`` (what ``conda env list`` reads).
-    conda never undoes this; conda-deepdive removes the line again on rollback."""
-
-    def __init__(self, transaction_context, target_prefix):
-        self.transaction_context = transaction_context
-        self.target_prefix = target_prefix
-        self._added = False
-
-    @property
-    def target_full_path(self):
-        return _environments_txt(self.transaction_context)
-
-    def verify(self):
-        self._verified = True
-        return None
-
-    def execute(self) -> None:
-        path = self.target_full_path
-        self._execute_successful = True
-        if not path:
-            return
-        lines = _read_lines(path)
-        if self.target_prefix not in lines:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "a") as fh:
-                fh.write(self.target_prefix + "\n")
-            self._added = True
-
-    def reverse(self) -> None:
-        if self._added and self.target_full_path:
-            _write_lines(self.target_full_path, [l for l in _read_lines(self.target_full_path) if l != self.target_prefix])
-            self._added = False
-        self._execute_successful = False
-
-    def cleanup(self) -> None:
-        pass
-
-
-def _read_lines(path: str) -> list[str]:
-    try:
-        with open(path) as fh:
-            return [line.rstrip("\n") for line in fh if line.strip()]
-    except FileNotFoundError:
-        return []
-
-
-def _write_lines(path: str, lines: list[str]) -> None:
-    with open(path, "w") as fh:
-        fh.writelines(line + "\n" for line in lines)
-
-
-# =============================================================================================
-# removing paths
-
-
-class RemoveFromPrefixPathAction(PrefixPathAction, ABC):
-    """Removes one path of an installed package (``linked_package_data``: its conda-meta dict)."""
-
-    def __init__(self, transaction_context, linked_package_data, target_prefix, target_short_path):
-        super().__init__(transaction_context, target_prefix, target_short_path)
-        self.linked_package_data = linked_package_data
-
-    def verify(self):
-        # whether a path can be removed is only known by trying; a failure triggers the rollback
-        self._verified = True
-        return None
-
-
-class UnlinkPathAction(RemoveFromPrefixPathAction):
-    """Rename ``path`` to ``path.c~`` now; delete it (and emptied parents) in ``cleanup()``."""
-
-    def __init__(self, transaction_context, linked_package_data, target_prefix, target_short_path,
-                 link_type=LinkType.hardlink):
-        super().__init__(transaction_context, linked_package_data, target_prefix, target_short_path)
-        self.holding_short_path = target_short_path + HOLD
-        self.holding_full_path = self.target_full_path + HOLD
-        self.link_type = LinkType(link_type)
-
-    def execute(self) -> None:
-        if self.link_type != LinkType.directory and os.path.lexists(self.target_full_path):
-            if os.path.lexists(self.holding_full_path):
-                _rm(self.holding_full_path)
-            os.replace(self.target_full_path, self.holding_full_path)
-        self._execute_successful = True
-
-    def reverse(self) -> None:
-        if self.link_type != LinkType.directory and os.path.lexists(self.holding_full_path):
-            os.replace(self.holding_full_path, self.target_full_path)
-        self._execute_successful = False
-
-    def cleanup(self) -> None:
-        # os.path.isdir follows symlinks: a renamed *directory symlink* is therefore never
-        # deleted and "<dir>.c~" stays behind — conda 26.7.1 does exactly this (a conda bug).
-        if not os.path.isdir(self.holding_full_path):
-            if os.path.lexists(self.holding_full_path):
-                os.unlink(self.holding_full_path)
-            parent = os.path.dirname(self.holding_full_path)
-            prefix = os.path.abspath(self.target_prefix)
-            while os.path.abspath(parent).startswith(prefix + os.sep):
-                try:
-                    if os.path.isdir(parent) and not os.path.islink(parent) and not os.listdir(parent):
-                        os.rmdir(parent)
-                    else:
-                        break
-                except OSError:
-                    break
-                parent = os.path.dirname(parent)
-
-
-class RemoveMenuAction(RemoveFromPrefixPathAction):
-    """Windows start-menu removal; on Linux no actions are created."""
-
-    @classmethod
-    def create_actions(cls, tc, linked_package_data, target_prefix):
-        return ()
-
-    def execute(self) -> None:
-        self._execute_successful = True
-
-    def reverse(self) -> None:
-        self._execute_successful = False
-
-    def cleanup(self) -> None:
-        pass
-
-
-class RemoveLinkedPackageRecordAction(UnlinkPathAction):
-    """Rename ``conda-meta/<dist>.json`` away: from now on the package is not installed."""
-
-
-class UnregisterEnvironmentLocationAction(PathAction):
-    """Drop the prefix from ``environments.txt`` once no package record is left in it."""
-
-    def __init__(self, transaction_context, target_prefix):
-        self.transaction_context = transaction_context
-        self.target_prefix = target_prefix
-        self._removed = False
-
-    @property
-    def target_full_path(self):
-        return _environments_txt(self.transaction_context)
-
-    def verify(self):
-        self._verified = True
-        return None
-
-    def execute(self) -> None:
-        self._execute_successful = True
-        path = self.target_full_path
-        meta = os.path.join(self.target_prefix, "conda-meta")
-        if not path or (os.path.isdir(meta) and any(f.endswith(".json") for f in os.listdir(meta))):
-            return
-        lines = _read_lines(path)
-        if self.target_prefix in lines:
-            _write_lines(path, [line for line in lines if line != self.target_prefix])
-            self._removed = True
-
-    def reverse(self) -> None:
-        if self._removed and self.target_full_path:
-            with open(self.target_full_path, "a") as fh:
-                fh.write(self.target_prefix + "\n")
-            self._removed = False
-        self._execute_successful = False
-
-    def cleanup(self) -> None:
-        pass
-
-
-# =============================================================================================
-
-
 def class_tree(root: type = PathAction) -> dict:
     """The action class hierarchy as a nested dict ``{"PathAction": {"PrefixPathAction": {…}}}``."""
 
     def children(cls: type) -> dict:
         return {sub.__name__: children(sub) for sub in cls.__subclasses__()
-                if sub.__module__ == __name__}
+                if sub.__module__.startswith("conda_deepdive.")}
 
     return {root.__name__: children(root)}
+
+
+# the generating and the removal actions live in their own modules (each readable in one sitting)
+from conda_deepdive.generated_actions import (  # noqa: E402
+    AggregateCompileMultiPycAction,
+    CompileMultiPycAction,
+    CreatePrefixRecordAction,
+    CreatePythonEntryPointAction,
+    MultiPathAction,
+    RegisterEnvironmentLocationAction,
+    UpdateHistoryAction,
+)
+from conda_deepdive.unlink_actions import (  # noqa: E402
+    RemoveFromPrefixPathAction,
+    RemoveLinkedPackageRecordAction,
+    RemoveMenuAction,
+    UnlinkPathAction,
+    UnregisterEnvironmentLocationAction,
+)

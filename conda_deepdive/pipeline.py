@@ -321,8 +321,10 @@ class Session:
             update_specs=tuple(getattr(solver, "specs_to_add", ()) or ()),
             neutered_specs=tuple(getattr(solver, "neutered_specs", ()) or ()),
         )
+        # history's "# cmd:" line records the command as typed (conda writes its own sys.argv)
+        cmd = " ".join(["conda-deepdive", *self.results["parse"].argv])
         txn = UnlinkLinkTransaction(setup, context=self.context, reporter=self.reporter,
-                                    env=self.env, argv=self.argv)
+                                    env=self.env, cmd=cmd)
         if txn.nothing_to_do:
             self.stop("nothing to do")
         elif self.context.dry_run:

@@ -176,6 +176,9 @@ def get_reduced_index(
 
         nold = nnew = 0
         allowed = pool.get(name)
+        # "does this dependency still have a candidate?" is the same for every record of the
+        # group that shares it (unless it names this very package): remember the answers
+        has_candidate: dict = {}
         for prec in group:
             if filter_out.setdefault(prec, False):
                 continue
@@ -183,11 +186,21 @@ def get_reduced_index(
             if not any(ms.match(prec) for ms in specs_for_name) or (allowed and prec not in allowed):
                 filter_out[prec] = "incompatible with required spec"
                 continue
-            unsat = [
-                ms
-                for ms in ms_depends(prec)
-                if not ms.optional and not any(not filter_out.get(x, False) for x in find_matches(ms))
-            ]
+            unsat = []
+            for ms in ms_depends(prec):
+                if ms.optional:
+                    continue
+                ok = has_candidate.get(ms)
+                if ok is None:
+                    ok = False
+                    for x in find_matches(ms):
+                        if not filter_out.get(x, False):
+                            ok = True
+                            break
+                    if ms.name != name:
+                        has_candidate[ms] = ok
+                if not ok:
+                    unsat.append(ms)
             if unsat:
                 filter_out[prec] = "unsatisfiable dependencies " + " ".join(str(s) for s in unsat)
                 continue

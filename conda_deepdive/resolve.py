@@ -124,6 +124,43 @@ class SolveDetails:
         }
 
 
+def _ptype(prec: Any) -> Any:
+    """A record's package type without the cost of the derived property when it is unset."""
+    pt = getattr(prec, "_package_type", _UNSET)
+    return getattr(prec, "package_type", None) if pt is _UNSET else pt
+
+
+_UNSET = object()
+
+
+class _SortedGroups(dict):
+    """``{name: [records]}`` whose lists are sorted best-first the first time they are read."""
+
+    def __init__(self, groups: dict, key) -> None:
+        super().__init__(groups)
+        self._key = key
+        self._done: set[str] = set()
+
+    def _sorted(self, name: str) -> list:
+        group = dict.__getitem__(self, name)
+        if name not in self._done:
+            group.sort(key=self._key, reverse=True)
+            self._done.add(name)
+        return group
+
+    def __getitem__(self, name: str) -> list:
+        return self._sorted(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._sorted(name) if dict.__contains__(self, name) else default
+
+    def values(self):
+        return [self._sorted(n) for n in dict.keys(self)]
+
+    def items(self):
+        return [(n, self._sorted(n)) for n in dict.keys(self)]
+
+
 def toposort(data: Mapping[str, Iterable[str]]) -> list[str]:
     """Dependencies first; names in a cycle are broken out one at a time (conda's safe toposort).
 
@@ -171,11 +208,14 @@ class Resolve:
         unsatisfiable_hints_check_depth: int = 2,
         channel_config: Any = None,
         _ranks: Mapping[str, int] | None = None,
+        _parent: "Resolve | None" = None,
     ) -> None:
         if isinstance(records, Mapping):
-            self.index = records
+            self._index: Any = records
+            self._records = list(records.values())
         else:
-            self.index = {prec: prec for prec in records}
+            self._index = None  # built on first use: hashing 40k records is not free
+            self._records = list(records)
         self.channels = tuple(channels)
         self.channel_priority = str(getattr(channel_priority, "value", channel_priority))
         self.reporter = reporter or Reporter()
@@ -194,23 +234,28 @@ class Resolve:
 
         unmanageable = PackageType.unmanageable_package_types()
         groups: dict[str, list] = {}
-        for prec in self.index.values():
+        special: set[str] = set()  # names with an unmanageable (e.g. virtual) record
+        for prec in self._records:
             groups.setdefault(prec.name, []).append(prec)
+            if _ptype(prec) in unmanageable:
+                special.add(prec.name)
         trackers: dict[str, list] = {}
         for name, group in groups.items():
-            pinned = [p for p in group if getattr(p, "package_type", None) in unmanageable]
-            if pinned:  # an unmanageable (e.g. virtual) package can only stay as it is
-                groups[name] = group = pinned
+            if name in special:  # an unmanageable package can only stay as it is
+                groups[name] = group = [p for p in group if _ptype(p) in unmanageable]
             for prec in group:
                 for feat in prec.track_features or ():
                     trackers.setdefault(feat, []).append(prec)
-        self._vkey_cache: dict[Any, tuple] = {}
-        for name, group in groups.items():
-            groups[name] = sorted(group, key=self.version_key, reverse=True)
-        self.groups = groups
+        # caches shared with the parent Resolve (the one over the full index), if any
+        self._parent = _parent
+        self._vkey_cache: dict[Any, tuple] = _parent._vkey_cache if _parent else {}
+        self._deps_cache: dict[tuple, list] = _parent._deps_cache if _parent else {}
+        # sorted best-first by version_key on first access of each name (same result as
+        # conda's sorting of every group up front, without paying for names never reached)
+        self.groups = _SortedGroups(groups, self.version_key)
         self.trackers = trackers
         self._system_precs = {
-            p for p in self.index.values() if str(getattr(p, "package_type", "")) == "virtual_system"
+            p for name in special for p in groups[name] if str(_ptype(p)) == "virtual_system"
         }
         self._cached_find_matches: dict[Any, tuple] = {}
         self.ms_depends_: dict[Any, list] = {}
@@ -221,9 +266,16 @@ class Resolve:
         self._feature_records: dict[str, Any] = {}
         self.last_solve: SolveDetails | None = None
 
+    @property
+    def index(self) -> Mapping:
+        """conda's ``{record: record}`` view of the records."""
+        if self._index is None:
+            self._index = {p: p for p in self._records}
+        return self._index
+
     def __repr__(self) -> str:
         return (
-            f"<Resolve {len(self.index)} records, {len(self.groups)} names, "
+            f"<Resolve {len(self._records)} records, {len(self.groups)} names, "
             f"channel_priority={self.channel_priority}>"
         )
 
@@ -239,6 +291,7 @@ class Resolve:
             unsatisfiable_hints_check_depth=self.unsatisfiable_hints_check_depth,
             channel_config=self.channel_config,
             _ranks=self._channel_priorities_map,
+            _parent=self,
         )
 
     # ----------------------------------------------------------------------- small helpers
@@ -332,15 +385,21 @@ class Resolve:
         name = spec.get_exact_value("name")
         if name:
             candidates = self.groups.get(name, ())
+            parent = self._parent
             if spec._is_single():
                 res = tuple(candidates)
+            elif parent is not None and spec in parent._cached_find_matches:
+                # a sub-index: filter the parent's answer instead of matching again (same order,
+                # since both groups are sorted by the same key)
+                mine = set(candidates)
+                res = tuple(p for p in parent._cached_find_matches[spec] if p in mine)
             else:
                 res = tuple(p for p in candidates if spec.match(p))
         elif spec.get_exact_value("track_features"):
             feats = spec.get_exact_value("track_features")
             res = tuple(p for f in feats for p in self.trackers.get(f, ()) if spec.match(p))
         else:
-            res = tuple(p for p in self.index.values() if spec.match(p))
+            res = tuple(p for p in self._records if spec.match(p))
         self._cached_find_matches[spec] = res
         return res
 
@@ -351,10 +410,15 @@ class Resolve:
         """The record's dependencies as MatchSpecs: depends + constrains (optional) + features."""
         deps = self.ms_depends_.get(prec)
         if deps is None:
-            from conda_deepdive.models.match_spec import MatchSpec
+            # many builds share the very same metadata: parse each distinct one once
+            key = (prec.depends, prec.constrains, prec.features)
+            deps = self._deps_cache.get(key)
+            if deps is None:
+                from conda_deepdive.models.match_spec import MatchSpec
 
-            deps = [self.parse_spec(d) for d in prec.combined_depends]
-            deps.extend(MatchSpec(track_features=feat) for feat in prec.features or ())
+                deps = [self.parse_spec(d) for d in prec.combined_depends]
+                deps.extend(MatchSpec(track_features=feat) for feat in prec.features or ())
+                self._deps_cache[key] = deps
             self.ms_depends_[prec] = deps
         return deps
 
@@ -533,10 +597,10 @@ class Resolve:
             assert len(tf) == 1, spec
             tgroup = libs = self.trackers.get(next(iter(tf)), [])
         else:
-            tgroup = libs = list(self.index.keys())
+            tgroup = libs = list(self._records)
             simple = False
         if not simple:
-            libs = [p for p in tgroup if spec.match(p)]
+            libs = list(self.find_matches(spec)) if nm else [p for p in tgroup if spec.match(p)]
         if len(libs) == len(tgroup):
             # matches the whole group: reuse the group variable (or TRUE for optional specs)
             if spec.optional:
@@ -567,7 +631,7 @@ class Resolve:
             m = C.new_var(self.to_sat_name(MatchSpec(name)))
             # exactly one of the records, or the name variable is false (nothing installed)
             C.Require(C.ExactlyOne, names + [C.Not(m)])
-        for prec in self.index.values():
+        for prec in self._records:
             not_prec = C.Not(self.to_sat_name(prec))
             for ms in self.ms_depends(prec):
                 if not ms.name.startswith("__"):  # virtual packages are never installed
@@ -575,7 +639,7 @@ class Resolve:
         self.reporter.event(
             "solve",
             "gen_clauses",
-            records=len(self.index),
+            records=len(self._records),
             variables=C.m,
             clauses=C.get_clause_count(),
             gen_clauses_seconds=time.perf_counter() - t0,
@@ -716,7 +780,7 @@ class Resolve:
             return ()
         if not self.unsatisfiable_hints:
             return None
-        state["r2"] = self._derive(self.index)
+        state["r2"] = self._derive(self._records)
         state["C"] = state["r2"].gen_clauses()
         return tuple(minimal_unsatisfiable_subset(specs, sat=mysat, explicit_specs=explicit_specs))
 
@@ -986,7 +1050,7 @@ class Resolve:
                 f"(only showing differing packages): {diffs}",
             )
 
-        by_sat_name = {self.to_sat_name(p): p for p in self.index.values()}
+        by_sat_name = {r2.to_sat_name(p): p for p in r2._records}
         result = sorted((by_sat_name[n] for n in psolutions[0]), key=lambda p: p.name)
         details.result = tuple(result)
         details.final_variables, details.final_clauses = C.m, C.get_clause_count()

@@ -182,7 +182,9 @@ def serving(directory: str | os.PathLike = DEFAULT_DIRECTORY, port: int = 0, *, 
             requests.get(f"{url}/pkgs/main/noarch/repodata.json")
     """
     server = make_server(directory, port, bind, max_age, log_stream)
-    thread = threading.Thread(target=server.serve_forever, name="conda-deepdive-serve", daemon=True)
+    # a short poll interval makes shutdown() quick, which keeps tests fast
+    thread = threading.Thread(target=partial(server.serve_forever, poll_interval=0.05),
+                              name="conda-deepdive-serve", daemon=True)
     thread.start()
     try:
         yield _base_url(server)

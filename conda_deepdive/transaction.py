@@ -40,7 +40,7 @@ import shutil
 import sys
 import time
 from itertools import chain
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from conda_deepdive.link import (
     ActionGroup,
@@ -51,7 +51,6 @@ from conda_deepdive.link import (
     legacy_dist_entry,
     load_prefix_records,
     read_package_info,
-    record_id,
 )
 from conda_deepdive.link_scripts import run_script
 from conda_deepdive.package_cache import get_entry_to_link, record_dump, record_value
@@ -73,7 +72,7 @@ from conda_deepdive.entry_points import get_major_minor_version, site_packages_s
 from conda_deepdive.models.enums import LinkType
 from conda_deepdive.reporting import Reporter
 
-__all__ = ["PrefixSetup", "UnlinkLinkTransaction", "make_unlink_actions", "FAIL_AT_VAR", "human_bytes"]
+__all__ = ["PrefixSetup", "UnlinkLinkTransaction", "make_unlink_actions", "FAIL_AT_VAR"]
 
 FAIL_AT_VAR = "CONDA_DEEPDIVE_FAIL_AT"
 
@@ -100,19 +99,6 @@ def _spec_name(spec: Any) -> str | None:
         return name
     match = re.match(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_.\-]+)", str(spec))
     return match.group(1) if match else None
-
-
-def human_bytes(n: int) -> str:
-    """conda's size display: ``512 B``, ``4 KB``, ``1.5 MB``, ``2.00 GB``."""
-    if n < 1024:
-        return "%d B" % n
-    k = n / 1024
-    if k < 1024:
-        return "%d KB" % round(k)
-    m = k / 1024
-    if m < 1024:
-        return "%.1f MB" % m
-    return "%.2f GB" % (m / 1024)
 
 
 def make_unlink_actions(tc: dict, target_prefix: str, prefix_record: dict) -> tuple:
@@ -160,6 +146,7 @@ class UnlinkLinkTransaction:
         self._prepared = self._verified = self._executed = False
         self._new_prefixes = {p for p in self.prefix_setups if not os.path.lexists(p)}
         self._counter = 0
+        self._created_meta_dirs: set[str] = set()
         self.executed_log: list[dict] = []
         self.script_results: list = []
         self.warnings: list[str] = []
@@ -311,6 +298,8 @@ class UnlinkLinkTransaction:
         try:
             for prefix in self.prefix_setups:
                 meta = os.path.join(prefix, "conda-meta")
+                if not os.path.isdir(meta):
+                    self._created_meta_dirs.add(meta)  # an empty one goes again on rollback
                 os.makedirs(meta, exist_ok=True)
                 if not os.access(meta, os.W_OK):
                     errors.append(EnvironmentNotWritableError(prefix))
@@ -448,7 +437,6 @@ class UnlinkLinkTransaction:
         self.verify()
         groups = self.all_action_groups()
         by_type = lambda t: [g for g in groups if g.type == t]  # noqa: E731
-        self.reporter.stage_started("link", "Executing transaction")
         composite_groups: list[ActionGroup] = []
         try:
             try:
@@ -489,7 +477,6 @@ class UnlinkLinkTransaction:
         finally:
             self._remove_temp_dirs()
         self._executed = True
-        self.reporter.stage_finished("link", self)
         return self
 
     def _after_success(self) -> None:
@@ -522,6 +509,9 @@ class UnlinkLinkTransaction:
                 if was:
                     undone += 1
                     self.reporter.event("link", "reverse", **action.describe())
+        for meta in self._created_meta_dirs:
+            if os.path.isdir(meta) and not os.listdir(meta):
+                os.rmdir(meta)
         for prefix in self.prefix_setups:
             if prefix in self._new_prefixes and os.path.lexists(prefix):
                 shutil.rmtree(prefix, ignore_errors=True)
@@ -550,84 +540,10 @@ class UnlinkLinkTransaction:
         """The "## Package Plan ##" block conda prints before asking to proceed."""
         pfe = self._get_pfe().prepare()
         download_urls = {a.url for a in pfe.cache_actions}
-        return "\n".join(self._change_report(prefix, setup, download_urls)
+        from conda_deepdive.package_plan import change_report
+
+        return "\n".join(change_report(prefix, setup, download_urls)
                          for prefix, setup in self.prefix_setups.items())
-
-    def _change_report(self, prefix: str, setup: PrefixSetup, download_urls: set) -> str:
-        from conda_deepdive.models.version import VersionOrder
-
-        name = lambda p: record_value(p, "name")  # noqa: E731
-        unlink_map = {name(p): p for p in setup.unlink_precs}
-        link_map = {name(p): p for p in setup.link_precs}
-        removed = {n: unlink_map[n] for n in set(unlink_map) - set(link_map)}
-        new = {n: link_map[n] for n in set(link_map) - set(unlink_map)}
-        updated, downgraded, superseded = {}, {}, {}
-        for n in set(link_map) & set(unlink_map):
-            old, nxt = unlink_map[n], link_map[n]
-            old_v, new_v = VersionOrder(str(old.version)), VersionOrder(str(nxt.version))
-            if new_v > old_v or (new_v == old_v and nxt.build_number > old.build_number):
-                updated[n] = (old, nxt)
-            elif _chan_name(old) == _chan_name(nxt) and old.subdir == nxt.subdir:
-                if dist_str(old, True) == dist_str(nxt, True):
-                    continue  # noarch: python packages relinked for a new python
-                downgraded[n] = (old, nxt)
-            else:
-                superseded[n] = (old, nxt)
-        fetch = [p for p in setup.link_precs if record_value(p, "url") in download_urls]
-
-        def dashlist(items):
-            return "".join(f"\n    - {i}" for i in items)
-
-        b = ["", "## Package Plan ##\n", f"  environment location: {prefix}", ""]
-        if setup.remove_specs:
-            b += [f"  removed specs:{dashlist(sorted(str(s) for s in setup.remove_specs))}", ""]
-        if setup.update_specs:
-            b += [f"  added / updated specs:{dashlist(sorted(str(s) for s in setup.update_specs))}", ""]
-        if fetch:
-            b.append("\nThe following packages will be downloaded:\n")
-            fmt = "    %-27s|%17s"
-            b += [fmt % ("package", "build"), fmt % ("-" * 27, "-" * 17)]
-            total = 0
-            for p in sorted(fetch, key=name):
-                size = record_value(p, "size") or 0
-                total += size
-                line = fmt % (f"{p.name}-{p.version}", p.build) + "%15s" % human_bytes(size)
-                chan = _canonical(p)
-                if chan and chan != "defaults":
-                    line += "  " + chan
-                b.append(line)
-            b.append(" " * 4 + "-" * 60)
-            b.append(" " * 43 + "Total: %14s" % human_bytes(total))
-
-        def single(key, text):
-            key = key if len(key) <= 18 else key[:17] + "~"
-            b.append("  %-18s %s" % (key, text))
-
-        def double(key, left, right):
-            key = key if len(key) <= 18 else key[:17] + "~"
-            left = left if len(left) <= 38 else left[:37] + "~"
-            b.append("  %-18s %38s --> %s" % (key, left, right))
-
-        def meta(p):
-            return " ".join(getattr(p, "metadata", None) or ())
-
-        if new:
-            b.append("\nThe following NEW packages will be INSTALLED:\n")
-            for n in sorted(new):
-                single(n, f"{record_id(new[n])} {meta(new[n])}")
-        if removed:
-            b.append("\nThe following packages will be REMOVED:\n")
-            for n in sorted(removed):
-                b.append(f"  {dist_name_of(removed[n])}")
-        for title, table in (("UPDATED", updated), ("SUPERSEDED by a higher-priority channel", superseded),
-                             ("DOWNGRADED", downgraded)):
-            if table:
-                b.append(f"\nThe following packages will be {title}:\n")
-                for n in sorted(table):
-                    left, right = _diff_strs(*table[n])
-                    double(n, left, f"{right} {meta(table[n][1])}")
-        b += ["", ""]
-        return "\n".join(b)
 
     def summary(self) -> dict:
         out = {"prefixes": {}}
@@ -655,38 +571,3 @@ class _DictRecord:
             return self._data[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-def _chan_name(rec: Any) -> str | None:
-    channel = record_value(rec, "channel")
-    return getattr(channel, "name", None) if channel is not None and not isinstance(channel, str) else channel
-
-
-def _canonical(rec: Any) -> str | None:
-    channel = record_value(rec, "channel")
-    if channel is not None and not isinstance(channel, str):
-        return getattr(channel, "canonical_name", None)
-    return channel
-
-
-def _diff_strs(old: Any, new: Any) -> tuple[str, str]:
-    channel_change = _chan_name(old) != _chan_name(new)
-    subdir_change = old.subdir != new.subdir
-    version_change = str(old.version) != str(new.version)
-    build_change = old.build != new.build
-    left, right = [], []
-    if channel_change or subdir_change:
-        if _chan_name(old) is not None:
-            left.append(_chan_name(old))
-        if _chan_name(new) is not None:
-            right.append(_chan_name(new))
-    if subdir_change:
-        left.append("/" + old.subdir)
-        right.append("/" + new.subdir)
-    if (channel_change or subdir_change) and (version_change or build_change):
-        left.append("::" + old.name + "-")
-        right.append("::" + new.name + "-")
-    if version_change or build_change:
-        left.append(f"{old.version}-{old.build}")
-        right.append(f"{new.version}-{new.build}")
-    return "".join(left), "".join(right)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from conda_deepdive.cli import main as cli_main
-from conda_deepdive.cli.parser import ParsedCommand, do_call, parse_command
+from conda_deepdive.cli.parser import ParsedCommand, do_call, generate_parser, parse_command
 from conda_deepdive.exceptions import CommandNotFoundError, CondaError, DryRunExit
 
 from conftest import load_fidelity
@@ -39,6 +39,7 @@ def test_contract_invocation_means_the_same_as_conda():
 def test_every_fidelity_case_command_line_parses():
     """The exact command lines real conda answered in ../shared/fidelity/cli_cases.json."""
     cases = load_fidelity("cli_cases.json")["cases"]
+    parser = generate_parser()  # one parser serves many parses, as in a notebook session
     for case in cases:
         argv = [case["command"], "--dry-run", "--json", "--override-channels"]
         for ch in case["channels"]:
@@ -47,7 +48,7 @@ def test_every_fidelity_case_command_line_parses():
         if case["command"] != "remove":
             argv += ["--repodata-fn", "repodata.json"]
         argv += list(case.get("flags") or []) + list(case["specs"])
-        parsed = parse_command(argv)
+        parsed = parse_command(argv, parser)
         assert parsed.command == case["command"], case["id"]
         positional = parsed.namespace.package_names if case["command"] == "remove" else parsed.namespace.packages
         assert positional == list(case["specs"]), case["id"]

@@ -48,7 +48,7 @@ def write(path: Path, text: str) -> Path:
 # --- defaults ---------------------------------------------------------------------------
 
 def test_defaults_are_conda_26s(home):
-    c = load(home)
+    c = load(home, CONDA_DEEPDIVE_REAL_DEFAULTS="1")
     assert c.channels == ("defaults",)
     assert c.channel_alias == "https://conda.anaconda.org"
     assert c.default_channels == DEFAULT_CHANNELS == (
@@ -70,6 +70,23 @@ def test_defaults_are_conda_26s(home):
         assert getattr(c, f"override_{name}") is None
     assert c.source_of("channel_priority") == "default"
     assert c.config_files == ()
+
+
+def test_teaching_defaults_point_conda_names_at_the_bundled_channels(home):
+    from conda_deepdive.teaching_defaults import channels_dir
+
+    root = channels_dir().as_uri()
+    c = load(home)
+    assert c.channels == ("defaults",)
+    assert c.channel_alias == f"{root}/pkgs"
+    assert c.default_channels == (f"{root}/pkgs/main", f"{root}/pkgs/free")
+    assert c.custom_channels == {"conda-forge": f"{root}/cloud"}
+    assert c.source_of("channel_alias") == "teaching defaults"
+    # any real source wins over them, as over any default
+    write(home / ".condarc", "channel_alias: https://conda.anaconda.org\n")
+    c = load(home)
+    assert c.channel_alias == "https://conda.anaconda.org"
+    assert c.default_channels == (f"{root}/pkgs/main", f"{root}/pkgs/free")
 
 
 def test_host_subdir_on_this_machine():
@@ -514,7 +531,7 @@ def test_channel_config_for_channel_model(home):
     pytest.importorskip("conda_deepdive.models.channel")
     write(home / ".condarc", "channel_alias: https://mirror.example/conda\n"
                              "custom_channels:\n  internal: https://internal.example\n")
-    config = load(home).channel_config
+    config = load(home, CONDA_DEEPDIVE_REAL_DEFAULTS="1").channel_config
     assert config.channel_alias == "https://mirror.example/conda"
     assert tuple(config.default_channels) == DEFAULT_CHANNELS
     assert dict(config.custom_channels) == {"internal": "https://internal.example"}
@@ -547,3 +564,19 @@ def test_the_fidelity_run_environment(tmp_path):
     assert c.pkgs_dirs == (str(tmp_path / "pkgs"),)
     assert (c.dry_run, c.json, c.override_cuda) == (True, True, "")
     assert c.target_prefix == str(tmp_path / "env")
+
+
+def test_vars_in_paths_expand_from_the_passed_env(tmp_path, home):
+    write(home / ".condarc", "pkgs_dirs:\n  - $CACHE_ROOT/pkgs\n  - ~/more\n")
+    c = load(home, CACHE_ROOT=str(tmp_path / "cache"))
+    assert c.pkgs_dirs == (str(tmp_path / "cache" / "pkgs"), str(home / "more"))
+    assert c.replace(offline=True).pkgs_dirs == c.pkgs_dirs
+
+
+def test_named_env_condarc_is_read_for_n(tmp_path, home):
+    envs = tmp_path / "envs"
+    write(envs / "demo" / "conda-meta" / "history", "")
+    write(envs / "demo" / ".condarc", "channel_priority: strict\n")
+    c = load(home, ["install", "-n", "demo", "y"], CONDA_ENVS_DIRS=str(envs))
+    assert c.target_prefix == str(envs / "demo")
+    assert c.channel_priority == "strict" and c.source_of("channel_priority") == str(envs / "demo" / ".condarc")

@@ -258,3 +258,49 @@ def test_every_real_package_extracts_and_links(tmp_path):
     linked = [fn for fn, o in outcome.items() if o == "linked"]
     print(json.dumps(outcome, indent=1))
     assert len(linked) >= 10, outcome
+
+
+@pytest.mark.slow
+def test_numpy_from_the_teaching_channel_via_the_cli(tmp_path):
+    """The whole pipeline, for real: ``create -p <env> numpy`` from the embedded pkgs/main."""
+    import sys
+
+    from conftest import TEACHING_CHANNELS
+
+    main = TEACHING_CHANNELS / "pkgs" / "main"
+    if not (main / "linux-64" / "repodata.json").exists():
+        pytest.skip("teaching channel data/channels/pkgs/main is not built")
+    prefix = tmp_path / "env"
+    env = dict(test_env(tmp_path), CONDA_PKGS_DIRS=str(tmp_path / "pkgs"))
+    run = subprocess.run([sys.executable, "-m", "conda_deepdive", "create", "-y", "-p", str(prefix),
+                          "--override-channels", "-c", main.as_uri(), "numpy"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    check = subprocess.run([str(prefix / "bin" / "python"), "-c", "import numpy; print(numpy.__file__)"],
+                           capture_output=True, text=True, env=env)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.strip().startswith(str(prefix / "lib"))
+    pip = subprocess.run([str(prefix / "bin" / "pip"), "--version"], capture_output=True, text=True, env=env)
+    assert pip.returncode == 0, pip.stderr                   # an entry point conda-deepdive wrote
+    history = (prefix / "conda-meta" / "history").read_text()
+    assert "# update specs: ['numpy']" in history and "::numpy-" in history
+
+
+def test_removing_pyhello_removes_exactly_what_conda_removes(tmp_path, warm_pkgs):
+    copy_cache(warm_pkgs, tmp_path)
+    ctx, env = make_context(tmp_path), test_env(tmp_path)
+    prefix = tmp_path / "envs" / "demo"
+    records = linkdemo_records()
+    transaction(prefix, (*PY, "pyhello-1.0-pyh_0.conda"), ctx=ctx, env=env, specs=("pyhello",), records=records).execute()
+    before = {str(p.relative_to(prefix)) for p in prefix.rglob("*")}
+    history_before = (prefix / "conda-meta/history").read_text()
+    transaction(prefix, (), ("pyhello-1.0-pyh_0.conda",), ctx=ctx, env=env, remove_specs=("pyhello",),
+                records=records).execute()
+    after = {str(p.relative_to(prefix)) for p in prefix.rglob("*")}
+    ref = json.loads(shared_path("reference", "link", "11_remove_pyhello.json").read_text())
+    assert sorted(before - after) == sorted(ref["diff"]["removed"])
+    assert after - before == set()
+    appended = (prefix / "conda-meta/history").read_text()[len(history_before):]
+    ref_lines = ref["history_appended"].splitlines()
+    mine_lines = appended.replace(shared_path("data", "channels", "linkdemo").as_uri(), "file:///tmp/ref/channel").splitlines()
+    assert mine_lines[2:] == ref_lines[2:]

@@ -113,7 +113,8 @@ def run_case(case: dict):
     records, channels = case_records(case)
     r = Resolve(records, channels, case["settings"]["channel_priority"])
     try:
-        specs = [MatchSpec(s) for s in case["specs"]]
+        # like the Solver, merge the requested specs per name (``python 3.6*`` + ``python 2.7*``)
+        specs = list(MatchSpec.merge(MatchSpec(s) for s in case["specs"]))
         result = r.solve(specs, specs_to_add=specs, history_specs=())
     except CondaError as e:
         return ("error", type(e).__name__, str(e))

@@ -6,6 +6,7 @@ import bz2
 import hashlib
 import json
 import posixpath
+import re
 from pathlib import Path
 
 import pytest
@@ -306,12 +307,19 @@ def test_rebuild_is_byte_identical(tmp_path):
 
 
 def test_rebuild_over_existing_output_replaces_it(tmp_path):
-    build_all(tmp_path)
-    stale = tmp_path / "pkgs/main/linux-64/stale-0.1-0.conda"
+    recipes = _recipes(tmp_path / "r", "packages:\n  - name: tiny\n    version: '1.0'\n"
+                                       "    timestamp: 1700000000000\n    noarch: generic\n"
+                                       "    files: [{path: share/tiny.txt, content: hi}]\n")
+    out = tmp_path / "out"
+    (first,) = build_all(out, recipes)
+    (pkg,) = first.packages
+    assert re.fullmatch(r"h[0-9a-f]{7}_0", pkg.spec.build)  # the default build string: hash + number
+    assert sorted(a.fn for a in pkg.archives) == [f"{pkg.spec.dist}.conda", f"{pkg.spec.dist}.tar.bz2"]
+    stale = out / "chan/noarch/stale-0.1-0.conda"
     stale.write_bytes(b"junk")
-    build_all(tmp_path)
+    build_all(out, recipes)
     assert not stale.exists()
-    assert not [p for p in (tmp_path / "pkgs").iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in out.iterdir()) == ["chan"]  # no staging or backup dirs left
 
 
 # --- recipe errors --------------------------------------------------------------------------
@@ -339,3 +347,21 @@ def test_bad_recipes_fail_with_a_clear_message(tmp_path, body, message):
     assert message in str(info.value)
     assert "chan/r.yaml" in str(info.value) or "r.yaml" in str(info.value)
     assert not (tmp_path / "out" / "chan").exists()  # nothing half-written
+
+
+def test_builder_ordering_agrees_with_the_project_models():
+    """The builder's small Version/Spec (kept separate so channel bytes never depend on another
+    module) must agree with conda_deepdive.models on every version and spec in the channels."""
+    models_version = pytest.importorskip("conda_deepdive.models.version")
+    models_spec = pytest.importorskip("conda_deepdive.models.match_spec")
+    records = [r for c in CHANNELS for sd in SUBDIRS for r in all_records(c, sd).values()]
+    versions = sorted({r["version"] for r in records})
+    for a in versions:
+        for b in versions:
+            va, vb = models_version.VersionOrder(a), models_version.VersionOrder(b)
+            assert (Version(a) < Version(b)) == (va < vb) and (Version(a) == Version(b)) == (va == vb), (a, b)
+    specs = {d for r in records for d in r["depends"] + r.get("constrains", [])}
+    for text in specs:
+        ours, theirs = Spec.parse(text), models_spec.MatchSpec(text)
+        for r in records:
+            assert ours.match(r["name"], r["version"], r["build"]) == theirs.match(r), (text, r["name"], r["version"])

@@ -198,6 +198,8 @@ def test_special_strings_order():
     vos = [VersionOrder(v) for v in chain]
     assert sorted(reversed(vos)) == vos
     # 'post' is +inf inside the component it sits in: 1.0post1 beats every 1.0.x
+    # openssl style: the plain release is published as 1.0.1_ so its letter releases sort after it
+    assert VersionOrder("1.0.1_") < VersionOrder("1.0.1a") < VersionOrder("1.0.1b") < VersionOrder("1.0.1")
     assert VersionOrder("1.1a1") < VersionOrder("1.1.0dev1")  # the consistency caveat
     assert VersionOrder("1!0.1") > VersionOrder("2024.1")
     assert VersionOrder("1.0+2") > VersionOrder("1.0+1") > VersionOrder("1.0")

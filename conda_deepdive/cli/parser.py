@@ -288,6 +288,8 @@ def _configure_nested(sub, name: str, text: str) -> None:
                         "reduce, solve, transaction, fetch, link).")
     p.add_argument("--export", metavar="FILE", default=None,
                    help="Write the recorded trace to FILE (.json, .html or .svg).")
+    p.add_argument("--graph", metavar="FILE", default=None,
+                   help="Write the solution's dependency graph to FILE (.dot or .svg).")
     p.add_argument("nested_argv", metavar="COMMAND ...", nargs=argparse.REMAINDER,
                    help="The conda command to run, e.g. 'install -p /tmp/env numpy'.")
     p.set_defaults(func=f"{_PKG}.main_{name}.execute")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 import json
 import os
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .channel import Channel, MultiChannel, join_url
 from .enums import LinkType, NoarchType, PackageType
@@ -53,19 +53,22 @@ def _features(value: Any) -> tuple[str, ...]:
     return tuple(f for f in (str(x).strip() for x in value) if f)
 
 
-_CHANNEL_FOR_SUBDIR: dict[tuple[Channel, str], Channel] = {}
+_CHANNEL_FOR_SUBDIR: dict[tuple[int, str], tuple[Channel, Channel]] = {}
 
 
 def _channel_for_subdir(channel: Channel, subdir: str | None) -> Channel:
     """The record's channel names its subdir (conda's SubdirData channel is the subdir URL)."""
     if not subdir or isinstance(channel, MultiChannel) or channel.platform == subdir or not channel.scheme:
         return channel
-    key = (channel, subdir)
-    found = _CHANNEL_FOR_SUBDIR.get(key)
-    if found is None or found.config != channel.config:
-        url = channel.subdir_url(subdir, with_credentials=True)
-        found = Channel(url, channel.config) if url else channel
-        _CHANNEL_FOR_SUBDIR[key] = found
+    # keyed by identity (channels equal by location+name may differ in token or config)
+    entry = _CHANNEL_FOR_SUBDIR.get((id(channel), subdir))
+    if entry is not None and entry[0] is channel:
+        return entry[1]
+    url = channel.subdir_url(subdir, with_credentials=True)
+    found = Channel(url, channel.config) if url else channel
+    if len(_CHANNEL_FOR_SUBDIR) > 10_000:
+        _CHANNEL_FOR_SUBDIR.clear()
+    _CHANNEL_FOR_SUBDIR[(id(channel), subdir)] = (channel, found)
     return found
 
 

@@ -36,7 +36,9 @@ no information, which is also why their hashes agree. At one position:
   lower-case string: ``1.0dev < 1.0_ < 1.0a < 1.0rc < 1.0 < 1.0post``;
 * ``post`` is ``+inf``: larger than every number *in its component*. So ``1.0post1 > 1.0.1``
   (``[0, inf, 1]`` beats ``[0]`` in the second component) while ``1.0.post1 < 1.0.1``.
-* a trailing ``_`` (openssl style, ``1.0.1_``) sorts just above ``1.0.1`` and below ``1.0.1a``.
+* openssl counts releases with letters (``1.0.1 < 1.0.1a < 1.0.1b`` for openssl), the opposite of
+  conda's pre-release reading. The workaround is a trailing underscore: ``1.0.1_`` keeps ``'_'`` as
+  a string that sorts below every letter, so ``1.0.1_ < 1.0.1a < 1.0.1b`` (and all are ``< 1.0.1``).
 
 A consequence worth noticing: ``1.1a1 < 1.1.0dev1``. In ``1.1a1`` the ``a`` sits in the *second*
 component; in ``1.1.0dev1`` the second component is a plain ``1`` and the ``dev`` only appears in
@@ -110,9 +112,9 @@ class _InternedByString(type):
             cache = cls._cache_
             obj = cache.get(arg)
             if obj is None:
-                obj = cache[arg] = super().__call__(arg)
+                obj = cache[arg] = type.__call__(cls, arg)
             return obj
-        return super().__call__(arg)
+        return type.__call__(cls, arg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +253,7 @@ class VersionOrder(metaclass=_InternedByString):
             )
         set_(self, "norm_version", text)
         set_(self, "_key", key)
-        set_(self, "_hash", hash(key))
+        set_(self, "_hash", None)  # computed on first use: most versions are never hashed
         set_(self, "_parts", parts)
 
     def _components(self) -> tuple:
@@ -288,7 +290,11 @@ class VersionOrder(metaclass=_InternedByString):
 
     # -- comparisons: all through the precomputed key ------------------------------------------
     def __hash__(self) -> int:
-        return self._hash
+        h = self._hash
+        if h is None:
+            h = hash(self._key)
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, VersionOrder):
@@ -438,8 +444,8 @@ def _parse(vstr: str, text: str) -> tuple[str, list, list]:
     if not public:
         raise InvalidVersionSpec(vstr, "Missing version before local version separator '+'")
     if public.endswith("_"):
-        # openssl-style '1.0.1_' keeps its trailing '_' as part of the last component, so
-        # that 1.0.1 < 1.0.1_ < 1.0.1a (a plain '1.0.1' followed by letter releases)
+        # openssl-style '1.0.1_' keeps its trailing '_' in the last component ([1, '_']),
+        # so that 1.0.1_ < 1.0.1a < 1.0.1b: letter releases sort after the underscore one
         pieces = public[:-1].replace("_", ".").split(".")
         pieces[-1] += "_"
     else:

@@ -19,9 +19,11 @@ from rich.text import Text
 from rich.tree import Tree
 
 from conda_deepdive.pipeline import STAGES, Session
+from conda_deepdive.render.sanitize import clean
 from conda_deepdive.reporting import Reporter, jsonable
 
-__all__ = ["LiveReporter", "render_stage", "stage_panel", "data_renderable", "STAGE_TITLES"]
+__all__ = ["LiveReporter", "render_stage", "stage_panel", "stage_body", "data_renderable", "STAGE_TITLES",
+           "error_panel", "result_panel", "render_text"]
 
 STAGE_TITLES = {s.name: s.title for s in STAGES}
 _CONDA_MODULE = {s.name: s.conda_module for s in STAGES}
@@ -33,13 +35,13 @@ def _scalar(value: Any) -> bool:
 
 def data_renderable(data: Any, *, title: str | None = None, limit: int | None = 12) -> RenderableType:
     """Any JSON-like value as a rich renderable: flat dicts become tables, nested data a tree."""
-    data = jsonable(data)
+    data = _cleaned(jsonable(data))
     if isinstance(data, dict) and all(_scalar(v) for v in data.values()):
         table = Table(box=box.SIMPLE_HEAD, show_header=False, title=title, pad_edge=False)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for key, value in data.items():
-            table.add_row(str(key), "" if value is None else str(value))
+            table.add_row(Text(str(key)), Text("" if value is None else str(value)))
         return table
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data) and all(
         all(_scalar(v) for v in r.values()) for r in data
@@ -52,13 +54,23 @@ def data_renderable(data: Any, *, title: str | None = None, limit: int | None = 
             table.add_column(col)
         shown = data if limit is None else data[:limit]
         for row in shown:
-            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+            table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
         if limit is not None and len(data) > limit:
             table.caption = f"… {len(data) - limit} more rows (use --stage to see all)"
         return table
     tree = Tree(Text(title or "", style="bold"))
     _fill_tree(tree, data, limit)
     return tree
+
+
+def _cleaned(data: Any) -> Any:
+    if isinstance(data, str):
+        return clean(data)
+    if isinstance(data, list):
+        return [_cleaned(v) for v in data]
+    if isinstance(data, dict):
+        return {clean(k): _cleaned(v) for k, v in data.items()}
+    return data
 
 
 def _fill_tree(node: Tree, data: Any, limit: int | None) -> None:
@@ -73,13 +85,13 @@ def _fill_tree(node: Tree, data: Any, limit: int | None) -> None:
         shown = data if limit is None else data[:limit]
         for value in shown:
             if _scalar(value):
-                node.add(str(value))
+                node.add(Text(str(value)))
             else:
                 _fill_tree(node.add("•"), value, limit)
         if limit is not None and len(data) > limit:
             node.add(Text(f"… {len(data) - limit} more", style="dim"))
     else:
-        node.add(str(data))
+        node.add(Text(str(data)))
 
 
 def stage_body(session: Session, name: str, *, full: bool = False) -> RenderableType:
@@ -113,12 +125,31 @@ def render_stage(console: Console, session: Session, name: str, *, full: bool = 
 
 
 class LiveReporter(Reporter):
-    """Shows, while a stage runs, what cannot wait for its section: warnings and progress."""
+    """Shows, while a stage runs, what cannot wait for its section: warnings and progress.
 
-    def __init__(self, console: Console, *, show_progress: bool = True) -> None:
+    On a terminal, downloads and extractions drive a transient progress bar (gone once the stage
+    ends, so the scrollback holds only the sections). Elsewhere — a pipe, a test, a notebook —
+    progress is not printed at all: the fetch section lists every package anyway, and the output
+    stays the same from run to run.
+    """
+
+    def __init__(self, console: Console, *, show_progress: bool | None = None) -> None:
         self.console = console
-        self.show_progress = show_progress
-        self._last: dict[tuple[str, str], int] = {}
+        self.show_progress = console.is_terminal if show_progress is None else show_progress
+        self._progress = None
+        self._tasks: dict[str, Any] = {}
+        self._stage: str | None = None
+
+    def stage_started(self, stage: str, title: str) -> None:
+        if stage == self._stage:  # the transaction announces "link" again from inside
+            return
+        self._stop_progress()
+        self._stage = stage
+        if self.show_progress:
+            self.console.print(Text(f"▶ {title} …", style="dim"))
+
+    def stage_finished(self, stage: str, result: Any) -> None:
+        self._stop_progress()
 
     def warning(self, stage: str, message: str) -> None:
         self.console.print(Text.assemble(("warning ", "bold yellow"), (f"[{stage}] ", "dim"), message))
@@ -126,15 +157,103 @@ class LiveReporter(Reporter):
     def progress(self, stage: str, task: str, done: int, total: int | None) -> None:
         if not self.show_progress or not total:
             return
-        # print at 0 % and 100 % only: a scrolling log stays readable and deterministic
-        mark = 100 if done >= total else 0
-        key = (stage, task)
-        if self._last.get(key) == mark or (mark == 0 and key in self._last):
-            return
-        self._last[key] = mark
-        bar = "█" * (mark // 10) + "░" * (10 - mark // 10)
-        self.console.print(Text.assemble(("  ", ""), (bar, "green"), f" {mark:3d}% {task}"))
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      TextColumn("{task.percentage:>3.0f}%"),
+                                      console=self.console, transient=True)
+            self._progress.start()
+        key = f"{stage}:{task}"
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(task, total=total)
+        self._progress.update(self._tasks[key], completed=done, total=total)
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._tasks.clear()
 
 
 def stage_header(name: str) -> Group:
     return Group(Text(STAGE_TITLES[name], style="bold magenta"))
+
+
+def error_panel(exc: BaseException, stage: str | None = None) -> Panel:
+    """conda's message for a failed stage, in red, without a traceback."""
+    title = f"[bold]{type(exc).__name__}[/]" + (f" in {STAGE_TITLES.get(stage, stage)}" if stage else "")
+    body: list[RenderableType] = [Text(clean(str(exc).strip() or type(exc).__name__))]
+    from conda_deepdive.exceptions import UnsatisfiableError
+
+    if isinstance(exc, UnsatisfiableError):
+        from conda_deepdive.render.conflicts import conflict_groups, conflict_tree
+
+        if conflict_groups(exc):
+            body += [Text(""), Text("The same conflict as a tree:", style="bold"), conflict_tree(exc)]
+    return Panel(Group(*body), title=title, title_align="left", border_style="red", box=box.HEAVY)
+
+
+def result_panel(session: Session, *, timings: bool = True, notes: list[str] | tuple = (),
+                 error: BaseException | None = None) -> Panel:
+    """The end of a trace: every stage with its time, how the run ended, and what changed."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("stage")
+    table.add_column("result")
+    if timings:
+        table.add_column("time", justify="right")
+    total = 0.0
+    for name in session.stages:
+        if name in session.results:
+            result = session.results[name]
+            seconds = session.seconds.get(name, 0.0)
+            total += seconds
+            row = [Text(STAGE_TITLES[name], style="cyan"), Text(_one_line(name, result))]
+            if timings:
+                row.append(Text(f"{seconds:.3f} s"))
+        elif error is not None and name == session.next_stage:
+            row = [Text(STAGE_TITLES[name], style="red"), Text(f"failed: {type(error).__name__}", style="red")]
+            if timings:
+                row.append(Text(""))
+        else:
+            row = [Text(STAGE_TITLES[name], style="dim"), Text("not run", style="dim")]
+            if timings:
+                row.append(Text(""))
+        table.add_row(*row)
+    if timings:
+        table.add_row(Text("total", style="bold"), Text(""), Text(f"{total:.3f} s", style="bold"))
+    body: list[RenderableType] = [table]
+    if session.stopped_reason:
+        body.append(Text(f"stopped: {session.stopped_reason}", style="bold yellow"))
+    for note in notes:
+        body.append(Text(clean(note), style="italic"))
+    style = "red" if error is not None else "green"
+    return Panel(Group(*body), title="[bold]Result[/]", title_align="left", border_style=style,
+                 box=box.ROUNDED)
+
+
+def _one_line(name: str, result: Any) -> str:
+    from conda_deepdive.render.sections import one_line
+
+    try:
+        text = one_line(name, result)
+    except Exception:  # a result object from a newer stage module: its repr still says something
+        text = repr(result).splitlines()[0] if result is not None else "-"
+    text = clean(text)
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+def render_text(renderables: Any, *, width: int = 100, sanitizer: Any = None) -> str:
+    """Plain text of one or more renderables (no colour): snapshots, notebooks, README excerpts."""
+    import io
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False,
+                      force_jupyter=False, legacy_windows=False, record=False, highlight=False,
+                      emoji=False)
+    if not isinstance(renderables, (list, tuple)):
+        renderables = [renderables]
+    for renderable in renderables:
+        console.print(renderable)
+    text = console.file.getvalue()
+    text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    return sanitizer.text(text) if sanitizer is not None else text

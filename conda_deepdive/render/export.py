@@ -10,74 +10,78 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from conda_deepdive.render.sanitize import Sanitizer
 from conda_deepdive.reporting import RecordingReporter, _drop_timings, jsonable
 
-__all__ = ["Sanitizer", "trace_document", "write_export", "TRACE_SCHEMA_VERSION"]
+__all__ = ["Sanitizer", "trace_document", "write_export", "check_export_path", "TRACE_SCHEMA_VERSION"]
 
 TRACE_SCHEMA_VERSION = 1
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
-class Sanitizer:
-    """Replaces machine-specific substrings by stable placeholders (longest path first)."""
+def _stable_events(events: list[dict]) -> list[dict]:
+    """Events in an order that does not depend on thread scheduling.
 
-    def __init__(self, replacements: Mapping[str, str]):
-        pairs = [(str(k), v) for k, v in replacements.items() if k]
-        # also catch the file:// URL form of each path
-        pairs += [("file://" + k, "file://" + v) for k, v in pairs if k.startswith("/")]
-        self.pairs = sorted(pairs, key=lambda kv: len(kv[0]), reverse=True)
+    ``progress`` events are a display matter (and their count depends on chunking), so they are
+    left out. The fetch stage runs packages in a thread pool: its events are sorted. Every other
+    stage is sequential and keeps its order.
+    """
+    out: list[dict] = []
+    fetch: list[dict] = []
 
-    def text(self, value: str) -> str:
-        for old, new in self.pairs:
-            value = value.replace(old, new)
-        return _ADDRESS.sub("", value)
+    def flush() -> None:
+        out.extend(sorted(fetch, key=lambda e: json.dumps(e, sort_keys=True)))
+        fetch.clear()
 
-    def data(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.data(v) for v in value]
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.data(v) for k, v in value.items()}
-        return value
-
-    @classmethod
-    def for_session(cls, session: Any, extra: Mapping[str, str] | None = None) -> "Sanitizer":
-        from conda_deepdive.teaching_defaults import channels_dir
-
-        repl: dict[str, str] = {}
-        context = session.results.get("context")
-        if context is not None:
-            if getattr(context, "target_prefix", None):
-                repl[str(context.target_prefix)] = "<PREFIX>"
-            for i, pkgs in enumerate(getattr(context, "pkgs_dirs", ()) or ()):
-                repl[str(pkgs)] = "<PKGS>" if i == 0 else f"<PKGS{i}>"
-        repl[str(channels_dir())] = "<TEACHING_CHANNELS>"
-        home = session.env.get("HOME")
-        if home and home != "/":
-            repl[home] = "~"
-        repl.update(extra or {})
-        return cls(repl)
+    for event in events:
+        if event["kind"] == "progress":
+            continue
+        if event["stage"] == "fetch" and event["kind"] not in ("stage_started", "stage_finished"):
+            fetch.append(event)
+            continue
+        flush()
+        out.append(event)
+    flush()
+    return out
 
 
-def trace_document(session: Any, recorder: RecordingReporter, sanitizer: Sanitizer) -> dict:
-    """The JSON export: schema version, argv, per-stage summaries and every recorded event."""
+def trace_document(session: Any, recorder: RecordingReporter, sanitizer: Sanitizer, *,
+                   error: BaseException | None = None, extra: Mapping[str, Any] | None = None) -> dict:
+    """The JSON export: schema version, argv, per-stage summaries and every recorded event.
+
+    Keys (see ``tests/test_trace_export.py`` for the checked schema): ``schema``,
+    ``schema_version``, ``argv``, ``command``, ``stage_order``, ``stages`` (name → summary),
+    ``stopped``, ``error`` (``None`` or conda's error fields), ``events`` (stage, kind, data).
+    """
     stages = {}
     for name, result in session.results.items():
         summary = getattr(result, "summary", None)
         stages[name] = jsonable(summary() if callable(summary) else repr(result))
+    err = None
+    if error is not None:
+        dump = getattr(error, "dump_map", None)
+        data = dump() if callable(dump) else {}
+        err = {
+            "exception_name": type(error).__name__,
+            "message": str(error),
+            "stage": session.next_stage,
+            "exception_type": data.get("exception_type"),
+        }
     doc = {
         "schema": "conda-deepdive-trace",
         "schema_version": TRACE_SCHEMA_VERSION,
         "argv": list(session.argv),
+        "command": session.results["parse"].command if "parse" in session.results else None,
+        "stage_order": [name for name in session.stages if name in session.results],
         "stages": stages,
         "stopped": session.stopped_reason,
-        "events": [e.to_dict() for e in recorder.events],
+        "error": err,
+        "events": _stable_events([e.to_dict() for e in recorder.events]),
     }
+    if extra:
+        doc.update(jsonable(dict(extra)))
     return sanitizer.data(_drop_timings(doc))
 
 
@@ -91,9 +95,27 @@ def _sanitize_recording(console: Any, sanitizer: Sanitizer) -> None:
     buffer[:] = [Segment(sanitizer.text(s.text), s.style, s.control) for s in buffer]
 
 
+EXPORT_SUFFIXES = (".json", ".html", ".svg")
+
+
+def check_export_path(path: str | Path) -> Path:
+    """Fail early (before anything runs) on a file name we cannot export to."""
+    from conda_deepdive.exceptions import CondaValueError
+
+    path = Path(path)
+    if path.suffix.lower() not in EXPORT_SUFFIXES:
+        raise CondaValueError(f"cannot export a trace to '{path.name}': use a .json, .html or .svg file name")
+    if not path.parent.is_dir():
+        raise CondaValueError(f"cannot export a trace to '{path}': directory '{path.parent}' does not exist")
+    return path
+
+
 def write_export(path: str | Path, session: Any, recorder: RecordingReporter,
-                 panels: Iterable[Any], sanitizer: Sanitizer, *, title: str = "conda-deepdive trace") -> Path:
-    """Write ``.json``, ``.html`` or ``.svg`` depending on ``path``'s suffix."""
+                 panels: Iterable[Any], sanitizer: Sanitizer, *, title: str = "conda-deepdive trace",
+                 error: BaseException | None = None, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write ``.json``, ``.html`` or ``.svg`` depending on ``path``'s suffix.
+
+    ``panels`` must be rendered without timings for the HTML/SVG to be deterministic."""
     from rich.console import Console
 
     from conda_deepdive.exceptions import CondaValueError
@@ -101,7 +123,7 @@ def write_export(path: str | Path, session: Any, recorder: RecordingReporter,
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        doc = trace_document(session, recorder, sanitizer)
+        doc = trace_document(session, recorder, sanitizer, error=error, extra=extra)
         path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
     if suffix not in (".html", ".svg"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Iterable
 
-__all__ = ["dependency_graph", "roots", "text_tree", "to_dot", "to_svg"]
+__all__ = ["dependency_graph", "roots", "text_tree", "to_dot", "to_svg", "why_chains", "write_graph"]
 
 
 def _dep_name(spec: str) -> str:
@@ -41,7 +41,7 @@ def roots(graph) -> list[str]:
     return sorted(n for n in graph.nodes if graph.in_degree(n) == 0)
 
 
-def text_tree(graph, *, max_depth: int = 6) -> str:
+def text_tree(graph, *, max_depth: int | None = 6) -> str:
     """An indented tree from each root; a package already shown is marked ``(*)`` and not expanded."""
     lines: list[str] = []
     seen: set[str] = set()
@@ -51,10 +51,15 @@ def text_tree(graph, *, max_depth: int = 6) -> str:
         branch = "" if depth == 0 else ("└── " if last else "├── ")
         repeat = node in seen
         lines.append(f"{prefix}{branch}{label}{' (*)' if repeat else ''}")
-        if repeat or depth >= max_depth:
+        if repeat or (max_depth is not None and depth >= max_depth):
             return
         seen.add(node)
         children = sorted(graph.successors(node))
+        if max_depth is not None and depth + 1 >= max_depth and children:
+            # one line for the level we do not expand, so nothing silently disappears
+            hidden = ", ".join(children)
+            lines.append(f"{prefix if depth == 0 else prefix + ('    ' if last else '│   ')}└── … {hidden}")
+            return
         child_prefix = prefix if depth == 0 else prefix + ("    " if last else "│   ")
         for i, child in enumerate(children):
             walk(child, child_prefix, i == len(children) - 1, depth + 1)
@@ -119,3 +124,43 @@ def to_svg(graph, *, box_w: int = 150, box_h: int = 34, gap_x: int = 24, gap_y: 
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def why_chains(graph, requested: Iterable[str]) -> dict[str, list[list[str]]]:
+    """For every package, the shortest dependency chains that lead to it from a requested name.
+
+    ``{"libopenblas": [["numpy", "libopenblas"]], "numpy": [["numpy"]], ...}`` — each chain starts
+    at a requested package and follows ``depends`` edges. A package no requested package
+    reaches gets ``[]`` (it is there for another reason: history, a pin, an installed package).
+    """
+    import networkx as nx
+
+    wanted = [r for r in requested if r in graph]
+    out: dict[str, list[list[str]]] = {n: [] for n in graph.nodes}
+    for root in sorted(wanted):
+        lengths = nx.single_source_shortest_path_length(graph, root)
+        for node, dist in lengths.items():
+            chains = [list(p) for p in nx.all_shortest_paths(graph, root, node)]
+            current = out[node]
+            if not current or len(current[0]) > dist + 1:
+                out[node] = sorted(chains)
+            elif len(current[0]) == dist + 1:
+                out[node] = sorted(current + chains)
+    return out
+
+
+def write_graph(graph, path: str) -> str:
+    """Write ``graph`` as ``.dot`` (Graphviz text) or ``.svg`` (a picture); returns the format."""
+    from pathlib import Path
+
+    from conda_deepdive.exceptions import CondaValueError
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".dot" or suffix == ".gv":
+        target.write_text(to_dot(graph), encoding="utf-8")
+        return "dot"
+    if suffix == ".svg":
+        target.write_text(to_svg(graph), encoding="utf-8")
+        return "svg"
+    raise CondaValueError(f"cannot write a dependency graph to '{target.name}': use a .dot or .svg file name")
