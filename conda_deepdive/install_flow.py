@@ -111,6 +111,12 @@ def requested_specs(command: str, args: Any, context: Any) -> list[str]:
     return packages
 
 
+def remove_specs(args: Any) -> list[str]:
+    """``conda remove``'s positional arguments (argparse dest ``package_names``)."""
+    names = getattr(args, "package_names", None) or getattr(args, "packages", None) or []
+    return [s.strip("\"'") for s in names]
+
+
 def _specs_from_file(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -161,7 +167,7 @@ def make_solver(command: str, args: Any, context: Any, repodata_fn: str, index: 
     from conda_deepdive.solve import Solver
 
     specs = requested_specs(command, args, context) if command != "remove" else []
-    removes = [s.strip("\"'") for s in (getattr(args, "packages", None) or [])] if command == "remove" else []
+    removes = remove_specs(args) if command == "remove" else []
     return Solver(
         context.target_prefix,
         index.channels,

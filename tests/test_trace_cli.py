@@ -29,6 +29,10 @@ def _env(tmp: Path, pkgs: Path | None = None) -> dict:
 
 
 def _trace(capsys, tmp: Path, *argv: str, command: str = "trace", pkgs: Path | None = None):
+    # each CLI run is a new process in real life: forget repodata parsed by an earlier test
+    from conda_deepdive.index import SubdirData
+
+    SubdirData.clear_memory_cache()
     rc = main([command, *argv], env=_env(tmp, pkgs))
     out = capsys.readouterr()
     return rc, out.out + out.err

@@ -43,8 +43,9 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
     prefix = context.target_prefix
     if txn.nothing_to_do:
         if session.command == "remove":
-            names = [s for s in (getattr(session.args, "packages", None) or [])]
-            raise PackagesNotFoundError(names)
+            from conda_deepdive.install_flow import remove_specs
+
+            raise PackagesNotFoundError(remove_specs(session.args))
         if session.command != "create":
             if context.json:
                 _print_json({"message": "All requested packages already installed.", "success": True})

@@ -1,0 +1,220 @@
+"""Resolve on small hand-made indexes: preferences, priority modes, reduction, errors, reporting."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from conda_deepdive.exceptions import ResolvePackageNotFound, UnsatisfiableError
+from conda_deepdive.models.match_spec import MatchSpec
+from conda_deepdive.models.records import PackageRecord
+from conda_deepdive.reduction import ReducedIndex
+from conda_deepdive.reporting import RecordingReporter
+from conda_deepdive.resolve import OptimisationPass, Resolve, SolveDetails, toposort
+
+
+def rec(name, version, build="0", channel="chan", depends=(), build_number=0, **kw):
+    return PackageRecord(
+        name=name, version=version, build=build, build_number=build_number, channel=channel,
+        subdir=kw.pop("subdir", "linux-64"), depends=list(depends), **kw,
+    )
+
+
+def names(result):
+    return sorted(f"{p.name}-{p.version}-{p.build}" for p in result)
+
+
+def solve(records, specs, channels=("chan",), priority="flexible", **kw):
+    r = Resolve(records, channels, priority, **kw)
+    return r, r.solve([MatchSpec(s) for s in specs])
+
+
+def test_newest_version_then_highest_build_number():
+    idx = [
+        rec("a", "1.0"), rec("a", "2.0", "b1", build_number=1), rec("a", "2.0", "b3", build_number=3),
+        rec("a", "1.5"),
+    ]
+    _, result = solve(idx, ["a"])
+    assert names(result) == ["a-2.0-b3"]
+    _, result = solve(idx, ["a <2"])
+    assert names(result) == ["a-1.5-0"]
+
+
+def test_dependencies_follow_and_minimal_package_count():
+    idx = [
+        rec("app", "1", depends=["lib >=2"]),
+        rec("lib", "1"), rec("lib", "2"), rec("lib", "3", depends=["extra"]), rec("extra", "1"),
+        rec("unrelated", "1"),
+    ]
+    _, result = solve(idx, ["app"])
+    # the newest lib wins even though it drags in one more package: versions outrank counts
+    assert names(result) == ["app-1-0", "extra-1-0", "lib-3-0"]
+    _, result = solve(idx, ["app", "lib <3"])
+    assert names(result) == ["app-1-0", "lib-2-0"]
+
+
+def test_channel_priority_modes():
+    idx = [rec("x", "1.0", channel="hi"), rec("x", "2.0", channel="lo"), rec("y", "1", channel="lo", depends=["x >=2"])]
+    chans = ("hi", "lo")
+    # flexible: the higher channel wins when it can...
+    assert names(solve(idx, ["x"], chans, "flexible")[1]) == ["x-1.0-0"]
+    # ...but the lower channel may still supply what the higher one lacks
+    assert names(solve(idx, ["y"], chans, "flexible")[1]) == ["x-2.0-0", "y-1-0"]
+    # disabled: the version comes first
+    assert names(solve(idx, ["x"], chans, "disabled")[1]) == ["x-2.0-0"]
+    # strict: x may only come from "hi" -> y is unsatisfiable, with conda's note
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(idx, ["y"], chans, "strict")
+    assert "strict channel priority may have removed packages" in str(err.value)
+
+
+def test_version_key_orders_channel_before_version_unless_disabled():
+    a = rec("x", "1.0", channel="hi")
+    b = rec("x", "2.0", channel="lo")
+    flexible = Resolve([a, b], ("hi", "lo"), "flexible")
+    disabled = Resolve([a, b], ("hi", "lo"), "disabled")
+    assert flexible.version_key(a) > flexible.version_key(b)
+    assert disabled.version_key(b) > disabled.version_key(a)
+    assert flexible.groups["x"] == [a, b] and disabled.groups["x"] == [b, a]
+
+
+def test_constrains_are_optional_dependencies():
+    idx = [rec("a", "1", constrains=["b <2"]), rec("b", "1"), rec("b", "2")]
+    assert names(solve(idx, ["a", "b"])[1]) == ["a-1-0", "b-1-0"]
+    assert names(solve(idx, ["a"])[1]) == ["a-1-0"]  # a constraint never pulls b in
+
+
+def test_track_features_are_minimised():
+    idx = [
+        rec("blas", "1", "mkl", track_features="mkl", build_number=5),
+        rec("blas", "1", "openblas", build_number=1),
+        rec("numpy", "1", "mkl_0", depends=["blas"], features="mkl"),
+        rec("numpy", "1", "plain", depends=["blas"]),
+    ]
+    r, result = solve(idx, ["numpy"])
+    assert names(result) == ["blas-1-openblas", "numpy-1-plain"]
+    assert "mkl" in r.trackers
+    # asking for the feature's build explicitly still works
+    assert names(solve(idx, ["numpy", "blas=*=mkl"])[1]) == ["blas-1-mkl", "numpy-1-mkl_0"]
+
+
+def test_missing_package_raises_resolve_package_not_found():
+    with pytest.raises(ResolvePackageNotFound) as err:
+        solve([rec("a", "1")], ["nope >=1"])
+    assert err.value.bad_deps == (MatchSpec("nope >=1"),)
+    assert "  - nope[version='>=1']" in str(err.value)
+
+
+def test_conflict_report_lists_both_chains():
+    idx = [
+        rec("a", "1", depends=["c >=1,<2"]), rec("b", "1", depends=["c >=2,<3"]),
+        rec("c", "1.5"), rec("c", "2.5"),
+    ]
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(idx, ["a", "b"])
+    lines = Counter(str(err.value).splitlines())
+    assert lines == Counter(
+        [
+            "The following specifications were found to be incompatible with each other:",
+            "",
+            "Output in format: Requested package -> Available versions",
+            "",
+            "Package c conflicts for:",
+            "a -> c[version='>=1,<2']",
+            "b -> c[version='>=2,<3']",
+        ]
+    )
+    assert len(err.value.unsatisfiable) == 2
+
+
+def test_virtual_package_conflict_message():
+    idx = [rec("cudatoolkit", "10", depends=["__cuda >=10.0"]), rec("__glibc", "2.17", channel="@", package_type="virtual_system")]
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(idx, ["cudatoolkit"])
+    text = str(err.value)
+    assert text.startswith("The following specifications were found to be incompatible with your system:")
+    assert "  - cudatoolkit -> __cuda[version='>=10.0']" in text
+    assert "Your installed version is: not available" in text
+
+
+def test_reduced_index_counts_and_reasons():
+    idx = [
+        rec("x", "1", channel="hi"), rec("x", "2", channel="lo"), rec("x", "3", channel="lo"),
+        rec("y", "1", channel="hi", depends=["x"]), rec("z", "1", channel="hi"),
+    ]
+    r = Resolve(idx, ("hi", "lo"), "strict")
+    reduced = r.get_reduced_index([MatchSpec("y")])
+    assert isinstance(reduced, ReducedIndex)
+    assert sorted(p.dist_str().split("::")[1] for p in reduced) == ["x-1-0", "y-1-0"]
+    assert reduced.counts()["x"] == (3, 1)
+    assert reduced.reasons["x"] == {"removed due to strict channel priority": 2}
+    assert "z" not in reduced.after  # never reached
+    assert r.get_reduced_index([MatchSpec("y")]) is reduced  # cached
+    assert reduced[idx[3]] is idx[3] and len(reduced) == 2
+    json.dumps(reduced.summary())
+    assert "ReducedIndex strict" in repr(reduced)
+
+
+def test_solve_details_passes_and_reporter_events():
+    reporter = RecordingReporter()
+    idx = [rec("a", "1", depends=["b"]), rec("a", "2", depends=["b"]), rec("b", "1"), rec("b", "2")]
+    r = Resolve(idx, ("chan",), "flexible", reporter)
+    result = r.solve(["a"])
+    assert names(result) == ["a-2-0", "b-2-0"]
+    d = r.last_solve
+    assert isinstance(d, SolveDetails)
+    assert [p.name for p in d.passes][:3] == ["requested_channel", "requested_version", "track_feature_count"]
+    assert all(isinstance(p, OptimisationPass) for p in d.passes)
+    assert d.variables >= 4 + 2 and d.clauses > 0 and d.sat_calls
+    assert d.sat_calls[0].purpose == "sat"
+    version_pass = next(p for p in d.passes if p.name == "requested_version")
+    assert version_pass.bound == 0 and version_pass.objective_size == 1
+    json.dumps(d.summary())
+    assert "pycosat calls" in repr(d)
+    kinds = reporter.kinds()
+    assert "reduced_index" in kinds and "gen_clauses" in kinds and "optimisation_pass" in kinds
+    assert reporter.kinds("solve")[-1] == "solve_finished"
+    assert {e.stage for e in reporter.events} <= {"reduce", "solve"}
+
+
+def test_gen_clauses_one_variable_per_record_and_name():
+    idx = [rec("a", "1", depends=["b"]), rec("a", "2"), rec("b", "1")]
+    r = Resolve(idx)
+    C = r.gen_clauses()
+    assert C.from_name(r.to_sat_name(idx[0])) is not None
+    assert C.from_name("@s@a") is not None and C.from_name("@s@b") is not None
+    # "a-1 installed" with "b not installed" is impossible
+    assert C.sat([(r.to_sat_name(idx[0]),), ("!@s@b",)]) is None
+    assert C.sat([(r.to_sat_name(idx[1]),), ("!@s@b",)]) is not None
+
+
+def test_dependency_sort_and_toposort():
+    idx = [rec("python", "3", depends=["pip"]), rec("pip", "1", depends=["python"]), rec("app", "1", depends=["pip", "python"])]
+    r = Resolve(idx)
+    order = [p.name for p in r.dependency_sort({p.name: p for p in idx})]
+    assert order == ["python", "pip", "app"]
+    assert toposort({"a": {"b"}, "b": {"a"}, "c": set()}) == ["c", "a", "b"]
+
+
+def test_install_keeps_installed_packages_near_their_versions():
+    installed = [rec("b", "1")]
+    idx = [rec("a", "1", depends=["b"]), rec("b", "1"), rec("b", "2")]
+    r = Resolve(idx)
+    # the installed b becomes a target: updating it is counted, so b stays at 1
+    assert names(r.install(["a"], installed=installed)) == ["a-1-0", "b-1-0"]
+    assert names(r.install(["a", "b >=2"], installed=installed)) == ["a-1-0", "b-2-0"]
+
+
+def test_remove_drops_the_package_and_its_dependents():
+    installed = [rec("a", "1", depends=["b"]), rec("b", "1"), rec("c", "1")]
+    r = Resolve(installed)
+    assert names(r.remove(["b"], installed)) == ["c-1-0"]
+
+
+def test_get_conflicting_specs_finds_the_culprit():
+    idx = [rec("a", "1", depends=["c 1"]), rec("b", "1", depends=["c 2"]), rec("c", "1"), rec("c", "2")]
+    r = Resolve(idx)
+    assert r.get_conflicting_specs([MatchSpec("a")], [MatchSpec("b")]) == (MatchSpec("a"),)
+    assert r.get_conflicting_specs([MatchSpec("a")], []) == ()
