@@ -14,6 +14,7 @@ Run: ``python benchmarks/bench_records.py [--repeat N]``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -67,22 +68,36 @@ def main() -> int:
             recs += records_from_repodata(raw, ch)
         return recs
 
-    t_json, _ = _time(json_only, args.repeat)
-    t_total, records = _time(load_and_build, args.repeat)
-    t_build, _ = _time(build_only, args.repeat)
+    # paired runs, each from a collected heap, so the machine's noise hits both sides alike
+    json_times, total_times, build_times = [], [], []
+    records = []
+    for _ in range(args.repeat):
+        records = []
+        gc.collect()
+        start = time.perf_counter()
+        json_only()
+        json_times.append(time.perf_counter() - start)
+        gc.collect()
+        start = time.perf_counter()
+        records = load_and_build()
+        total_times.append(time.perf_counter() - start)
+        gc.collect()
+        start = time.perf_counter()
+        build_only()
+        build_times.append(time.perf_counter() - start)
+    t_json, t_total, t_build = (statistics.median(t) for t in (json_times, total_times, build_times))
     n = len(records)
-    print(f"records: {n} from {len(files)} repodata files (median of {args.repeat})")
+    print(f"records: {n} from {len(files)} repodata files (median of {args.repeat} paired runs)")
     print(f"json.load baseline       {t_json:8.3f} s")
     print(f"json.load + records      {t_total:8.3f} s   ratio {t_total / t_json:5.2f}x")
     print(f"records only             {t_build:8.3f} s   ratio {t_build / t_json:5.2f}x  "
           f"({t_build / n * 1e6:.2f} us/record)")
 
     dep_strings = sorted({d for r in records for d in (*r.depends, *r.constrains)})
-    from conda_deepdive.models import match_spec as ms_mod
+    from conda_deepdive.models.match_spec import clear_caches
 
     def parse_all():
-        ms_mod._SPEC_CACHE.clear()
-        ms_mod._PARSE_CACHE.clear()
+        clear_caches()
         return [MatchSpec(s) for s in dep_strings]
 
     t_parse, _ = _time(parse_all, max(1, args.repeat // 2))

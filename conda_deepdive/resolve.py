@@ -28,7 +28,6 @@ the channel rank before the version (unless channel priority is disabled).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from conda_deepdive.channel_priority import (
@@ -37,91 +36,12 @@ from conda_deepdive.channel_priority import (
     channel_name,
     make_channel_priorities,
 )
-from conda_deepdive.logic import TRUE, Clauses, ClausesStats, minimal_unsatisfiable_subset
 from conda_deepdive.reporting import Reporter
+from conda_deepdive.resolve_clauses import ClauseBuilding
+from conda_deepdive.resolve_details import OptimisationPass, SolveDetails
+from conda_deepdive.resolve_install import EnvironmentOps, toposort
 
 __all__ = ["Resolve", "OptimisationPass", "SolveDetails", "toposort"]
-
-
-@dataclass(frozen=True)
-class OptimisationPass:
-    """One objective of the lexicographic optimisation, as run by ``Clauses.minimize``."""
-
-    name: str
-    objective_size: int  # how many literals carry a non-zero weight
-    bound: int  # the optimum found (kept as a constraint for the later passes)
-    clauses_added: int
-    variables_added: int
-    sat_calls: int
-    generate_seconds: float  # building the objective (may push new named specs)
-    minimize_seconds: float
-
-    def __repr__(self) -> str:
-        return (
-            f"<OptimisationPass {self.name}: {self.objective_size} terms -> {self.bound} "
-            f"({self.sat_calls} SAT calls, +{self.clauses_added} clauses)>"
-        )
-
-    def summary(self) -> dict:
-        return {
-            "name": self.name,
-            "objective_size": self.objective_size,
-            "bound": self.bound,
-            "clauses_added": self.clauses_added,
-            "variables_added": self.variables_added,
-            "sat_calls": self.sat_calls,
-            "generate_seconds": self.generate_seconds,
-            "minimize_seconds": self.minimize_seconds,
-        }
-
-
-class SolveDetails:
-    """Everything :meth:`Resolve.solve` did, for the notebook: sizes, passes, pycosat calls."""
-
-    def __init__(self, specs: tuple) -> None:
-        self.specs = specs
-        self.reduced_index = None
-        self.variables = 0  # after gen_clauses + spec constraints
-        self.clauses = 0
-        self.final_variables = 0
-        self.final_clauses = 0
-        self.passes: list[OptimisationPass] = []
-        self.stats: ClausesStats | None = None
-        self.solutions_found = 0
-        self.converged: bool | None = None
-        self.result: tuple = ()
-        self.reduce_seconds = 0.0
-        self.gen_clauses_seconds = 0.0
-        self.solve_seconds = 0.0
-
-    @property
-    def sat_calls(self) -> list:
-        return list(self.stats.calls) if self.stats else []
-
-    def __repr__(self) -> str:
-        n = len(self.reduced_index) if self.reduced_index is not None else 0
-        return (
-            f"<SolveDetails {len(self.specs)} specs, reduced index {n} records, "
-            f"{self.variables} vars / {self.clauses} clauses, {len(self.passes)} passes, "
-            f"{len(self.sat_calls)} pycosat calls, {len(self.result)} packages>"
-        )
-
-    def summary(self) -> dict:
-        return {
-            "specs": [str(s) for s in self.specs],
-            "reduced_records": len(self.reduced_index) if self.reduced_index is not None else 0,
-            "variables": self.variables,
-            "clauses": self.clauses,
-            "final_variables": self.final_variables,
-            "final_clauses": self.final_clauses,
-            "passes": [p.summary() for p in self.passes],
-            "sat_calls": [c.summary() for c in self.sat_calls],
-            "solutions_found": self.solutions_found,
-            "result": [p.dist_str() for p in self.result],
-            "reduce_seconds": self.reduce_seconds,
-            "gen_clauses_seconds": self.gen_clauses_seconds,
-            "solve_seconds": self.solve_seconds,
-        }
 
 
 def _ptype(prec: Any) -> Any:
@@ -161,34 +81,7 @@ class _SortedGroups(dict):
         return [(n, self._sorted(n)) for n in dict.keys(self)]
 
 
-def toposort(data: Mapping[str, Iterable[str]]) -> list[str]:
-    """Dependencies first; names in a cycle are broken out one at a time (conda's safe toposort).
-
-    Like conda, python's dependency on pip is ignored so python always comes before pip.
-    """
-    graph = {k: set(v) for k, v in data.items()}
-    if "python" in graph:
-        graph["python"].discard("pip")
-    for k, deps in graph.items():
-        deps.discard(k)
-    for extra in set().union(*graph.values()) - set(graph) if graph else ():
-        graph[extra] = set()
-    out: list[str] = []
-    while graph:
-        ready = sorted(k for k, deps in graph.items() if not deps)
-        if not ready:
-            # a cycle: take the name with the fewest remaining dependencies (then by name)
-            ready = [min(graph, key=lambda k: (len(graph[k]), k))]
-        for k in ready:
-            out.append(k)
-            del graph[k]
-        done = set(ready)
-        for deps in graph.values():
-            deps -= done
-    return out
-
-
-class Resolve:
+class Resolve(ClauseBuilding, EnvironmentOps):
     """conda's ``Resolve`` over a set of records (see the module docstring).
 
     ``Resolve(records, channels=(), channel_priority="flexible", reporter=None)``: ``records`` is
@@ -211,11 +104,12 @@ class Resolve:
         _parent: "Resolve | None" = None,
     ) -> None:
         if isinstance(records, Mapping):
-            self._index: Any = records
-            self._records = list(records.values())
+            self.index: Mapping = records
         else:
-            self._index = None  # built on first use: hashing 40k records is not free
-            self._records = list(records)
+            # conda's index is a dict: equal records (same channel, subdir, name, version, build
+            # number and build) collapse into one entry, the last one given winning
+            self.index = {prec: prec for prec in records}
+        self._records = list(self.index.values())
         self.channels = tuple(channels)
         self.channel_priority = str(getattr(channel_priority, "value", channel_priority))
         self.reporter = reporter or Reporter()
@@ -236,8 +130,16 @@ class Resolve:
         groups: dict[str, list] = {}
         special: set[str] = set()  # names with an unmanageable (e.g. virtual) record
         for prec in self._records:
-            groups.setdefault(prec.name, []).append(prec)
-            if _ptype(prec) in unmanageable:
+            group = groups.get(prec.name)
+            if group is None:
+                groups[prec.name] = [prec]
+            else:
+                group.append(prec)
+            # the stated package type is enough: derived types (noarch) are never unmanageable
+            pt = getattr(prec, "_package_type", _UNSET)
+            if pt is _UNSET:
+                pt = getattr(prec, "package_type", None)
+            if pt in unmanageable:
                 special.add(prec.name)
         trackers: dict[str, list] = {}
         for name, group in groups.items():
@@ -265,13 +167,6 @@ class Resolve:
         self._sat_name_cache: dict[Any, str] = {}
         self._feature_records: dict[str, Any] = {}
         self.last_solve: SolveDetails | None = None
-
-    @property
-    def index(self) -> Mapping:
-        """conda's ``{record: record}`` view of the records."""
-        if self._index is None:
-            self._index = {p: p for p in self._records}
-        return self._index
 
     def __repr__(self) -> str:
         return (
@@ -386,6 +281,7 @@ class Resolve:
         if name:
             candidates = self.groups.get(name, ())
             parent = self._parent
+            comps = getattr(spec, "_match_components", None)
             if spec._is_single():
                 res = tuple(candidates)
             elif parent is not None and spec in parent._cached_find_matches:
@@ -393,6 +289,18 @@ class Resolve:
                 # since both groups are sorted by the same key)
                 mine = set(candidates)
                 res = tuple(p for p in parent._cached_find_matches[spec] if p in mine)
+            elif comps is not None and len(comps) == 2 and "version" in comps:
+                # name + version only (most dependency specs): decide once per version string
+                vmatch = comps["version"].match
+                verdicts: dict[str, bool] = {}
+                out = []
+                for p in candidates:
+                    ok = verdicts.get(p.version)
+                    if ok is None:
+                        ok = verdicts[p.version] = bool(vmatch(p.version))
+                    if ok:
+                        out.append(p)
+                res = tuple(out)
             else:
                 res = tuple(p for p in candidates if spec.match(p))
         elif spec.get_exact_value("track_features"):
@@ -561,6 +469,14 @@ class Resolve:
             return cached
         reduced = get_reduced_index(self, specs, sort_by_exactness, exit_on_conflict)
         self._reduced_index_cache[key] = reduced
+        if reduced.strict:
+            masked = {
+                name: why["removed due to strict channel priority"]
+                for name, why in reduced.reasons.items()
+                if "removed due to strict channel priority" in why
+            }
+            if masked:
+                self.reporter.event("priority", "strict_filter", masked=masked)
         self.reporter.event(
             "reduce",
             "reduced_index",
@@ -572,332 +488,19 @@ class Resolve:
         )
         return reduced
 
+    def priority_report(self):
+        """The :class:`~conda_deepdive.channel_priority.PriorityReport` of this index."""
+        from conda_deepdive.channel_priority import apply_channel_priority
+
+        return apply_channel_priority(
+            self._records, self.channels, self.channel_priority, self.channel_config, self.reporter
+        )
+
     def _get_package_pool(self, specs: Iterable[Any]) -> dict[str, set]:
         pool: dict[str, set] = {}
         for prec in self.get_reduced_index(tuple(specs)):
             pool.setdefault(prec.name, set()).add(prec)
         return pool
-
-    # ------------------------------------------------------------------------- clauses
-    def push_MatchSpec(self, C: Clauses, spec: Any) -> str:
-        """Name a variable that is true iff some record matching ``spec`` is installed."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        spec = self.parse_spec(spec)
-        sat_name = self.to_sat_name(spec)
-        m = C.from_name(sat_name)
-        if m is not None:
-            return sat_name  # already built
-        simple = spec._is_single()
-        nm = spec.get_exact_value("name")
-        tf = frozenset(t for t in (f.strip() for f in spec.get_exact_value("track_features") or ()) if t)
-        if nm:
-            tgroup = libs = self.groups.get(nm, [])
-        elif tf:
-            assert len(tf) == 1, spec
-            tgroup = libs = self.trackers.get(next(iter(tf)), [])
-        else:
-            tgroup = libs = list(self._records)
-            simple = False
-        if not simple:
-            libs = list(self.find_matches(spec)) if nm else [p for p in tgroup if spec.match(p)]
-        if len(libs) == len(tgroup):
-            # matches the whole group: reuse the group variable (or TRUE for optional specs)
-            if spec.optional:
-                m = TRUE
-            elif not simple:
-                broad = MatchSpec(track_features=tf) if tf else MatchSpec(nm)
-                m = C.from_name(self.push_MatchSpec(C, broad))
-        if m is None:
-            names = [self.to_sat_name(p) for p in libs]
-            if spec.optional:
-                # "not installed at all" also satisfies an optional spec (a constrains entry)
-                broad = MatchSpec(track_features=tf) if tf else MatchSpec(nm)
-                names.append("!" + self.to_sat_name(broad))
-            m = C.Any(names)
-        C.name_var(m, sat_name)
-        return sat_name
-
-    def gen_clauses(self) -> Clauses:
-        """The base SAT problem: one-per-name and dependency implications."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        t0 = time.perf_counter()
-        C = Clauses()
-        for name, group in self.groups.items():
-            names = [self.to_sat_name(p) for p in group]
-            for sat_name in names:
-                C.new_var(sat_name)
-            m = C.new_var(self.to_sat_name(MatchSpec(name)))
-            # exactly one of the records, or the name variable is false (nothing installed)
-            C.Require(C.ExactlyOne, names + [C.Not(m)])
-        for prec in self._records:
-            not_prec = C.Not(self.to_sat_name(prec))
-            for ms in self.ms_depends(prec):
-                if not ms.name.startswith("__"):  # virtual packages are never installed
-                    C.Require(C.Or, not_prec, self.push_MatchSpec(C, ms))
-        self.reporter.event(
-            "solve",
-            "gen_clauses",
-            records=len(self._records),
-            variables=C.m,
-            clauses=C.get_clause_count(),
-            gen_clauses_seconds=time.perf_counter() - t0,
-        )
-        return C
-
-    def generate_spec_constraints(self, C: Clauses, specs: Iterable[Any]) -> list[tuple[str]]:
-        return [(self.push_MatchSpec(C, ms),) for ms in specs]
-
-    generate_spec_constraint = generate_spec_constraints  # the brief's spelling
-
-    def generate_feature_count(self, C: Clauses) -> dict[str, int]:
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        return {self.push_MatchSpec(C, MatchSpec(track_features=name)): 1 for name in self.trackers}
-
-    def generate_update_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
-        return {"!" + ms.target: 1 for ms in specs if ms.target and C.from_name(ms.target)}
-
-    def generate_feature_metric(self, C: Clauses) -> dict[str, int]:
-        """Weigh 1 each installed record *lacking* a feature some sibling has, when it is tracked."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        eq: dict[str, int] = {}
-        for name, group in self.groups.items():
-            prec_feats = {self.to_sat_name(p): set(p.features or ()) for p in group}
-            active = set().union(*prec_feats.values()).intersection(self.trackers)
-            for feat in active:
-                tracker = self.push_MatchSpec(C, MatchSpec(track_features=feat))
-                for sat_name, feats in prec_feats.items():
-                    if feat not in feats:
-                        fm_id = self.to_feature_metric_id(sat_name, feat)
-                        C.name_var(C.And(sat_name, tracker), fm_id)
-                        eq[fm_id] = 1
-        return eq
-
-    def generate_removal_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
-        return {"!" + self.push_MatchSpec(C, ms.name): 1 for ms in specs}
-
-    def generate_install_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
-        return {self.push_MatchSpec(C, ms.name): 1 for ms in specs if ms.optional}
-
-    def generate_package_count(self, C: Clauses, missing: Iterable[str]) -> dict[str, int]:
-        return {self.push_MatchSpec(C, nm): 1 for nm in missing}
-
-    def generate_version_metrics(self, C: Clauses, specs: Iterable[Any], include0: bool = False):
-        """Five objectives (channel, version, build, noarch, timestamp) for the named packages.
-
-        Walk each group best-first; every time the key changes at some level, that level's
-        counter goes up and the lower levels reset. So the best record weighs 0 everywhere and
-        the second-newest version weighs 1 in the version objective, whatever its build.
-        """
-        eqc: dict[str, int] = {}
-        eqv: dict[str, int] = {}
-        eqb: dict[str, int] = {}
-        eqa: dict[str, int] = {}
-        eqt: dict[str, int] = {}
-        names = dict.fromkeys(self.parse_spec(s).name for s in specs)
-        ts_level = not self.solver_ignore_timestamps
-        for name in names:
-            pkey = None
-            ic = iv = ib = ia = it = 0
-            for prec in self.groups.get(name, []):
-                vkey = self.version_key(prec)
-                if pkey is None:
-                    ic = iv = ib = ia = it = 0
-                elif pkey[0] != vkey[0] or pkey[1] != vkey[1]:
-                    ic += 1
-                    iv = ib = it = ia = 0
-                elif pkey[2] != vkey[2]:
-                    iv += 1
-                    ib = it = ia = 0
-                elif pkey[3] != vkey[3]:
-                    ib += 1
-                    it = ia = 0
-                elif pkey[4] != vkey[4]:
-                    ia += 1
-                    it = 0
-                elif ts_level and pkey[5] != vkey[5]:
-                    it += 1
-                sat_name = self.to_sat_name(prec)
-                if ic or include0:
-                    eqc[sat_name] = ic
-                if iv or include0:
-                    eqv[sat_name] = iv
-                if ib or include0:
-                    eqb[sat_name] = ib
-                if ia or include0:
-                    eqa[sat_name] = ia
-                if it or include0:
-                    eqt[sat_name] = it
-                pkey = vkey
-        return eqc, eqv, eqb, eqa, eqt
-
-    # ------------------------------------------------------------------ ordering helpers
-    def dependency_sort(self, must_have: Mapping[str, Any]) -> list:
-        """Records in install order: dependencies before dependents (python before pip)."""
-        assert isinstance(must_have, dict)
-        digraph = {}
-        for name, prec in must_have.items():
-            if prec in self.index:
-                digraph[name] = {ms.name for ms in self.ms_depends(prec)}
-        remaining = dict(must_have)
-        result = [remaining.pop(k) for k in toposort(digraph) if k in remaining]
-        result.extend(remaining.values())
-        return result
-
-    # ------------------------------------------------------ environments and install/remove
-    def environment_is_consistent(self, installed: Iterable[Any]) -> bool | tuple:
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        installed = list(installed)
-        if not installed:
-            return None, []
-        specs = [MatchSpec(f"{p.name} {p.version} {p.build}") for p in installed]
-        r2 = self._derive({p: p for p in installed})
-        C = r2.gen_clauses()
-        return bool(C.sat(r2.generate_spec_constraints(C, specs)))
-
-    def get_conflicting_specs(self, specs: Iterable[Any], explicit_specs: Iterable[Any]) -> tuple | None:
-        specs = list(specs)
-        if not specs:
-            return ()
-        all_specs = set(specs) | set(explicit_specs)
-        reduced = self.get_reduced_index(all_specs)
-        state: dict[str, Any] = {}
-
-        def mysat(sp, add_if=False):
-            C, r2 = state["C"], state["r2"]
-            return C.sat(r2.generate_spec_constraints(C, sp), add_if)
-
-        solution = None
-        if reduced:
-            state["r2"] = self._derive(reduced)
-            state["C"] = state["r2"].gen_clauses()
-            solution = mysat(all_specs, True)
-        if solution:
-            return ()
-        if not self.unsatisfiable_hints:
-            return None
-        state["r2"] = self._derive(self._records)
-        state["C"] = state["r2"].gen_clauses()
-        return tuple(minimal_unsatisfiable_subset(specs, sat=mysat, explicit_specs=explicit_specs))
-
-    def bad_installed(self, installed: Iterable[Any], new_specs: Iterable[Any]):
-        """If the installed records are inconsistent, the names to keep solving for and the rest."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        installed = list(installed)
-        if not installed:
-            return None, []
-        sat_name_map = {}
-        specs = []
-        for prec in installed:
-            sat_name_map[self.to_sat_name(prec)] = prec
-            specs.append(MatchSpec(f"{prec.name} {prec.version} {prec.build}"))
-        new_index = {p: p for p in sat_name_map.values()}
-        r2 = self._derive(new_index)
-        names = {p.name for p in new_index}
-        if "python" in names and "pip" not in names:
-            # conda strips python's injected pip dependency when pip is not installed
-            for prec in new_index:
-                if prec.name == "python" and "pip" in (prec.depends or ()):
-                    r2.ms_depends_[prec] = [ms for ms in r2.ms_depends(prec) if str(ms) != "pip"]
-        C = r2.gen_clauses()
-        solution = C.sat(r2.generate_spec_constraints(C, specs))
-        limit = xtra = None
-        if not solution:
-
-            def collect(name, snames):
-                if name not in snames:
-                    snames.add(name)
-                    for fn in self.groups.get(name, []):
-                        for ms in self.ms_depends(fn):
-                            collect(ms.name, snames)
-
-            snames: set[str] = set()
-            eq_optional_c = r2.generate_removal_count(C, specs)
-            solution, _ = C.minimize(eq_optional_c, C.sat(), label="bad_installed")
-            snames.update(
-                sat_name_map[n].name
-                for n in (C.from_index(s) for s in solution or ())
-                if n and n[0] != "!" and "@" not in n and n in sat_name_map
-            )
-            for spec in new_specs:
-                collect(self.parse_spec(spec).name, snames)
-            if len(snames) < len(sat_name_map):
-                limit = snames
-                xtra = [rec for rec in sat_name_map.values() if rec.name not in snames]
-        return limit, xtra
-
-    def restore_bad(self, pkgs: list, preserve: Iterable[Any] | None) -> None:
-        if preserve:
-            have = {p.name for p in pkgs}
-            pkgs.extend(p for p in preserve if p.name not in have)
-
-    def install_specs(self, specs: Iterable[Any], installed: Iterable[Any], update_deps: bool = True):
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        specs = [self.parse_spec(s) for s in specs]
-        installed = list(installed)
-        snames = {s.name for s in specs}
-        limit, preserve = self.bad_installed(installed, specs)
-        for prec in installed:
-            if prec not in self.index:
-                continue
-            name = prec.name
-            if name in snames or (limit is not None and name not in limit):
-                continue
-            if update_deps:
-                # a target lets the solver minimise the change instead of pinning it
-                spec = MatchSpec(name=name, target=prec.dist_str())
-            else:
-                spec = MatchSpec(
-                    name=name, version=prec.version, build=prec.build,
-                    channel=getattr(prec.channel, "canonical_name", self.channel_of(prec)),
-                )
-            specs.insert(0, spec)
-        return tuple(specs), preserve
-
-    def install(self, specs, installed=None, update_deps: bool = True, returnall: bool = False):
-        specs, preserve = self.install_specs(specs, installed or [], update_deps)
-        pkgs = list(self.solve(specs, returnall=returnall, _remove=False)) if specs else []
-        self.restore_bad(pkgs, preserve)
-        return pkgs
-
-    def remove_specs(self, specs, installed):
-        from conda_deepdive.models.match_spec import MatchSpec
-
-        nspecs = []
-        for s in map(self.parse_spec, specs):
-            # version "@" never matches: together with optional=True this forces removal
-            nspecs.append(MatchSpec(s, version="@", optional=True) if s._is_single() else MatchSpec(s, optional=True))
-        snames = {s.name for s in nspecs if s.name}
-        installed = list(installed)
-        limit, _ = self.bad_installed(installed, nspecs)
-        preserve = []
-        for prec in installed:
-            if prec.name in snames:
-                continue
-            if limit is not None:
-                preserve.append(prec)
-            else:
-                nspecs.append(
-                    MatchSpec(
-                        name=prec.name,
-                        version=">=" + prec.version if prec.version else None,
-                        optional=True,
-                        target=prec.dist_str(),
-                    )
-                )
-        return nspecs, preserve
-
-    def remove(self, specs, installed):
-        specs, preserve = self.remove_specs(specs, installed)
-        pkgs = list(self.solve(specs, _remove=True))
-        self.restore_bad(pkgs, preserve)
-        return pkgs
 
     # --------------------------------------------------------------------------- solving
     def solve(

@@ -130,7 +130,11 @@ def build_conflict_map(r: "Resolve", specs: Iterable[Any], specs_to_add=None, hi
         ms = _system_spec(prec)
         if ms not in roots:
             roots.append(ms)
-    # (conda also computes a reduced index per root here; the result is unused, so we skip it)
+    # conda reduces the index for every root here. The pools are not used below, but the call
+    # matters: a root that matches nothing (say, the one dependency of the only candidate)
+    # raises ResolvePackageNotFound, which the CLI reports as PackagesNotFoundError.
+    for spec in roots:
+        r._get_package_pool((spec,))
 
     graph: dict = {}
     dep_list: dict[str, list] = {}

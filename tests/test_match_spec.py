@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 
@@ -18,8 +19,6 @@ from conftest import SHARED, load_fidelity
 # ---------------------------------------------------------------------------------------------
 _FIDELITY = SHARED / "fidelity" / "matchspecs.json"
 if _FIDELITY.exists():
-    import json
-
     _DATA = json.loads(_FIDELITY.read_text())
     PARSE_CASES = _DATA["parse"]
     MATCH_CASES = _DATA["match"]
@@ -160,7 +159,9 @@ def test_get_and_contains():
         ("blas [optional", "multiple brackets"),
         ("blas [test=]", "key-value mismatch"),
         ('blas[invalid="1"]', "Cannot match on field"),
-        ("pack@ge", "invalid package name"),
+        ("pack@ge", "package name contains invalid characters (@)"),
+        ("pkg--name", "two separators"),
+        (".pkg", "must start with"),
         (">=1.0", "no package name"),
         ("^(aaaa$", "regular expression"),
         ("numpy >=1.0,", "Invalid"),
@@ -172,6 +173,27 @@ def test_invalid_specs_name_the_input(text, fragment):
     message = str(info.value)
     assert fragment in message
     assert "Invalid spec" in message
+
+
+def _cli_invalid_spec_cases():
+    path = SHARED / "fidelity" / "cli_cases.json"
+    if not path.exists():
+        return [None]
+    data = json.loads(path.read_text())
+    cases = data["cases"] if isinstance(data, dict) else data
+    return [c for c in cases if c["expected"].get("exception_name") == "InvalidMatchSpec"] or [None]
+
+
+@pytest.mark.parametrize("case", _cli_invalid_spec_cases(), ids=lambda c: c["id"] if c else "absent")
+def test_invalid_spec_messages_are_condas(case):
+    """The exact messages real conda printed for bad specs on the command line (cli_cases.json),
+    including conda's double 'Invalid spec' wrapping of errors found while parsing."""
+    if case is None:
+        load_fidelity("cli_cases.json")
+    (spec,) = case["specs"]
+    with pytest.raises(InvalidMatchSpec) as info:
+        MatchSpec(spec)
+    assert str(info.value) == case["expected"]["message"]
 
 
 def test_invalid_version_inside_a_spec_becomes_invalid_match_spec():
@@ -260,7 +282,12 @@ def test_specs_are_immutable_and_picklable():
     with pytest.raises(AttributeError):
         ms._optional = False  # type: ignore[misc]
     clone = pickle.loads(pickle.dumps(ms))
-    assert clone == ms and clone.optional
+    assert clone == ms and clone.optional and clone.original_spec_str == ms.original_spec_str
+    for text in ("*[track_features=]", "https://repo.anaconda.com/pkgs/main::numpy", "numpy[build_number='>=3']",
+                 "*[license_family=GPL*]", "defaults/linux-64::python 3.6*"):
+        spec = MatchSpec(text) if "track" not in text else MatchSpec(track_features="")
+        again = pickle.loads(pickle.dumps(spec))
+        assert again == spec and str(again) == str(spec)
 
 
 def test_records_match_from_plain_dicts_and_records_alike():

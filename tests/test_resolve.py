@@ -130,13 +130,33 @@ def test_conflict_report_lists_both_chains():
 
 
 def test_virtual_package_conflict_message():
-    idx = [rec("cudatoolkit", "10", depends=["__cuda >=10.0"]), rec("__glibc", "2.17", channel="@", package_type="virtual_system")]
+    glibc = rec("__glibc", "2.17", channel="@", package_type="virtual_system")
+    idx = [rec("cudatoolkit", "10", depends=["__cuda >=10.0"]), rec("cudatoolkit", "9", depends=["__cuda >=9.0"]), glibc]
     with pytest.raises(UnsatisfiableError) as err:
         solve(idx, ["cudatoolkit"])
     text = str(err.value)
     assert text.startswith("The following specifications were found to be incompatible with your system:")
-    assert "  - cudatoolkit -> __cuda[version='>=10.0']" in text
+    assert "  - cudatoolkit -> __cuda[version='>=10.0|>=9.0']" in text
     assert "Your installed version is: not available" in text
+    # with a single candidate conda explains with that record's dependencies instead; the one
+    # that matches nothing (__cuda is absent) surfaces as "package not found", like conda's CLI
+    with pytest.raises(ResolvePackageNotFound) as err:
+        solve(idx[:1] + [glibc], ["cudatoolkit"])
+    assert str(err.value) == "\n  - __cuda[version='>=10.0']"
+
+
+def test_empty_explanation_is_reported_like_conda():
+    # the conflict sits deeper than the check depth (2): conda finds no chain to show
+    idx = [
+        rec("top", "1", depends=["mid1"]), rec("top", "2", depends=["mid1"]),
+        rec("mid1", "1", depends=["mid2"]), rec("mid2", "1", depends=["leaf 9"]), rec("leaf", "1"),
+    ]
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(idx, ["top"])
+    assert str(err.value) == "UnsatisfiableError: "
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(idx, ["top"], priority="strict")
+    assert str(err.value) == "\nNote that strict channel priority may have removed packages required for satisfiability."
 
 
 def test_reduced_index_counts_and_reasons():
@@ -152,6 +172,8 @@ def test_reduced_index_counts_and_reasons():
     assert reduced.reasons["x"] == {"removed due to strict channel priority": 2}
     assert "z" not in reduced.after  # never reached
     assert r.get_reduced_index([MatchSpec("y")]) is reduced  # cached
+    report = r.priority_report()
+    assert report["x"].masked == ("lo",) and report.mode == "strict"
     assert reduced[idx[3]] is idx[3] and len(reduced) == 2
     json.dumps(reduced.summary())
     assert "ReducedIndex strict" in repr(reduced)

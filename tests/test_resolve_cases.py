@@ -131,8 +131,13 @@ def outcome_matches(case: dict, outcome) -> bool:
     name = expected["exception_name"]
     got = outcome[1]
     if name in ("PackagesNotFoundError", "PackagesNotFoundInChannelsError"):
-        # the Solver turns Resolve's ResolvePackageNotFound into PackagesNotFoundError
-        return got in ("ResolvePackageNotFound", name)
+        # the CLI turns Resolve's ResolvePackageNotFound into PackagesNotFoundError, listing
+        # the same "  - spec" lines
+        if got not in ("ResolvePackageNotFound", name):
+            return False
+        listed = expected["message"].split("\n\nCurrent channels")[0].splitlines()
+        mine = [ln for ln in outcome[2].splitlines() if ln.startswith("  - ")]
+        return bool(mine) and all(ln in listed for ln in mine)
     if got != name:
         return False
     if name == "UnsatisfiableError":

@@ -92,7 +92,8 @@ def test_error_in_a_stage_is_a_red_panel_and_exit_1(capsys, tmp_path):
 
 def test_dry_run_stops_after_the_transaction(capsys, tmp_path):
     prefix = tmp_path / "new"
-    rc, out = _trace(capsys, tmp_path, *_nested("six", command="create"), "-p", str(prefix), "--dry-run")
+    rc, out = _trace(capsys, tmp_path, "create", "-p", str(prefix), "--override-channels", "-c", MAIN,
+                     "six", "--dry-run", command="trace")
     assert rc == 0, out
     assert "stopped: dry run" in out and "## Package Plan ##" in out
     assert not prefix.exists()
@@ -161,8 +162,7 @@ def test_export_html_svg_are_deterministic(capsys, tmp_path, suffix):
         work = tmp_path / run
         work.mkdir()
         target = work / f"trace{suffix}"
-        rc, out = _trace(capsys, work, "--export", str(target), *_nested("six", command="create"),
-                         "--dry-run")
+        rc, out = _trace(capsys, work, "--export", str(target), *_nested("six"), "--dry-run")
         assert rc == 0, out
         blobs.append(target.read_bytes())
     assert blobs[0] == blobs[1]

@@ -5,7 +5,9 @@ cheap (the CLI's ``--help`` must not pay for the whole data model).
 
 * :class:`VersionOrder`, :class:`VersionSpec`, :class:`BuildNumberMatch` — ``models.version``
 * :class:`MatchSpec` — the package query language (``numpy >=1.20``) — ``models.match_spec``
+  (its field matchers live in ``models.matchers``, the string grammar in ``models.spec_parser``)
 * :class:`Channel`, :class:`MultiChannel`, :class:`ChannelConfig` — ``models.channel``
+  (URL helpers in ``models.urls``)
 * :class:`PackageRecord`, :class:`PackageCacheRecord`, :class:`PrefixRecord` — ``models.records``
 * enums (``NoarchType``, ``PathType``, ``LinkType``, ``PackageType``) — ``models.enums``
 """

@@ -102,21 +102,25 @@ class MatchSpec:
         "_hash",
         "_str",
         "_tests",
+        "_exact_name",
     )
 
     def __new__(cls, spec_arg: Any = None, **kwargs: Any) -> "MatchSpec":
-        if spec_arg.__class__ is str and not kwargs:
+        cacheable = cls is MatchSpec and spec_arg.__class__ is str and not kwargs
+        if cacheable:
             spec = _SPEC_CACHE.get(spec_arg)
             if spec is not None:
                 return spec
         try:
             spec = cls._construct(spec_arg, kwargs)
-        except InvalidVersionSpec as exc:
+        except (InvalidVersionSpec, InvalidMatchSpec) as exc:
+            # conda wraps every spec error once more, naming the whole input: hence messages
+            # like "Invalid spec 'x': Invalid spec 'x': no package name found in 'x'"
             text = f"{spec_arg}" if spec_arg else ""
             if kwargs:
                 text += " " + ", ".join(f"{k}={v}" for k, v in kwargs.items())
             raise InvalidMatchSpec(text.strip(), str(exc)) from exc
-        if spec_arg.__class__ is str and not kwargs:
+        if cacheable:
             if len(_SPEC_CACHE) > 200_000:
                 _SPEC_CACHE.clear()
             _SPEC_CACHE[spec_arg] = spec
@@ -172,6 +176,8 @@ class MatchSpec:
         set_(self, "_hash", None)
         set_(self, "_str", None)
         set_(self, "_tests", None)
+        name_matcher = components.get("name")
+        set_(self, "_exact_name", name_matcher.exact_value if name_matcher is not None else None)
         return self
 
     def _key(self) -> tuple:
@@ -186,7 +192,9 @@ class MatchSpec:
         raise AttributeError("MatchSpec is immutable; build a new one with MatchSpec(spec, **changes)")
 
     def __reduce__(self):
-        return (_rebuild, (str(self), self._optional, self._target))
+        # rebuild from plain field values: the canonical string does not always parse back
+        state = {field: _plain_value(m) for field, m in self._match_components.items()}
+        return (_rebuild, (state, self._optional, self._target, self._original_spec_str))
 
     # -- alternative constructors ----------------------------------------------------------
     @classmethod
@@ -289,6 +297,9 @@ class MatchSpec:
             from .records import PackageRecord
 
             record = PackageRecord.from_dict(record)
+        name = self._exact_name
+        if name is not None and record.name != name:
+            return False  # the common case in the solver: a record of another package
         tests = self._tests
         if tests is None:
             tests = _compile_tests(self._match_components)
@@ -405,8 +416,24 @@ class MatchSpec:
         return type(self)(optional=self.optional, target=self.target, **final)
 
 
-def _rebuild(text: str, optional: bool, target: Any) -> MatchSpec:
-    return MatchSpec(text, optional=optional, target=target) if (optional or target) else MatchSpec(text)
+def clear_caches() -> None:
+    """Forget every parsed spec string and field matcher (benchmarks measure cold parsing)."""
+    from . import matchers, spec_parser
+
+    _SPEC_CACHE.clear()
+    spec_parser._PARSE_CACHE.clear()
+    matchers._MATCHER_CACHE.clear()
+
+
+def _plain_value(matcher: Any) -> Any:
+    if isinstance(matcher, ChannelMatch):
+        return str(matcher)
+    raw = matcher.raw_value
+    return tuple(sorted(raw)) if isinstance(raw, frozenset) else raw
+
+
+def _rebuild(state: dict, optional: bool, target: Any, original: str | None) -> MatchSpec:
+    return MatchSpec(optional=optional, target=target, _original_spec_str=original, **state)
 
 
 def _compile_tests(components: dict[str, Any]) -> tuple[Callable[[Any], bool], ...]:
@@ -414,10 +441,7 @@ def _compile_tests(components: dict[str, Any]) -> tuple[Callable[[Any], bool], .
     tests: list[tuple[int, Callable[[Any], bool]]] = []
     for field, matcher in components.items():
         if field == "name":
-            exact = matcher.exact_value
-            if exact is not None:
-                tests.append((0, lambda rec, _n=exact: rec.name == _n))
-            elif not matcher.matches_all:
+            if matcher.exact_value is None and not matcher.matches_all:  # exact: checked in match()
                 tests.append((0, lambda rec, _m=matcher.match: _m(rec.name)))
         elif field == "version":
             vmatch = matcher.match
@@ -538,4 +562,5 @@ __all__ = [
     "GlobStrMatch",
     "MatchInterface",
     "MatchSpec",
+    "clear_caches",
 ]

@@ -274,15 +274,29 @@ _IMPLEMENTORS: dict[str, Callable[[Any], Any]] = {
 _MATCHER_CACHE: dict[tuple[str, Any], Any] = {}
 
 
-def _validate_name(value: str) -> None:
-    if "*" in value or (value.startswith("^") and value.endswith("$")):
-        return  # a pattern, checked when compiled
-    if len(value) > 128 or not (_NAME_RE.match(value) or _VIRTUAL_NAME_RE.match(value)):
-        raise InvalidMatchSpec(
-            value,
-            "invalid package name: use letters, digits and single '.', '-' or '_' separators "
-            "(a leading '_' is allowed, '__' only for virtual packages)",
+_NAME_BAD_CHARS_RE = re.compile(r"[^a-zA-Z0-9_.*-]")
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not an acceptable package name (``None`` if it is).
+
+    Globs (``py*``) may use ``*``; ``^...$`` regexes are checked when compiled.
+    """
+    if name.startswith("^") and name.endswith("$"):
+        return None
+    bad = dict.fromkeys(_NAME_BAD_CHARS_RE.findall(name))
+    if bad:
+        return f"package name contains invalid characters ({', '.join(bad)})"
+    if "*" in name:
+        return None
+    if len(name) > 128:
+        return "package name is longer than 128 characters"
+    if not (_NAME_RE.match(name) or _VIRTUAL_NAME_RE.match(name)):
+        return (
+            "package name must start with a letter, a digit or one underscore ('__' only for "
+            "virtual packages) and must not contain two separators ('.', '-', '_') in a row"
         )
+    return None
 
 
 def _make_component(field_name: str, value: Any) -> Any:
@@ -292,7 +306,9 @@ def _make_component(field_name: str, value: Any) -> Any:
     matcher = _MATCHER_CACHE.get(key)  # TypeError for unhashable values, exactly like conda
     if matcher is None:
         if field_name == "name" and isinstance(value, str):
-            _validate_name(value.lower())
+            problem = name_problem(value)
+            if problem:
+                raise InvalidMatchSpec(value, problem)
         factory = _IMPLEMENTORS.get(field_name)
         matcher = factory(value) if factory else ExactStrMatch(str(value))
         if len(_MATCHER_CACHE) > 500_000:

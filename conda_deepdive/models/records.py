@@ -158,7 +158,9 @@ class PackageRecord:
         set_(self, "sha256", d.get("sha256"))
         set_(self, "arch", d.get("arch"))
         platform = d.get("platform")
-        set_(self, "platform", str(platform.name if hasattr(platform, "name") and not isinstance(platform, str) else platform) if platform else None)
+        if platform is not None and not isinstance(platform, str):
+            platform = getattr(platform, "name", str(platform))  # a Platform enum → 'osx', 'linux'…
+        set_(self, "platform", platform or None)
         set_(self, "depends", tuple(d.get("depends") or ()))
         set_(self, "constrains", tuple(d.get("constrains") or ()))
         set_(self, "track_features", _features(d.get("track_features")))

@@ -25,6 +25,7 @@ from urllib.parse import unquote
 
 from ..exceptions import InvalidMatchSpec
 from .channel import Channel, has_scheme, is_package_file, is_path, path_to_url, strip_pkg_extension, url_to_path
+from .matchers import name_problem
 
 _BRACKETS_RE = re.compile(r".*(?:(\[.*\]))")
 _PARENS_RE = re.compile(r".*(?:(\(.*\)))")
@@ -162,6 +163,9 @@ def _parse_spec_str(spec_str: str) -> dict[str, Any]:
     name, rest = _NAME_SPLIT_RE.match(spec_str).groups()
     if name is None:
         raise InvalidMatchSpec(original, f"no package name found in '{spec_str}'")
+    problem = name_problem(name)
+    if problem:
+        raise InvalidMatchSpec(original, problem)
 
     # 7. what is left is version (+ build)
     rest = rest and rest.strip()

@@ -40,10 +40,17 @@ class ConflictGroup:
 
 
 def conflict_groups(error: Any) -> list[ConflictGroup]:
-    """The conflict blocks of an UnsatisfiableError, from structured data or from its message."""
+    """The conflict blocks of an UnsatisfiableError, from structured data or from its message.
+
+    Sorted by package name: conda builds its message from sets, so the order of the blocks can
+    change from one run to the next; a tree for slides and tests should not."""
     structured = getattr(error, "conflict_groups", None)
     if callable(structured):
-        return list(structured())
+        return sorted(structured(), key=lambda g: g.package)
+    return sorted(_parse_groups(error), key=lambda g: g.package)
+
+
+def _parse_groups(error: Any) -> list[ConflictGroup]:
     groups: list[ConflictGroup] = []
     current: str | None = None
     chains: list[tuple[str, ...]] = []

@@ -78,11 +78,14 @@ def trace_document(session: Any, recorder: RecordingReporter, sanitizer: Sanitiz
         "stages": stages,
         "stopped": session.stopped_reason,
         "error": err,
-        "events": _stable_events([e.to_dict() for e in recorder.events]),
+        "events": [e.to_dict() for e in recorder.events],
     }
     if extra:
         doc.update(jsonable(dict(extra)))
-    return sanitizer.data(_drop_timings(doc))
+    doc = sanitizer.data(_drop_timings(doc))
+    # order the thread pool's events only once they hold nothing machine- or run-specific
+    doc["events"] = _stable_events(doc["events"])
+    return doc
 
 
 def _sanitize_recording(console: Any, sanitizer: Sanitizer) -> None:

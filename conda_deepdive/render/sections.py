@@ -49,6 +49,8 @@ KEY_SETTINGS = (
     "aggressive_update_packages", "pinned_packages", "always_yes", "dry_run", "offline",
 )
 _COMPACT_ROWS = 12
+#: provenance labels that are not the user's doing
+_BUILT_IN = ("default", "derived", "teaching defaults")
 
 
 def _t(value: Any, style: str = "") -> Text:
@@ -139,7 +141,7 @@ def section_context(context: Any, session: Any, full: bool = False) -> Renderabl
         if not (full or interesting):
             at_default += 1
             continue
-        style = "" if source in ("default", "derived") else "bold green"
+        style = "" if source in _BUILT_IN else "bold green"
         table.add_row(_t(name, "cyan"), _t(_fmt_value(entry["value"])), _t(source, style))
         shown += 1
     if at_default:
@@ -362,7 +364,7 @@ def one_line(name: str, result: Any) -> str:
         return f"conda {result.command} {' '.join(words)}".strip()
     if name == "context":
         settings = result.summary()["settings"]
-        changed = sum(1 for e in settings.values() if e["source"] not in ("default", "derived"))
+        changed = sum(1 for e in settings.values() if e["source"] not in _BUILT_IN)
         return (f"{len(settings)} settings, {changed} set by you; channel_priority "
                 f"{result.channel_priority}")
     if name == "index":

@@ -13,6 +13,12 @@ version and BLAS flavour. ``@@var@@`` anywhere in a string is replaced by the va
 it in ``info/has_prefix`` exactly as conda-build does. Empty strings in ``depends``,
 ``constrains`` and ``track_features`` disappear, which lets a variant drop a dependency.
 
+A file comes from ``content`` (inline text), ``template`` (a text file in ``sources/``, with
+substitution) or ``source`` (a file in ``sources/`` copied byte for byte, such as the one
+committed compiled binary). ``libraries`` is a shorthand for a stand-in ``.so`` plus its soname
+symlinks, ``scripts`` writes ``bin/.<name>-<kind>.sh`` link scripts and ``entry_points`` go to
+``info/link.json`` of a ``noarch: python`` package.
+
 What to notice: the build string ``py311h1a2b3c4_0`` is not decoration. ``py311`` says which
 python it was built for, ``h1a2b3c4`` is a hash of the variant's requirements (different deps →
 different hash → different file name), and ``_0`` is the build number.
