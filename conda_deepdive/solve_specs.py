@@ -316,17 +316,27 @@ class SpecCollector:
     # -- phase: specs ----------------------------------------------------------------------------
     def collect_specs(self, update_modifier: Any = None, deps_modifier: Any = None, prune: bool = False,
                       ignore_pinned: bool | None = None, force_remove: bool | None = None,
-                      should_retry_solve: bool = False) -> SpecsState:
+                      should_retry_solve: bool | None = None) -> SpecsState:
         """Phase 1: build the spec list (conda's SolverStateContainer + ``_remove_specs`` +
-        ``_add_specs``). Returns a :class:`SpecsState` saying why each spec is there."""
-        key = (update_modifier, deps_modifier, prune, ignore_pinned, force_remove, should_retry_solve)
+        ``_add_specs``). Returns a :class:`SpecsState` saying why each spec is there.
+
+        Calling it again with the same modifiers before :meth:`run_sat` returns the same state
+        (so a Session can show this phase, then solve). ``should_retry_solve`` (will conda try
+        again if this fails?) defaults to what the first attempt of ``conda.cli.install`` uses:
+        true for ``install``/``update``, false for ``create``/``remove``.
+        """
+        if should_retry_solve is None:
+            should_retry_solve = self.command in ("install", "update")
+        key = self._normalise(update_modifier, deps_modifier, prune, ignore_pinned, force_remove)
         if self._collected_key == key and self.last_specs_state is not None:
+            self._state.should_retry_solve = bool(should_retry_solve)
             return self.last_specs_state
         started = time.perf_counter()
-        self.reporter.event(STAGE, "collect_specs_started", update_modifier=str(update_modifier),
+        self.reporter.event(STAGE, "collect_specs_started", update_modifier=key[0],
                             retrying=self._state is not None)
+        self._collected_key = None
         state = self._collect(update_modifier, deps_modifier, prune, ignore_pinned, force_remove,
-                              should_retry_solve)
+                              bool(should_retry_solve))
         self._collected_key = key
         self.last_specs_state = state
         self.reporter.event(STAGE, "specs_collected", early_exit=state.early_exit,
