@@ -17,6 +17,7 @@ Each run uses a fresh ``Resolve`` (no warm caches), like one conda CLI call.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import statistics
 import sys
@@ -77,6 +78,9 @@ def run_once(records, channels, priority, spec):
         phases[f"pass:{p.name}"] = p.generate_seconds + p.minimize_seconds
     phases["solve"] = total
     phases["solve_rest"] = total - d.reduce_seconds - d.gen_clauses_seconds
+    pycosat = sum(c.seconds for c in d.sat_calls)
+    phases["pycosat (same calls as conda)"] = pycosat
+    phases["python side (solve - pycosat)"] = total - pycosat
     sizes = {"reduced": len(d.reduced_index), "vars": d.variables, "clauses": d.clauses,
              "final_clauses": d.final_clauses, "pycosat_calls": len(d.sat_calls),
              "pycosat_seconds": sum(c.seconds for c in d.sat_calls), "packages": len(result)}
@@ -114,6 +118,9 @@ def main(argv=None):
     idx4 = load(["test-index4"], "linux-64")
     osx = load(["main-osx64-2018", "free-osx64-2018", "bioconda-osx64-2018"], "osx-64")
     print(f"loaded repodata in {time.perf_counter() - t0:.1f} s")
+    load1 = os.getloadavg()[0]
+    print(f"load average {load1:.1f} on {os.cpu_count()} cores"
+          + ("  (busy machine: conda's figures were taken on an idle one)" if load1 > 1.5 else ""))
     if args.profile:
         import cProfile
         import pstats

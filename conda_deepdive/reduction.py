@@ -159,6 +159,7 @@ def get_reduced_index(
     groups = r.groups
     find_matches = r.find_matches
     ms_depends = r.ms_depends
+    required_deps = r.required_deps
 
     def filter_group(specs_for_name) -> bool | None:
         """Cross out records of one name; recurse into dependencies all survivors share.
@@ -187,9 +188,7 @@ def get_reduced_index(
                 filter_out[prec] = "incompatible with required spec"
                 continue
             unsat = []
-            for ms in ms_depends(prec):
-                if ms.optional:
-                    continue
+            for ms, dep_name in required_deps(prec):
                 ok = has_candidate.get(ms)
                 if ok is None:
                     ok = False
@@ -197,7 +196,7 @@ def get_reduced_index(
                         if not filter_out.get(x, False):
                             ok = True
                             break
-                    if ms.name != name:
+                    if dep_name != name:
                         has_candidate[ms] = ok
                 if not ok:
                     unsat.append(ms)
@@ -219,9 +218,12 @@ def get_reduced_index(
             for prec in group:
                 if filter_out.get(prec, False):
                     continue
-                for dep in ms_depends(prec):
-                    if not dep.optional:
-                        dep_specs.setdefault(dep.name, []).append(dep)
+                for dep, dep_name in required_deps(prec):
+                    lst = dep_specs.get(dep_name)
+                    if lst is None:
+                        dep_specs[dep_name] = [dep]
+                    else:
+                        lst.append(dep)
             dep_specs.pop("*", None)  # track_features specs have no name
             for deps in dep_specs.values():
                 if len(deps) >= nnew:  # only dependencies every survivor has

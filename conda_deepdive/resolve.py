@@ -51,6 +51,7 @@ def _ptype(prec: Any) -> Any:
 
 
 _UNSET = object()
+_NVB = frozenset(("name", "version", "build"))
 
 
 class _SortedGroups(dict):
@@ -152,6 +153,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._parent = _parent
         self._vkey_cache: dict[Any, tuple] = _parent._vkey_cache if _parent else {}
         self._deps_cache: dict[tuple, list] = _parent._deps_cache if _parent else {}
+        self._required_cache: dict[int, tuple] = _parent._required_cache if _parent else {}
         # sorted best-first by version_key on first access of each name (same result as
         # conda's sorting of every group up front, without paying for names never reached)
         self.groups = _SortedGroups(groups, self.version_key)
@@ -289,12 +291,16 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                 # since both groups are sorted by the same key)
                 mine = set(candidates)
                 res = tuple(p for p in parent._cached_find_matches[spec] if p in mine)
-            elif comps is not None and len(comps) == 2 and "version" in comps:
-                # name + version only (most dependency specs): decide once per version string
+            elif comps is not None and "version" in comps and set(comps) <= _NVB:
+                # name + version (+ build): most dependency specs. Many builds share a version
+                # string, so decide the version once per string; the build is a cheap test.
                 vmatch = comps["version"].match
+                bmatch = comps["build"].match if "build" in comps else None
                 verdicts: dict[str, bool] = {}
                 out = []
                 for p in candidates:
+                    if bmatch is not None and not bmatch(p.build):
+                        continue
                     ok = verdicts.get(p.version)
                     if ok is None:
                         ok = verdicts[p.version] = bool(vmatch(p.version))
@@ -329,6 +335,20 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                 self._deps_cache[key] = deps
             self.ms_depends_[prec] = deps
         return deps
+
+    def required_deps(self, prec: Any) -> tuple:
+        """``((spec, name), ...)`` for the non-optional dependencies (a hot path of reduction)."""
+        deps = self.ms_depends(prec)
+        entry = self._required_cache.get(id(deps))
+        if entry is None or entry[0] is not deps:
+            entry = (deps, tuple((ms, ms.name) for ms in deps if not ms.optional))
+            self._required_cache[id(deps)] = entry
+        return entry[1]
+
+    @staticmethod
+    def features(prec: Any) -> set[str]:
+        """The features a record *has* (``features``, the counterpart of ``track_features``)."""
+        return set(prec.features or ())
 
     def get_pkgs(self, ms: Any, emptyok: bool = False) -> list:
         precs = self.find_matches(self.parse_spec(ms))
@@ -634,7 +654,10 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         # conda then enumerates up to 10 alternative solutions to warn about ambiguity
         psolutions = [clean(solution)]
         nsol = 1
-        while True:
+        # If the convergence check just proved the solution unique, conda's first probe below
+        # would repeat that very question on the very same clauses (same answer: UNSAT). We skip
+        # that one redundant pycosat call; everything else is conda's sequence of calls.
+        while not details.converged:
             nclause = tuple(C.Not(C.from_name(q)) for q in psolutions[-1])
             alt = C.sat((nclause,), True)
             if alt is None:

@@ -303,3 +303,26 @@ def test_prefix_graph_operations(world) -> None:
     assert {r.name for r in g.records} == {"six", "python", "zlib"}
     g2 = PrefixGraph(recs, ["pandas"])
     assert [r.name for r in g2.remove_youngest_descendant_nodes_with_specs()] == ["pandas"]
+
+
+def test_phases_one_at_a_time_like_the_session(world) -> None:
+    """Session order: priority, specs, reduce, then the solve reuses the collected specs."""
+    ctx, index, tmp = world
+    prefix = tmp / "env"
+    _install(prefix, index, ["python-3.6.6-0", "zlib-1.2.11-0", "numpy-1.15.0-py36_0", "six-1.11.0-py36_0",
+                             "pandas-0.23.4-py36_0"], ["python=3.6", "pandas"])
+    rec = RecordingReporter()
+    solver = Solver(str(prefix), index.channels, specs_to_remove=["numpy"], command="remove",
+                    context=ctx, index=index, reporter=rec)
+    report = solver.apply_channel_priority()
+    assert "python" in report
+    state = solver.collect_specs()
+    assert "pandas" not in state.final_specs  # removed along with numpy
+    reduced = solver.reduce()
+    assert {r.name for r in reduced} >= {"python", "zlib"}
+    # same modifiers: the collected state is used as is (a second _remove_specs would fail)
+    unlink, link = solver.solve_for_diff()
+    assert _names(unlink) == ["numpy-1.15.0-py36_0", "pandas-0.23.4-py36_0", "six-1.11.0-py36_0"]
+    assert [e.kind for e in rec.events].count("collect_specs_started") == 1
+    assert "SolveOutcome(" in repr(solver.last_outcome)
+    assert solver.last_outcome.summary()["final_state"]

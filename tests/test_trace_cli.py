@@ -97,6 +97,23 @@ def test_dry_run_stops_after_the_transaction(capsys, tmp_path):
     assert rc == 0, out
     assert "stopped: dry run" in out and "## Package Plan ##" in out
     assert not prefix.exists()
+    rc, out = _trace(capsys, tmp_path, "--stage", "link", "create", "-p", str(prefix),
+                     "--override-channels", "-c", MAIN, "six", "--dry-run")
+    assert rc == 0 and "Stage 'link' was not reached: dry run." in out
+    assert not prefix.exists()
+
+
+def test_answering_no_to_the_confirmation_leaves_the_prefix_alone(capsys, tmp_path, monkeypatch):
+    import io
+
+    prefix = tmp_path / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "conda-meta" / "history").write_text("")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
+    rc, out = _trace(capsys, tmp_path, "install", "-p", str(prefix), "--override-channels", "-c", MAIN, "six")
+    assert rc == 0, out
+    assert "Proceed ([y]/n)?" in out and "you answered no" in out
+    assert sorted(p.name for p in prefix.rglob("*")) == ["conda-meta", "history"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -340,3 +357,36 @@ def test_step_enter_all_the_way_links(tmp_path):
         os.close(master)
     assert answered == 10  # 9 pauses + the confirmation
     assert list((prefix / "conda-meta").glob("six-*.json"))
+
+
+# ------------------------------------------------------------------------------------------------
+# over HTTP: the index section shows conda's repodata cache at work
+
+@pytest.mark.network
+def test_index_section_shows_cache_miss_hit_and_304_over_http(capsys, tmp_path):
+    from conda_deepdive.index import SubdirData
+    from conda_deepdive.serve import serving
+    from conda_deepdive.teaching_defaults import channels_dir
+
+    pkgs = tmp_path / "pkgs"
+    verdicts = []
+    with serving(channels_dir(), port=0) as base:
+        url = f"{base.rstrip('/')}/pkgs/main"
+        for run, ttl in enumerate((None, None, "0")):
+            env = _env(tmp_path, pkgs)
+            if ttl is not None:
+                env["CONDA_LOCAL_REPODATA_TTL"] = ttl
+            SubdirData.clear_memory_cache()
+            export = tmp_path / f"run{run}.json"
+            rc = main(["trace", "--stage", "index", "--export", str(export), "install",
+                       "--override-channels", "-c", url, "six"], env=env)
+            out = capsys.readouterr().out
+            assert rc == 0, out
+            infos = json.loads(export.read_text())["stages"]["index"]["subdir_datas"]
+            cache = [i["cache"] for i in infos if i["subdir"] == "linux-64"][0]
+            repodata_table = out.split("Repodata (")[1].split("virtual packages")[0]
+            assert f" {cache} " in repodata_table, out
+            verdicts.append(cache)
+    # downloaded; then fresh by the server's max-age (not even asked); then, with
+    # local_repodata_ttl 0, asked again and told "304 Not Modified"
+    assert verdicts == ["miss", "hit", "304"]

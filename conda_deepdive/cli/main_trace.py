@@ -234,6 +234,10 @@ class Tracer:
 
     def end_notes(self) -> list[str]:
         notes = []
+        wanted = self.options.stage
+        if wanted and wanted not in self.session.results and self.error is None:
+            why = self.session.stopped_reason or "the run ended before it"
+            notes.append(f"Stage '{wanted}' was not reached: {why}.")
         root = self.prepared.temp_root
         if root is not None:
             if "link" in self.session.results:

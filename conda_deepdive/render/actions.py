@@ -37,7 +37,7 @@ EXECUTION_ORDER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("unlink files", "every file renamed aside, then the conda-meta record",
      ("UnlinkPathAction", "RemoveLinkedPackageRecordAction")),
     ("post-unlink scripts", "(conda has already removed them: they never run)", ("script:post-unlink",)),
-    ("unregister", "the prefix leaves ~/.conda/environments.txt (only when emptied)",
+    ("unregister", "whenever something is unlinked; the register phase adds the prefix back",
      ("UnregisterEnvironmentLocationAction",)),
     ("pre-link scripts", "bin/.<name>-pre-link.sh, run from the package cache", ("script:pre-link",)),
     ("link files", "hard-link, soft-link or copy (prefix placeholders → copy + rewrite)",
@@ -97,20 +97,26 @@ def _add_children(node: Tree, children: dict) -> None:
         _add_children(node.add(Text(name, style="cyan")), grandchildren)
 
 
-def execution_order_table(executed: Iterable[dict] = (), scripts: Iterable[dict] = ()) -> Table:
-    """conda's execution phases, with how many actions of each ran (when ``executed`` is given)."""
+def execution_order_table(executed: Iterable[dict] = (), scripts: Iterable[dict] = (), *,
+                          explain: bool = True) -> Table:
+    """conda's execution phases, with how many actions of each ran (when ``executed`` is given);
+    ``explain=False`` leaves out the "what happens" column."""
     counts: dict[str, int] = {}
     for entry in executed:
         counts[entry.get("action")] = counts.get(entry.get("action"), 0) + 1
     for script in scripts:
         key = f"script:{script.get('action')}"
         counts[key] = counts.get(key, 0) + 1
-    table = _table("#", "phase", "what happens", "actions", "ran", title="Execution order")
+    columns = ("#", "phase", "what happens", "actions", "ran") if explain else ("#", "phase", "actions", "ran")
+    table = _table(*columns, title="Execution order (conda.core.link.UnlinkLinkTransaction._execute)")
     for i, (phase, what, classes) in enumerate(EXECUTION_ORDER, 1):
         ran = sum(counts.get(c, 0) for c in classes)
         names = ", ".join(c.split(":", 1)[1] + " script" if c.startswith("script:") else c for c in classes)
-        table.add_row(_t(i), _t(phase, "bold" if ran else ""), _t(what), _t(names, "cyan"),
-                      _t(ran or "-", "green" if ran else "dim"))
+        row = [_t(i), _t(phase, "bold" if ran else ""), _t(what), _t(names, "cyan"),
+               _t(ran or "-", "green" if ran else "dim")]
+        if not explain:
+            del row[2]
+        table.add_row(*row)
     return table
 
 
@@ -190,7 +196,7 @@ def section_fetch(pfe: Any, session: Any, full: bool = False) -> RenderableType:
 def section_link(txn: Any, session: Any, full: bool = False) -> RenderableType:
     executed = list(getattr(txn, "executed_log", ()) or ())
     scripts = [r.summary() for r in getattr(txn, "script_results", ()) or ()]
-    parts: list[RenderableType] = [execution_order_table(executed, scripts)]
+    parts: list[RenderableType] = [execution_order_table(executed, scripts, explain=full)]
     for prefix, pag in getattr(txn, "prefix_action_groups", {}).items():
         parts.append(action_groups_table(pag))
     table = _table("#", "action", "package", "target", "link type",

@@ -1,10 +1,15 @@
-"""Rendering a Session for people, with rich: one section per stage.
+"""Rendering a Session for people, with rich: one panel per stage, a result panel, errors.
 
 This is a *subscriber*: the stages know nothing about it. :class:`LiveReporter` listens to the
-tracer protocol while the stages run (warnings, downloads), and :func:`render_stage` draws a
-finished stage from its result object's ``summary()`` — a plain dict — so every stage gets a
-readable section even before it has a hand-made one. Stage-specific views live in
-:mod:`conda_deepdive.render.sections`.
+tracer protocol while the stages run (warnings, progress bars on a terminal), and
+:func:`stage_panel` draws a finished stage — with its hand-made section from
+:mod:`conda_deepdive.render.sections` when there is one, else from its result object's
+``summary()`` (a plain dict), so every stage is readable. :func:`error_panel` shows a failed
+stage's conda message in red (no traceback), :func:`result_panel` every stage with its time, and
+:func:`render_text` turns any of them into plain text for snapshots, notebooks and the README.
+
+Sections never contain timings; only the panel subtitles and the result panel do, and both take
+``timings=False`` for deterministic output.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from rich.tree import Tree
 
 from conda_deepdive.pipeline import STAGES, Session
 from conda_deepdive.render.sanitize import clean
-from conda_deepdive.reporting import Reporter, jsonable
+from conda_deepdive.reporting import Reporter, _drop_timings, jsonable
 
 __all__ = ["LiveReporter", "render_stage", "stage_panel", "stage_body", "data_renderable", "STAGE_TITLES",
            "error_panel", "result_panel", "render_text"]
@@ -35,7 +40,7 @@ def _scalar(value: Any) -> bool:
 
 def data_renderable(data: Any, *, title: str | None = None, limit: int | None = 12) -> RenderableType:
     """Any JSON-like value as a rich renderable: flat dicts become tables, nested data a tree."""
-    data = _cleaned(jsonable(data))
+    data = _cleaned(_drop_timings(jsonable(data)))
     if isinstance(data, dict) and all(_scalar(v) for v in data.values()):
         table = Table(box=box.SIMPLE_HEAD, show_header=False, title=title, pad_edge=False)
         table.add_column(style="bold cyan", no_wrap=True)
@@ -56,7 +61,7 @@ def data_renderable(data: Any, *, title: str | None = None, limit: int | None = 
         for row in shown:
             table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
         if limit is not None and len(data) > limit:
-            table.caption = f"… {len(data) - limit} more rows (use --stage to see all)"
+            table.caption = f"… {len(data) - limit} more rows (trace --stage NAME shows all)"
         return table
     tree = Tree(Text(title or "", style="bold"))
     _fill_tree(tree, data, limit)
@@ -174,10 +179,6 @@ class LiveReporter(Reporter):
             self._progress.stop()
             self._progress = None
             self._tasks.clear()
-
-
-def stage_header(name: str) -> Group:
-    return Group(Text(STAGE_TITLES[name], style="bold magenta"))
 
 
 def error_panel(exc: BaseException, stage: str | None = None) -> Panel:

@@ -70,9 +70,9 @@ def _table(*columns: str, title: str | None = None) -> Table:
     return table
 
 
-def _more(table: Table, hidden: int) -> None:
+def _more(table: Table, hidden: int, stage: str) -> None:
     if hidden > 0:
-        table.caption = f"… {hidden} more (trace --stage NAME shows all)"
+        table.caption = f"… {hidden} more (trace --stage {stage} shows all)"
 
 
 def _limit(rows: list, full: bool, n: int = _COMPACT_ROWS) -> tuple[list, int]:
@@ -133,7 +133,6 @@ def section_context(context: Any, session: Any, full: bool = False) -> Renderabl
     summary = context.summary()
     settings = summary["settings"]
     table = _table("setting", "value", "source", title="Settings (value ← where it came from)")
-    shown = 0
     at_default = 0
     for name, entry in settings.items():
         source = entry["source"]
@@ -143,7 +142,6 @@ def section_context(context: Any, session: Any, full: bool = False) -> Renderabl
             continue
         style = "" if source in _BUILT_IN else "bold green"
         table.add_row(_t(name, "cyan"), _t(_fmt_value(entry["value"])), _t(source, style))
-        shown += 1
     if at_default:
         table.caption = f"… {at_default} more settings at their defaults (trace --stage context shows all)"
     files = summary.get("config_files") or []
@@ -220,7 +218,7 @@ def section_priority(report: Any, session: Any, full: bool = False) -> Renderabl
         offers = ", ".join(f"{ch} ({n})" for ch, n in zip(p.offered_by, p.records_per_channel))
         table.add_row(_t(p.name, "cyan"), _t(offers), _t(p.kept or "-"),
                       _t(", ".join(p.masked) or "-", "red" if p.masked else ""))
-    _more(table, hidden)
+    _more(table, hidden, "priority")
     masked = sum(p.masked_count for p in report.names.values())
     lesson = ("strict: a name's records in lower-priority channels are masked — they are not even "
               "candidates." if report.mode == "strict" else
@@ -288,7 +286,7 @@ def section_reduce(reduced: Any, session: Any, full: bool = False) -> Renderable
         why = ", ".join(f"{k} ×{v}" for k, v in sorted(reasons.items()))
         table.add_row(_t(name, "cyan"), _t(before), _t(after, "" if after == before else "yellow"),
                       _t(why))
-    _more(table, hidden)
+    _more(table, hidden, "reduce")
     return Group(head, table, _note(
         "conda walks the dependencies of the specs and drops every record that cannot be part of "
         "a solution, so the SAT problem only gets what matters."))
@@ -316,12 +314,14 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
             f"(after optimisation: {stats.final_variables:,} / {stats.final_clauses:,}); "
             f"{len(stats.sat_calls)} pycosat calls, {stats.solutions_found} solution(s) found"))
         passes = _table("#", "optimisation pass", "terms", "best", "+clauses", "SAT calls",
-                        title="Optimisation passes (lexicographic: each bound is kept for the next)")
+                        title="Optimisation passes, in order")
         for i, p in enumerate(stats.passes, 1):
             style = "" if p.objective_size else "dim"
             passes.add_row(_t(i, style), _t(p.name, style or "cyan"), _t(p.objective_size, style),
                            _t(p.bound, style), _t(p.clauses_added, style), _t(p.sat_calls, style))
         parts.append(passes)
+        parts.append(_note("Lexicographic: each pass finds its best value and keeps it as a constraint "
+                           "for the passes after it."))
     final = list(getattr(outcome, "final_state", ()) or ())
     if getattr(outcome, "early_exit", None):
         parts.append(Text(f"early exit: {outcome.early_exit}", style="bold yellow"))
@@ -338,7 +338,7 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
                   else "+ link" if rec.name in link_names else "")
         state.add_row(_t(rec.name, "cyan"), _t(rec.version), _t(rec.build),
                       _t(channel_label(rec.channel)), _t(change, "green" if change else ""))
-    _more(state, hidden)
+    _more(state, hidden, "solve")
     parts.append(state)
     removed = sorted(r.name for r in result.unlink_precs if r.name not in link_names)
     parts.append(Text.assemble(("diff: ", "bold"), f"link {len(result.link_precs)}, "
@@ -348,7 +348,7 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
         graph = dependency_graph(r for r in final if not r.name.startswith("__"))
         parts.append(Text("The solution as a dependency graph (roots = what nothing depends on):",
                           style="bold"))
-        parts.append(Text(text_tree(graph, max_depth=None if full else 3)))
+        parts.append(Text(text_tree(graph, max_depth=None if full else 2)))
     return Group(*parts)
 
 

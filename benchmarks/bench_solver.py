@@ -1,0 +1,93 @@
+"""Benchmark the whole Solver (spec collection + SAT + post-processing) on fidelity cases.
+
+For a sample of ``../shared/fidelity/cli_cases.json`` cases, runs conda's retry loop
+(:func:`conda_deepdive.solve.solve_with_retries`) in process with the index already loaded
+(conda's own figure, ``oracle_seconds``, is a whole CLI call including Python start-up and
+repodata parsing, so the index load is timed separately and reported beside it).
+
+Prints per case: index load, collect_specs, run_sat (median of ``--runs``), total, and the ratio
+total / oracle_seconds; then the medians. Baseline measured in the same run: the index load.
+
+    python benchmarks/bench_solver.py [--runs 3] [--ids pfx-026 pop-006 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+DEFAULT_IDS = ["tr-solve-000", "tr-solve-063", "pfx-026", "pfx-029", "pfx-039", "pfx-048", "pop-006",
+               "pop-022"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ids", nargs="*", default=DEFAULT_IDS)
+    ns = parser.parse_args()
+
+    import test_cli_cases as T
+    from conda_deepdive.context import Context
+    from conda_deepdive.index import fetch_index
+    from conda_deepdive.models import MatchSpec
+    from conda_deepdive.solve import solve_with_retries
+
+    cases = {c["id"]: c for c in T.load_cases()}
+    rows = []
+    for cid in ns.ids:
+        case = cases.get(cid)
+        if case is None:
+            print(f"{cid}: no such case")
+            continue
+        with tempfile.TemporaryDirectory() as td:
+            _argv, env, prefix = T.prepare(case, Path(td))
+            channels = [T.channel_url(ch) for ch in case["channels"]]
+            ctx = Context.load(env=env).replace(channels=tuple(channels), target_prefix=str(prefix))
+            t0 = time.perf_counter()
+            index = fetch_index(ctx, channels=channels, repodata_fn="repodata.json")
+            load = time.perf_counter() - t0
+            specs = [MatchSpec(s) for s in case["specs"]]
+            collect, sat, total = [], [], []
+            for _ in range(ns.runs):
+                t0 = time.perf_counter()
+                try:
+                    res = solve_with_retries(
+                        str(prefix), index.channels, ctx.subdirs,
+                        specs if case["command"] != "remove" else (),
+                        specs if case["command"] == "remove" else (),
+                        command=case["command"], context=ctx, repodata_fns=["repodata.json"],
+                        index_for=lambda fn: index)
+                    solver = res.solver
+                except Exception as exc:  # an expected error is a result too
+                    solver = None
+                    err = type(exc).__name__
+                total.append(time.perf_counter() - t0)
+                if solver is not None and solver.last_outcome is not None:
+                    sat.append(solver.last_outcome.solve_seconds)
+                    collect.append(total[-1] - sat[-1])
+            med = statistics.median(total)
+            rows.append((cid, load, statistics.median(collect) if collect else float("nan"),
+                         statistics.median(sat) if sat else float("nan"), med, case["oracle_seconds"]))
+            print(f"{cid:14s} load {load:6.2f}s  collect {rows[-1][2]:6.2f}s  sat {rows[-1][3]:6.2f}s  "
+                  f"total {med:6.2f}s  oracle {case['oracle_seconds']:5.2f}s  "
+                  f"ratio {med / case['oracle_seconds']:.2f}x" + ("" if solver else f"  ({err})"))
+    if rows:
+        print(json.dumps({
+            "median_total_seconds": statistics.median(r[4] for r in rows),
+            "median_load_seconds": statistics.median(r[1] for r in rows),
+            "median_oracle_seconds": statistics.median(r[5] for r in rows),
+            "median_ratio_total_to_oracle": statistics.median(r[4] / r[5] for r in rows),
+        }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
