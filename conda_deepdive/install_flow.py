@@ -35,6 +35,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 REPODATA_FN = "repodata.json"
 
+#: what conda's loop in ``conda.cli.install.install`` catches and may retry
+RETRIABLE_ERRORS = (ResolvePackageNotFound, PackagesNotFoundError, UnsatisfiableError,
+                    SpecsConfigurationConflictError)
+
 
 def target_prefix_for(command: str, args: Any, context: Any) -> str:
     """Where the command acts: ``-p``, ``-n`` (under the first envs dir) or the active env."""
@@ -212,6 +216,8 @@ def solve_attempts(session: "Session") -> "SolveStageResult":
         solver = session._first_solver() if number == 0 else session._solver_for(fn, _index_for(session, fn))
         retry_unfrozen_left = any(f == fn and m == "update_specs" for f, m in plan[number + 1:])
         try:
+            if number == 0 and session._deferred is not None:
+                raise session._deferred  # an earlier stage of this attempt already failed
             unlink, link = solver.solve_for_diff(
                 update_modifier=modifier,
                 deps_modifier=deps_modifier,

@@ -37,11 +37,11 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
 
-__all__ = ["Session", "STAGES", "StageSpec", "Attempt", "SolveStageResult"]
+__all__ = ["Session", "STAGES", "StageSpec", "Attempt", "SolveStageResult", "DeferredFailure"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,22 @@ def _summary(obj: Any) -> Any:
     return fn() if callable(fn) else repr(obj)
 
 
+@dataclass(frozen=True)
+class DeferredFailure:
+    """A stage of the *first* solve attempt failed in a way conda retries (for example a spec
+    that ``current_repodata.json`` does not have). The solve stage shows what happened next."""
+
+    stage: str
+    error: BaseException
+
+    def summary(self) -> dict:
+        return {"deferred": type(self.error).__name__, "message": str(self.error),
+                "note": "conda retries this; see the solve stage's attempts"}
+
+    def __repr__(self) -> str:
+        return f"DeferredFailure(stage={self.stage!r}, error={type(self.error).__name__})"
+
+
 class Session:
     """Runs the stages of one ``conda`` command, one at a time, keeping every result.
 
@@ -149,6 +165,7 @@ class Session:
         self._parsed = parsed
         self._parser = parser
         self._stopped_reason: str | None = None
+        self._deferred: BaseException | None = None  # first attempt's failure, for the solve loop
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], env: Mapping[str, str] | None = None,
@@ -293,15 +310,30 @@ class Session:
             solver = self._solver = self._solver_for(fn, self.results["index"])
         return solver
 
+    def _first_attempt_step(self, stage: str, step: Callable[[Any], Any]) -> Any:
+        """Run one step of the first solve attempt. A failure that conda's retry loop would
+        catch (e.g. a spec missing from ``current_repodata.json``) is *deferred*: the stage
+        returns a :class:`DeferredFailure` and the solve stage decides whether to retry."""
+        from conda_deepdive.install_flow import RETRIABLE_ERRORS
+
+        if self._deferred is not None:
+            return DeferredFailure(stage, self._deferred)
+        try:
+            return step(self._first_solver())
+        except RETRIABLE_ERRORS as exc:
+            self._deferred = exc
+            self._event(stage, "deferred_failure", error=type(exc).__name__, message=str(exc))
+            return DeferredFailure(stage, exc)
+
     def _stage_priority(self) -> Any:
-        return self._first_solver().apply_channel_priority()
+        return self._first_attempt_step("priority", lambda s: s.apply_channel_priority())
 
     def _stage_specs(self) -> Any:
         _fn, modifier = self._attempt_plan()[0]
-        return self._first_solver().collect_specs(update_modifier=modifier)
+        return self._first_attempt_step("specs", lambda s: s.collect_specs(update_modifier=modifier))
 
     def _stage_reduce(self) -> Any:
-        return self._first_solver().reduce()
+        return self._first_attempt_step("reduce", lambda s: s.reduce())
 
     def _stage_solve(self) -> SolveStageResult:
         from conda_deepdive.install_flow import solve_attempts

@@ -57,14 +57,17 @@ _NVB = frozenset(("name", "version", "build"))
 class _SortedGroups(dict):
     """``{name: [records]}`` whose lists are sorted best-first the first time they are read."""
 
-    def __init__(self, groups: dict, key) -> None:
+    def __init__(self, groups: dict, key, dedupe: bool = False) -> None:
         super().__init__(groups)
         self._key = key
+        self._dedupe = dedupe
         self._done: set[str] = set()
 
     def _sorted(self, name: str) -> list:
         group = dict.__getitem__(self, name)
         if name not in self._done:
+            if self._dedupe:  # equal records collapse, as in a dict: first place, last object
+                group[:] = {p: p for p in group}.values()
             group.sort(key=self._key, reverse=True)
             self._done.add(name)
         return group
@@ -104,13 +107,18 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         _ranks: Mapping[str, int] | None = None,
         _parent: "Resolve | None" = None,
     ) -> None:
+        # conda's index is a dict: equal records (same channel, subdir, name, version, build
+        # number and build) collapse into one entry, the last one given winning. Hashing 40k
+        # records costs time, so for a plain list we collapse per name, when a name is first
+        # read, and build the dict only if someone asks for ``index``.
         if isinstance(records, Mapping):
-            self.index: Mapping = records
+            self._index: Mapping | None = records
+            given = list(records.values())
         else:
-            # conda's index is a dict: equal records (same channel, subdir, name, version, build
-            # number and build) collapse into one entry, the last one given winning
-            self.index = {prec: prec for prec in records}
-        self._records = list(self.index.values())
+            self._index = None
+            given = list(records)
+        self._given = given
+        self._records_cache: list | None = None
         self.channels = tuple(channels)
         self.channel_priority = str(getattr(channel_priority, "value", channel_priority))
         self.reporter = reporter or Reporter()
@@ -130,7 +138,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         unmanageable = PackageType.unmanageable_package_types()
         groups: dict[str, list] = {}
         special: set[str] = set()  # names with an unmanageable (e.g. virtual) record
-        for prec in self._records:
+        for prec in given:
             group = groups.get(prec.name)
             if group is None:
                 groups[prec.name] = [prec]
@@ -149,6 +157,8 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             for prec in group:
                 for feat in prec.track_features or ():
                     trackers.setdefault(feat, []).append(prec)
+        if self._index is None:
+            trackers = {f: list({p: p for p in lst}.values()) for f, lst in trackers.items()}
         # caches shared with the parent Resolve (the one over the full index), if any
         self._parent = _parent
         self._vkey_cache: dict[Any, tuple] = _parent._vkey_cache if _parent else {}
@@ -156,10 +166,10 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._required_cache: dict[int, tuple] = _parent._required_cache if _parent else {}
         # sorted best-first by version_key on first access of each name (same result as
         # conda's sorting of every group up front, without paying for names never reached)
-        self.groups = _SortedGroups(groups, self.version_key)
+        self.groups = _SortedGroups(groups, self.version_key, dedupe=self._index is None)
         self.trackers = trackers
         self._system_precs = {
-            p for name in special for p in groups[name] if str(_ptype(p)) == "virtual_system"
+            p for name in special for p in self.groups[name] if str(_ptype(p)) == "virtual_system"
         }
         self._cached_find_matches: dict[Any, tuple] = {}
         self.ms_depends_: dict[Any, list] = {}
@@ -169,6 +179,20 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._sat_name_cache: dict[Any, str] = {}
         self._feature_records: dict[str, Any] = {}
         self.last_solve: SolveDetails | None = None
+
+    @property
+    def index(self) -> Mapping:
+        """conda's ``{record: record}`` index."""
+        if self._index is None:
+            self._index = {prec: prec for prec in self._given}
+        return self._index
+
+    @property
+    def _records(self) -> list:
+        """The distinct records, in index order."""
+        if self._records_cache is None:
+            self._records_cache = list(self.index.values())
+        return self._records_cache
 
     def __repr__(self) -> str:
         return (

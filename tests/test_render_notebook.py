@@ -69,3 +69,29 @@ def test_render_accepts_result_objects_and_renderables(tmp_path):
     assert ws.render(Text("hello [b]x[/b]")) == "hello [b]x[/b]\n"
     specs_text = ws.render(session.results["specs"])  # no renderable: its summary() as a table/tree
     assert "freeze_installed" in specs_text and str(tmp_path) not in specs_text
+
+
+def test_refresh_outputs_stores_streams_and_refuses_a_failing_notebook(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("jupyter_client")
+    from conda_deepdive.render.notebook import refresh_outputs
+
+    good = tmp_path / "good.ipynb"
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_markdown_cell("# hi"),
+                  nbformat.v4.new_code_cell("print('a')\nprint('b')"),
+                  nbformat.v4.new_code_cell("1 + 1")]
+    nbformat.write(book, good)
+    assert refresh_outputs(str(good)) == 2
+    stored = nbformat.read(good, as_version=4)
+    first, second = stored.cells[1], stored.cells[2]
+    assert [o["text"] for o in first.outputs] == ["a\nb\n"]  # one coalesced stream
+    assert second.outputs[0]["data"]["text/plain"] == "2" and second.execution_count == 2
+
+    bad = tmp_path / "bad.ipynb"
+    book.cells = [nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    nbformat.write(book, bad)
+    before = bad.read_bytes()
+    with pytest.raises(RuntimeError, match="ValueError: boom"):
+        refresh_outputs(str(bad))
+    assert bad.read_bytes() == before

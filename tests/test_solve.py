@@ -326,3 +326,66 @@ def test_phases_one_at_a_time_like_the_session(world) -> None:
     assert [e.kind for e in rec.events].count("collect_specs_started") == 1
     assert "SolveOutcome(" in repr(solver.last_outcome)
     assert solver.last_outcome.summary()["final_state"]
+
+
+def test_solve_for_transaction_hands_over_a_plan(world) -> None:
+    ctx, index, tmp = world
+    prefix = tmp / "env"
+    _install(prefix, index, ["python-3.6.6-0", "zlib-1.2.11-0"], ["python=3.6"])
+    solver = Solver(str(prefix), index.channels, specs_to_add=["six"], context=ctx, index=index)
+    txn = solver.solve_for_transaction(update_modifier="freeze_installed")
+    assert not txn.nothing_to_do
+    actions = txn.json_actions()
+    assert [a["dist_name"] for a in actions["LINK"]] == ["six-1.11.0-py36_0"]
+    assert actions.get("UNLINK", []) == []
+
+
+def test_no_deps_changes_only_the_requested_package(world) -> None:
+    ctx, index, tmp = world
+    solver = Solver(str(tmp / "new"), index.channels, specs_to_add=["pandas"], command="create",
+                    context=ctx, index=index)
+    final = solver.solve_final_state(deps_modifier="no_deps")
+    assert _names(final) == ["pandas-0.23.4-py36_0"]
+    assert "no_deps" in solver.last_outcome.post_processing[0]
+
+
+def test_only_deps_leaves_the_requested_package_out(world) -> None:
+    ctx, index, tmp = world
+    solver = Solver(str(tmp / "new"), index.channels, specs_to_add=["pandas"], command="create",
+                    context=ctx, index=index)
+    final = solver.solve_final_state(deps_modifier="only_deps")
+    assert _names(final) == ["numpy-1.15.0-py36_0", "python-3.6.6-0", "six-1.11.0-py36_0", "zlib-1.2.11-0"]
+    # the requested package's dependencies became the specs to record in history
+    assert {s.name for s in solver.specs_to_add} >= {"pandas", "numpy", "six", "python"}
+
+
+def test_update_deps_solves_again_with_the_dependency_chain(world) -> None:
+    ctx, index, tmp = world
+    prefix = tmp / "env"
+    _install(prefix, index, ["python-3.6.6-0", "zlib-1.2.8-0", "six-1.11.0-py36_0"], ["python=3.6", "six"])
+    solver = Solver(str(prefix), index.channels, specs_to_add=["six"], context=ctx, index=index)
+    unlink, link = solver.solve_for_diff(update_modifier="update_deps")
+    # zlib (a dependency of six's dependency python) is updated; python stays at 3.6
+    assert _names(link) == ["zlib-1.2.11-0"] and _names(unlink) == ["zlib-1.2.8-0"]
+    assert {str(s) for s in solver.specs_to_add} == {"six", "python=3.6", "zlib"}
+
+
+def test_prune_drops_what_nothing_needs(world) -> None:
+    ctx, index, tmp = world
+    prefix = tmp / "env"
+    _install(prefix, index, ["python-3.6.6-0", "zlib-1.2.11-0", "six-1.11.0-py36_0"], ["python=3.6"])
+    solver = Solver(str(prefix), index.channels, specs_to_add=["zlib"], context=ctx, index=index)
+    final = solver.solve_final_state(update_modifier="update_specs", prune=True)
+    assert _names(final) == ["zlib-1.2.11-0"]
+
+
+def test_update_all_frees_history_names(world) -> None:
+    ctx, index, tmp = world
+    prefix = tmp / "env"
+    _install(prefix, index, ["python-3.6.6-0", "zlib-1.2.8-0", "numpy-1.14.5-py36_0"], ["python=3.6", "numpy=1.14"])
+    solver = Solver(str(prefix), index.channels, command="update", context=ctx, index=index)
+    state = solver.collect_specs(update_modifier="update_all")
+    assert state.why("numpy") == "history name, free to update (update --all)"
+    unlink, link = solver.solve_for_diff(update_modifier="update_all")
+    # numpy moves to 1.15 but python stays on 3.6 (the minor-version business rule)
+    assert _names(link) == ["numpy-1.15.0-py36_0", "zlib-1.2.11-0"]

@@ -61,10 +61,13 @@ def prepare_nested(nested: Any, parser: Any, env: Mapping[str, str], *, assume_y
     ``create`` gets a path that does not exist yet; ``install``/``update``/``remove`` get an
     empty environment (``conda-meta/history``), which is what conda checks for.
     """
-    from conda_deepdive.cli.parser import parse_command
+    from conda_deepdive.cli.parser import TEMPORARY_PREFIX, parse_command
 
     ns = nested.namespace
-    if getattr(ns, "prefix", None) or getattr(ns, "name", None):
+    typed_argv = list(nested.argv)
+    if getattr(ns, "prefix", None) == TEMPORARY_PREFIX:
+        typed_argv = typed_argv[:-2]  # the marker parse_command added for a bare `create`
+    elif getattr(ns, "prefix", None) or getattr(ns, "name", None):
         return PreparedCommand(nested)
     root = tempfile.mkdtemp(prefix="conda-deepdive-trace-", dir=env.get("TMPDIR") or None)
     prefix = os.path.join(root, "env")
@@ -72,7 +75,7 @@ def prepare_nested(nested: Any, parser: Any, env: Mapping[str, str], *, assume_y
         os.makedirs(os.path.join(prefix, "conda-meta"))
         with open(os.path.join(prefix, "conda-meta", "history"), "w", encoding="utf-8"):
             pass
-    argv = [*nested.argv, "-p", prefix]
+    argv = [*typed_argv, "-p", prefix]
     notes = [f"No -p/-n given: using a fresh temporary environment {prefix}"
              + ("" if nested.command == "create" else
                 " (created empty, with conda-meta/history, so conda's prefix checks pass)")]

@@ -284,7 +284,7 @@ def _configure_nested(sub, name: str, text: str) -> None:
     p.add_argument("--step", action="store_true", default=None,
                    help="Pause after each stage (step through the pipeline).")
     p.add_argument("--stage", metavar="NAME", default=None,
-                   help="Run up to this stage and show it (parse, context, index, priority, "
+                   help="Run up to this stage and show it (parse, context, index, priority, specs, "
                         "reduce, solve, transaction, fetch, link).")
     p.add_argument("--export", metavar="FILE", default=None,
                    help="Write the recorded trace to FILE (.json, .html or .svg).")
@@ -404,6 +404,16 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
+#: the prefix a nested ``create`` gets when none was typed (see ``main_trace.prepare_nested``)
+TEMPORARY_PREFIX = "<temporary>"
+
+
+def _names_a_prefix(argv: Sequence[str]) -> bool:
+    return any(a in ("-n", "-p", "--name", "--prefix") or a.startswith(("--name=", "--prefix="))
+               or (a.startswith(("-n", "-p")) and not a.startswith("--") and len(a) > 2)
+               for a in argv)
+
+
 def parse_command(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> ParsedCommand:
     """Parse ``argv`` (without the program name) into a :class:`ParsedCommand`.
 
@@ -423,6 +433,10 @@ def parse_command(argv: Sequence[str], parser: argparse.ArgumentParser | None = 
                          f"'{command} install -p /tmp/env numpy'")
         if COMMAND_ALIASES.get(rest[0], rest[0]) not in SOLVING_COMMANDS:
             parser.error(f"{command}: can only {command} {', '.join(SOLVING_COMMANDS)} (got {rest[0]!r})")
+        if COMMAND_ALIASES.get(rest[0], rest[0]) == "create" and not _names_a_prefix(rest):
+            # `trace create numpy` is allowed: the tracer replaces this marker by a fresh
+            # temporary prefix (conda's create requires -n/-p, so it cannot stay empty)
+            rest += ["-p", TEMPORARY_PREFIX]
         nested = parse_command(rest, parser)
         namespace.nested = nested
     parsed = ParsedCommand(argv, command, namespace, namespace.func, parser, nested)

@@ -16,6 +16,11 @@ installed; it is optional and the notebooks never store widget state.
     >>> ws = Workshop()
     >>> s = ws.session("install", "numpy")
     >>> s.next(); ws.show(s, "parse")
+
+After an intended change of output (a solver that makes fewer pycosat calls, a new column),
+refresh the stored outputs and review the diff::
+
+    python -m conda_deepdive.render.notebook notebooks/*.ipynb
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any, Iterable, Mapping
 
 from conda_deepdive.render.sanitize import Sanitizer, sanitizing
 
-__all__ = ["Workshop", "PINNED_VIRTUAL_PACKAGES", "teaching_channel"]
+__all__ = ["Workshop", "PINNED_VIRTUAL_PACKAGES", "teaching_channel", "refresh_outputs"]
 
 #: What the notebooks pretend the machine is (so stored outputs match everywhere).
 PINNED_VIRTUAL_PACKAGES = {
@@ -161,3 +166,72 @@ class Workshop:
 
     def __repr__(self) -> str:
         return "Workshop(root='<WORK>')"
+
+
+# ----------------------------------------------------------------------------------------------
+# refreshing the stored outputs (uses jupyter_client + nbformat, which nbval already needs)
+# ----------------------------------------------------------------------------------------------
+
+def refresh_outputs(path: str, *, timeout: float = 300.0, kernel_name: str = "python3") -> int:
+    """Run every code cell of the notebook at ``path`` in a fresh kernel and store the outputs.
+
+    Returns the number of code cells run. A cell that raises stops the refresh (nothing is
+    written), so a broken notebook is never stored as if it were fine.
+    """
+    import nbformat
+    from jupyter_client.manager import start_new_kernel
+
+    book = nbformat.read(path, as_version=4)
+    manager, client = start_new_kernel(kernel_name=kernel_name,
+                                       cwd=os.path.dirname(os.path.abspath(path)))
+    count = 0
+    try:
+        for cell in book.cells:
+            if cell.cell_type != "code":
+                continue
+            count += 1
+            cell.outputs = _run_cell(client, cell.source, timeout, path, count)
+            cell.execution_count = count
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    nbformat.write(book, path)
+    return count
+
+
+def _run_cell(client: Any, source: str, timeout: float, path: str, number: int) -> list:
+    import nbformat
+
+    msg_id = client.execute(source)
+    outputs: list = []
+    while True:
+        msg = client.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "status" and content["execution_state"] == "idle":
+            return outputs
+        if kind == "error":
+            raise RuntimeError(f"{path}: code cell {number} failed: {content['ename']}: {content['evalue']}")
+        if kind == "stream":
+            last = outputs[-1] if outputs else None
+            if last is not None and last.get("output_type") == "stream" and last.get("name") == content["name"]:
+                last["text"] += content["text"]  # one output per run of a stream, like nbclient
+                continue
+        if kind in ("stream", "display_data", "execute_result"):
+            outputs.append(nbformat.v4.output_from_msg(msg))
+
+
+def main(argv: list[str] | None = None) -> int:
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not paths:
+        print("usage: python -m conda_deepdive.render.notebook NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    for path in paths:
+        cells = refresh_outputs(path)
+        print(f"{path}: {cells} code cells run, outputs stored")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance command
+    raise SystemExit(main())
