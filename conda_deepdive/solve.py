@@ -23,6 +23,7 @@ The phases can be run one at a time (the Session does this):
 * :meth:`Solver.run_sat` → :class:`SolveOutcome` — conflicts neutered, SAT solved, post-processing
   (``--no-deps``, ``--only-deps``, ``--update-deps``, ``--prune``) applied.
 
+The spec-collection phase lives in :mod:`conda_deepdive.solve_specs` (mixed into the Solver).
 :func:`solve_with_retries` reproduces the loop of ``conda.cli.install.install`` around the Solver
 (each repodata file × frozen-then-unfrozen) and returns every :class:`Attempt`.
 

@@ -509,7 +509,7 @@ class SpecCollector:
             if ssc.specs_from_history_map:
                 for hname in ssc.specs_from_history_map:
                     if hname in pinned_names:
-                        ssc.set(hname, old[hname], "pinned (update --all)")
+                        ssc.set(hname, old.get(hname, MatchSpec(hname)), "pinned (update --all)")
                     else:
                         ssc.set(hname, MatchSpec(hname), "history name, free to update (update --all)")
                 for prec in ssc.prefix_data.iter_records():
@@ -518,7 +518,7 @@ class SpecCollector:
             else:
                 for prec in ssc.prefix_data.iter_records():
                     if prec.name in pinned_names:
-                        ssc.set(prec.name, old[prec.name], "pinned (update --all)")
+                        ssc.set(prec.name, old.get(prec.name, MatchSpec(prec.name)), "pinned (update --all)")
                     else:
                         ssc.set(prec.name, MatchSpec(prec.name), "installed, free to update (update --all)")
         elif ssc.update_modifier == UPDATE_SPECS:

@@ -12,7 +12,13 @@ Two drivers produce the same :class:`CaseResult`:
 
 * ``cli`` — our ``conda_deepdive.cli.main.main(argv, env=...)`` in-process, stdout parsed as JSON;
 * ``solver`` — :func:`conda_deepdive.solve.solve_with_retries` directly (kept for debugging the
-  solver without the command line).
+  solver without the command line): ``CONDA_DEEPDIVE_CASES_DRIVER=solver pytest tests/test_cli_cases.py``.
+
+Comparison: LINK/UNLINK as sets of ``<channel dir>::name-version-build``; errors by exception name
+and message (paths normalised to ``file://<CHANNELS>`` and ``<PREFIX>``; UnsatisfiableError lines
+as a multiset; the package lines of PackagesNotFound* messages as a multiset, since conda lists
+them from a set). Ratchet: ``cli_cases_ratchet.json`` lists the ids still failing, with a reason;
+they are ``xfail(strict=True)``, so a fixed case must leave the list and no passing case can fail.
 """
 
 from __future__ import annotations

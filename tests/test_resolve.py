@@ -240,3 +240,47 @@ def test_get_conflicting_specs_finds_the_culprit():
     r = Resolve(idx)
     assert r.get_conflicting_specs([MatchSpec("a")], [MatchSpec("b")]) == (MatchSpec("a"),)
     assert r.get_conflicting_specs([MatchSpec("a")], []) == ()
+
+
+def test_hints_off_gives_condas_short_message():
+    idx = [rec("a", "1", depends=["c 1"]), rec("b", "1", depends=["c 2"]), rec("c", "1"), rec("c", "2")]
+    r = Resolve(idx, unsatisfiable_hints=False)
+    with pytest.raises(UnsatisfiableError) as err:
+        r.solve(["a", "b"])
+    assert "Did not find conflicting dependencies" in str(err.value)
+    assert "conda config --set unsatisfiable_hints True" in str(err.value)
+
+
+_DETERMINISM_SCRIPT = """
+import json
+from conda_deepdive.models.records import PackageRecord
+from conda_deepdive.resolve import Resolve
+from conda_deepdive.reporting import RecordingReporter
+
+def rec(name, version, build="0", depends=(), **kw):
+    return PackageRecord(name=name, version=version, build=build, channel="chan", subdir="linux-64",
+                         depends=list(depends), **kw)
+
+idx = [rec("app", v, b, depends=[f"lib >={v}", "util"]) for v in ("1", "2") for b in ("x", "y")]
+idx += [rec("lib", v, b, depends=["util"]) for v in ("1", "2", "3") for b in ("p", "q")]
+idx += [rec("util", v, b) for v in ("1", "2") for b in ("m", "n")]
+rep = RecordingReporter()
+r = Resolve(idx, ("chan",), "flexible", rep)
+result = r.solve(["app", "util <2"])
+print(json.dumps([[p.dist_str() for p in result], rep.to_json()]))
+"""
+
+
+@pytest.mark.slow
+def test_solve_and_trace_do_not_depend_on_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], env=env, capture_output=True,
+                              text=True, check=True, timeout=120)
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1

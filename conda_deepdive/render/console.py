@@ -103,8 +103,15 @@ def stage_body(session: Session, name: str, *, full: bool = False) -> Renderable
     """The section for one finished stage (hand-made view if there is one, else its summary)."""
     from conda_deepdive.render import sections
 
+    from conda_deepdive.pipeline import DeferredFailure
+
     result = session.results[name]
     maker = getattr(sections, f"section_{name}", None)
+    if isinstance(result, DeferredFailure):
+        # conda's retry loop will decide: show the failure as a note, not as an error
+        return Group(Text(f"{type(result.error).__name__} on the first attempt — conda retries "
+                          "(see the solve stage's attempts):", style="yellow"),
+                     Text(str(result.error)))
     if maker is not None:
         body = maker(result, session, full=full)
         if body is not None:

@@ -358,6 +358,10 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
 
 def one_line(name: str, result: Any) -> str:
     """A stage's result in a few words."""
+    from conda_deepdive.pipeline import DeferredFailure
+
+    if isinstance(result, DeferredFailure):
+        return f"{type(result.error).__name__} on the first attempt (conda retries)"
     if name == "parse":
         words = list(getattr(result.namespace, "packages", None) or
                      getattr(result.namespace, "package_names", None) or [])
