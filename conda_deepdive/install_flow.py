@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 REPODATA_FN = "repodata.json"
 
-#: what conda's loop in ``conda.cli.install.install`` catches and may retry
+#: what conda's loop in ``conda.cli.install.install`` catches and may retry (so a stage of the
+#: first attempt that raises one of these is deferred to the solve stage; see pipeline.py)
 RETRIABLE_ERRORS = (ResolvePackageNotFound, PackagesNotFoundError, UnsatisfiableError,
                     SpecsConfigurationConflictError)
 
@@ -130,40 +131,17 @@ def _specs_from_file(path: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def _args_update_modifier(args: Any) -> str | None:
+def args_update_modifier(args: Any) -> str | None:
+    """The update modifier typed on the command line (``--freeze-installed``…), or ``None``."""
     value = getattr(args, "update_modifier", None)
     return None if value in (None, "", "NULL") else str(value)
 
 
-def attempt_plan(command: str, args: Any, context: Any, repodata_fns: list[str]) -> list[tuple[str, str]]:
-    """The (repodata_fn, update_modifier) pairs conda would try, in order, if each one failed."""
-    fns = list(repodata_fns)
-    if REPODATA_FN not in fns:
-        fns.append(REPODATA_FN)
-    first = _first_update_modifier(command, args, context)
-    plan: list[tuple[str, str]] = []
-    for fn in fns:
-        plan.append((fn, first))
-        if _should_retry_unfrozen(command, args) and first != "update_specs":
-            plan.append((fn, "update_specs"))
-    return plan
+def first_attempt(command: str, args: Any, context: Any) -> tuple[str, str]:
+    """The repodata file and update modifier of the solve loop's first try."""
+    from conda_deepdive.solve import first_attempt as solver_first_attempt
 
-
-def _first_update_modifier(command: str, args: Any, context: Any) -> str:
-    if command in ("install", "remove") and _args_update_modifier(args) is None:
-        return "freeze_installed"
-    return str(context.update_modifier)
-
-
-def _should_retry_unfrozen(command: str, args: Any) -> bool:
-    set_by_args = _args_update_modifier(args)
-    return command != "create" and set_by_args not in ("freeze_installed", "update_specs")
-
-
-def _deps_modifier(command: str, context: Any) -> Any:
-    if command == "update":
-        return context.deps_modifier or "update_specs"
-    return context.deps_modifier
+    return solver_first_attempt(command, context, context.repodata_fns, args_update_modifier(args))
 
 
 def make_solver(command: str, args: Any, context: Any, repodata_fn: str, index: Any, reporter: Any) -> Any:
@@ -186,64 +164,45 @@ def make_solver(command: str, args: Any, context: Any, repodata_fn: str, index: 
     )
 
 
-def _index_for(session: "Session", repodata_fn: str) -> Any:
-    index = session.results["index"]
-    if getattr(index, "repodata_fn", repodata_fn) == repodata_fn:
-        return index
-    from conda_deepdive.index import fetch_index
-
-    cache = session.__dict__.setdefault("_indexes", {})
-    if repodata_fn not in cache:
-        cache[repodata_fn] = fetch_index(session.context, repodata_fn=repodata_fn,
-                                         reporter=session.reporter)
-    return cache[repodata_fn]
-
-
 def solve_attempts(session: "Session") -> "SolveStageResult":
-    """Run conda's solve loop, reusing the first attempt's already-run stages."""
-    from conda_deepdive.pipeline import Attempt, SolveStageResult
+    """conda's solve loop (:func:`conda_deepdive.solve.solve_with_retries`), starting from the
+    solver whose first phases already ran as stages 4–5b (unless one of them failed)."""
+    from conda_deepdive.pipeline import SolveStageResult
+    from conda_deepdive.solve import solve_with_retries
 
     command, args, context = session.command, session.args, session.context
-    plan = attempt_plan(command, args, context, session._repodata_fns())
-    attempts: list[Attempt] = []
-    deps_modifier = _deps_modifier(command, context)
-    force_remove = bool(getattr(context, "force_remove", False) or getattr(args, "force_remove", False))
-    last_fn = plan[-1][0]
-    skip_fn: str | None = None
-    for number, (fn, modifier) in enumerate(plan):
-        if fn == skip_fn:
-            continue
-        solver = session._first_solver() if number == 0 else session._solver_for(fn, _index_for(session, fn))
-        retry_unfrozen_left = any(f == fn and m == "update_specs" for f, m in plan[number + 1:])
-        try:
-            if number == 0 and session._deferred is not None:
-                raise session._deferred  # an earlier stage of this attempt already failed
-            unlink, link = solver.solve_for_diff(
-                update_modifier=modifier,
-                deps_modifier=deps_modifier,
-                force_remove=force_remove,
-                should_retry_solve=retry_unfrozen_left or fn != last_fn,
-            )
-        except (ResolvePackageNotFound, PackagesNotFoundError) as exc:
-            attempts.append(Attempt(fn, modifier, type(exc).__name__, str(exc)))
-            session._event("solve", "attempt", **attempts[-1].summary())
-            if fn == last_fn:
-                raise
-            skip_fn = fn  # a missing package is not cured by unfreezing: next repodata file
-            continue
-        except (UnsatisfiableError, SpecsConfigurationConflictError) as exc:
-            attempts.append(Attempt(fn, modifier, type(exc).__name__, str(exc)))
-            session._event("solve", "attempt", **attempts[-1].summary())
-            if number == len(plan) - 1:
-                raise
-            continue
-        attempts.append(Attempt(fn, modifier, "ok"))
-        session._event("solve", "attempt", **attempts[-1].summary())
-        return SolveStageResult(
-            outcome=getattr(solver, "last_outcome", None),
-            unlink_precs=tuple(unlink),
-            link_precs=tuple(link),
-            attempts=attempts,
-            solver=solver,
-        )
-    raise AssertionError("attempt plan was empty")  # pragma: no cover - plan always has one entry
+    first_fn = first_attempt(command, args, context)[0]
+
+    def index_for(fn: str) -> Any:
+        index = session.results["index"]
+        if getattr(index, "repodata_fn", fn) == fn:
+            return index
+        from conda_deepdive.index import fetch_index
+
+        cache = session.__dict__.setdefault("_indexes", {})
+        if fn not in cache:
+            cache[fn] = fetch_index(context, repodata_fn=fn, reporter=session.reporter)
+        return cache[fn]
+
+    def solver_for(fn: str) -> Any:
+        # reuse the staged solver for its own file, unless a stage of it already failed
+        if fn == first_fn and session._deferred is None:
+            return session._first_solver()
+        return make_solver(command, args, context, fn, index_for(fn), session.reporter)
+
+    force_remove = bool(getattr(args, "force_remove", None) or getattr(context, "force_remove", False))
+    result = solve_with_retries(
+        context.target_prefix, session.results["index"].channels, context.subdirs,
+        requested_specs(command, args, context) if command != "remove" else (),
+        remove_specs(args) if command == "remove" else (),
+        command=command, context=context, repodata_fns=context.repodata_fns,
+        args_update_modifier=args_update_modifier(args), index_for=index_for,
+        force_remove=force_remove, reporter=session.reporter, solver_for=solver_for,
+    )
+    return SolveStageResult(
+        outcome=getattr(result.solver, "last_outcome", None),
+        unlink_precs=tuple(result.unlink_precs),
+        link_precs=tuple(result.link_precs),
+        attempts=list(result.attempts),
+        solver=result.solver,
+    )

@@ -41,7 +41,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
 
-__all__ = ["Session", "STAGES", "StageSpec", "Attempt", "SolveStageResult", "DeferredFailure"]
+__all__ = ["Session", "STAGES", "StageSpec", "SolveStageResult", "DeferredFailure"]
 
 
 @dataclass(frozen=True)
@@ -69,25 +69,6 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 _SOLVING_COMMANDS = ("create", "install", "update", "remove")
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One try of the solve loop in ``conda.cli.install``: which repodata file, which update
-    modifier, and how it ended (``"ok"`` or the exception's class name)."""
-
-    repodata_fn: str
-    update_modifier: str
-    outcome: str
-    message: str = ""
-
-    def summary(self) -> dict:
-        return {
-            "repodata_fn": self.repodata_fn,
-            "update_modifier": self.update_modifier,
-            "outcome": self.outcome,
-            "message": self.message,
-        }
-
-
 @dataclass
 class SolveStageResult:
     """Stage 6's result: the solver's outcome plus the attempts it took to get there."""
@@ -95,7 +76,7 @@ class SolveStageResult:
     outcome: Any
     unlink_precs: tuple
     link_precs: tuple
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list = field(default_factory=list)  # solve.Attempt objects, in order
     solver: Any = None
 
     @property
@@ -284,31 +265,21 @@ class Session:
 
     def _stage_index(self) -> Any:
         from conda_deepdive.index import fetch_index
+        from conda_deepdive.install_flow import first_attempt
 
-        fn = self._repodata_fns()[0]
+        fn, _modifier = first_attempt(self.command, self.args, self.context)
         return fetch_index(self.context, repodata_fn=fn, reporter=self.reporter)
 
-    def _repodata_fns(self) -> list[str]:
-        fns = list(self.context.repodata_fns or ["repodata.json"])
-        # conda only ever looks at the full repodata when removing
-        return ["repodata.json"] if self.command == "remove" else fns
-
-    def _attempt_plan(self) -> list[tuple[str, str]]:
-        from conda_deepdive.install_flow import attempt_plan
-
-        return attempt_plan(self.command, self.args, self.context, self._repodata_fns())
-
-    def _solver_for(self, repodata_fn: str, index: Any) -> Any:
-        from conda_deepdive.install_flow import make_solver
-
-        return make_solver(self.command, self.args, self.context, repodata_fn, index, self.reporter)
-
     def _first_solver(self) -> Any:
-        solver = getattr(self, "_solver", None)
-        if solver is None:
-            fn, _modifier = self._attempt_plan()[0]
-            solver = self._solver = self._solver_for(fn, self.results["index"])
-        return solver
+        """The Solver of the solve loop's first attempt; stages 4–5b run its phases one by one."""
+        from conda_deepdive.install_flow import first_attempt, make_solver
+
+        if getattr(self, "_solver", None) is None:
+            fn, _modifier = first_attempt(self.command, self.args, self.context)
+            # stage 3 fetched exactly this repodata file (see _stage_index)
+            self._solver = make_solver(self.command, self.args, self.context, fn,
+                                       self.results["index"], self.reporter)
+        return self._solver
 
     def _first_attempt_step(self, stage: str, step: Callable[[Any], Any]) -> Any:
         """Run one step of the first solve attempt. A failure that conda's retry loop would
@@ -329,7 +300,9 @@ class Session:
         return self._first_attempt_step("priority", lambda s: s.apply_channel_priority())
 
     def _stage_specs(self) -> Any:
-        _fn, modifier = self._attempt_plan()[0]
+        from conda_deepdive.install_flow import first_attempt
+
+        _fn, modifier = first_attempt(self.command, self.args, self.context)
         return self._first_attempt_step("specs", lambda s: s.collect_specs(update_modifier=modifier))
 
     def _stage_reduce(self) -> Any:

@@ -475,12 +475,33 @@ class RetryResult:
                 "link": [p.dist_str() for p in self.link_precs]}
 
 
+def attempt_repodata_fns(command: str, context: Any, repodata_fns: Iterable[str] = ()) -> list[str]:
+    """The repodata files conda's loop goes through (``conda remove`` reads only the full one)."""
+    if command == "remove":
+        return [REPODATA_FN]
+    fns = list(repodata_fns or getattr(context, "repodata_fns", ()) or ())
+    if REPODATA_FN not in fns:
+        fns.append(REPODATA_FN)
+    return fns
+
+
+def first_attempt(command: str, context: Any, repodata_fns: Iterable[str] = (),
+                  args_update_modifier: Any = None) -> tuple[str, str]:
+    """``(repodata_fn, update_modifier)`` of the loop's first try: ``install`` without an explicit
+    update modifier starts frozen (``freeze_installed``); everything else uses the context's."""
+    context_um = _modifier(getattr(context, "update_modifier", None), UPDATE_MODIFIERS, UPDATE_SPECS)
+    fn = attempt_repodata_fns(command, context, repodata_fns)[0]
+    if command == "install" and args_update_modifier is None:
+        return fn, FREEZE_INSTALLED
+    return fn, context_um
+
+
 def solve_with_retries(prefix: str, channels: Iterable[Any], subdirs: Iterable[str] = (),
                        specs_to_add: Iterable[Any] = (), specs_to_remove: Iterable[Any] = (), *,
                        command: str = "install", context: Any = None, repodata_fns: Iterable[str] = (),
                        args_update_modifier: Any = None, index_for: Any = None,
                        force_reinstall: bool | None = None, force_remove: bool | None = None,
-                       reporter: Reporter | None = None) -> RetryResult:
+                       reporter: Reporter | None = None, solver_for: Any = None) -> RetryResult:
     """conda's loop in ``conda.cli.install.install`` (and the single solve of ``conda remove``).
 
     For each repodata file (``repodata_fns`` + ``repodata.json`` if missing), one Solver:
@@ -494,6 +515,8 @@ def solve_with_retries(prefix: str, channels: Iterable[Any], subdirs: Iterable[s
 
     ``args_update_modifier``: the update modifier given on the command line, or ``None``.
     ``index_for(repodata_fn)``: returns the Index for that file (default: fetch it).
+    ``solver_for(repodata_fn)``: returns the Solver to use for that file, or ``None`` for a new
+    one (the Session hands back the solver whose phases it already ran as stages 4–5b).
     """
     reporter = reporter or Reporter()
     if context is None:
@@ -503,6 +526,9 @@ def solve_with_retries(prefix: str, channels: Iterable[Any], subdirs: Iterable[s
     attempts: list[Attempt] = []
 
     def make(fn: str, adds=specs_to_add, removes=specs_to_remove) -> Solver:
+        ready = solver_for(fn) if solver_for is not None else None
+        if ready is not None:
+            return ready
         index = index_for(fn) if index_for is not None else None
         return Solver(prefix, channels, subdirs, adds, removes, repodata_fn=fn, command=command,
                       context=context, index=index, reporter=reporter)
@@ -522,19 +548,16 @@ def solve_with_retries(prefix: str, channels: Iterable[Any], subdirs: Iterable[s
         record(REPODATA_FN, um, "ok")
         return RetryResult(solver, unlink, link, attempts)
 
-    fns = list(repodata_fns or getattr(context, "repodata_fns", ()) or ())
-    if REPODATA_FN not in fns:
-        fns.append(REPODATA_FN)
+    fns = attempt_repodata_fns(command, context, repodata_fns)
     args_um = None if args_update_modifier is None else _modifier(args_update_modifier, UPDATE_MODIFIERS, "")
     newenv = command == "create"
     retry_unfrozen = (args_um is None or args_um not in (FREEZE_INSTALLED, UPDATE_SPECS)) and not newenv
-    context_um = _modifier(getattr(context, "update_modifier", None), UPDATE_MODIFIERS, UPDATE_SPECS)
     deps_modifier = getattr(context, "deps_modifier", None)
     result: RetryResult | None = None
     for fn in fns:
         last = fn == fns[-1]
         solver = make(fn)
-        um = FREEZE_INSTALLED if command == "install" and args_um is None else context_um
+        um = first_attempt(command, context, fns, args_um)[1]
         try:
             unlink, link = solver.solve_for_diff(um, deps_modifier, force_reinstall=force_reinstall,
                                                  should_retry_solve=retry_unfrozen or not last)
