@@ -364,14 +364,15 @@ def _environments_txt(tc: dict) -> str | None:
     return tc.get("environments_txt")
 
 
-class RegisterEnvironmentLocationAction(PathAction):
-    """Add the prefix to ``~/.conda/environments.txt`` (what ``conda env list`` reads).
-    conda never undoes this; conda-deepdive removes the line again on rollback."""
+class _EnvironmentsTxt:
+    """What registering and unregistering share: the file (``~/.conda/environments.txt``,
+    what ``conda env list`` reads), one line per prefix, and undo by doing the opposite.
+    A mixin, not a PathAction, so the class tree stays conda's."""
 
     def __init__(self, transaction_context, target_prefix):
         self.transaction_context = transaction_context
         self.target_prefix = target_prefix
-        self._added = False
+        self._changed = False
 
     @property
     def target_full_path(self):
@@ -381,26 +382,40 @@ class RegisterEnvironmentLocationAction(PathAction):
         self._verified = True
         return None
 
-    def execute(self) -> None:
-        path = self.target_full_path
-        self._execute_successful = True
-        if not path:
-            return
-        lines = _read_lines(path)
-        if self.target_prefix not in lines:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "a") as fh:
-                fh.write(self.target_prefix + "\n")
-            self._added = True
-
-    def reverse(self) -> None:
-        if self._added and self.target_full_path:
-            _write_lines(self.target_full_path, [l for l in _read_lines(self.target_full_path) if l != self.target_prefix])
-            self._added = False
-        self._execute_successful = False
-
     def cleanup(self) -> None:
         pass
+
+    def _add_line(self) -> bool:
+        path = self.target_full_path
+        if not path or self.target_prefix in _read_lines(path):
+            return False
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as fh:
+            fh.write(self.target_prefix + "\n")
+        return True
+
+    def _drop_line(self) -> bool:
+        path = self.target_full_path
+        lines = _read_lines(path) if path else []
+        if self.target_prefix not in lines:
+            return False
+        _write_lines(path, [line for line in lines if line != self.target_prefix])
+        return True
+
+
+class RegisterEnvironmentLocationAction(_EnvironmentsTxt, PathAction):
+    """Add the prefix to ``~/.conda/environments.txt`` (what ``conda env list`` reads).
+    conda never undoes this; conda-deepdive removes the line again on rollback."""
+
+    def execute(self) -> None:
+        self._execute_successful = True
+        self._changed = self._add_line()
+
+    def reverse(self) -> None:
+        if self._changed:
+            self._drop_line()
+            self._changed = False
+        self._execute_successful = False
 
 
 def _read_lines(path: str) -> list[str]:

@@ -15,7 +15,7 @@ import os
 from abc import ABC
 
 from conda_deepdive.link import LinkType
-from conda_deepdive.generated_actions import _environments_txt, _read_lines, _write_lines
+from conda_deepdive.generated_actions import _EnvironmentsTxt
 from conda_deepdive.path_actions import HOLD, PathAction, PrefixPathAction, _rm
 
 __all__ = [
@@ -99,39 +99,18 @@ class RemoveLinkedPackageRecordAction(UnlinkPathAction):
     """Rename ``conda-meta/<dist>.json`` away: from now on the package is not installed."""
 
 
-class UnregisterEnvironmentLocationAction(PathAction):
+class UnregisterEnvironmentLocationAction(_EnvironmentsTxt, PathAction):
     """Drop the prefix from ``environments.txt`` once no package record is left in it."""
-
-    def __init__(self, transaction_context, target_prefix):
-        self.transaction_context = transaction_context
-        self.target_prefix = target_prefix
-        self._removed = False
-
-    @property
-    def target_full_path(self):
-        return _environments_txt(self.transaction_context)
-
-    def verify(self):
-        self._verified = True
-        return None
 
     def execute(self) -> None:
         self._execute_successful = True
-        path = self.target_full_path
         meta = os.path.join(self.target_prefix, "conda-meta")
-        if not path or (os.path.isdir(meta) and any(f.endswith(".json") for f in os.listdir(meta))):
-            return
-        lines = _read_lines(path)
-        if self.target_prefix in lines:
-            _write_lines(path, [line for line in lines if line != self.target_prefix])
-            self._removed = True
+        if os.path.isdir(meta) and any(f.endswith(".json") for f in os.listdir(meta)):
+            return  # packages remain: the environment still exists
+        self._changed = self._drop_line()
 
     def reverse(self) -> None:
-        if self._removed and self.target_full_path:
-            with open(self.target_full_path, "a") as fh:
-                fh.write(self.target_prefix + "\n")
-            self._removed = False
+        if self._changed:
+            self._add_line()
+            self._changed = False
         self._execute_successful = False
-
-    def cleanup(self) -> None:
-        pass

@@ -181,12 +181,12 @@ class Tracer:
     def attempts_table(self) -> Any:
         """The tries of conda's solve loop, from the recorded ``attempt`` events (a failed solve
         has no result object to show them)."""
-        from conda_deepdive.render.actions import _table, _t
+        from conda_deepdive.render.actions import simple_table, _t
 
         attempts = [e.data for e in self.recorder.events if e.stage == "solve" and e.kind == "attempt"]
         if not attempts:
             return None
-        table = _table("#", "repodata file", "update_modifier", "outcome",
+        table = simple_table("#", "repodata file", "update_modifier", "outcome",
                        title="What conda tried before giving up")
         for i, a in enumerate(attempts, 1):
             table.add_row(_t(i), _t(a.get("repodata_fn")), _t(a.get("update_modifier")),

@@ -57,7 +57,8 @@ def _t(value: Any, style: str = "") -> Text:
     return Text(clean(value), style=style)
 
 
-def _table(*columns: str, title: str | None = None) -> Table:
+def simple_table(*columns: str, title: str | None = None) -> Table:
+    """The table style every trace section uses."""
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", title_style="bold",
                   pad_edge=False, show_edge=False)
     for col in columns:
@@ -108,7 +109,7 @@ def execution_order_table(executed: Iterable[dict] = (), scripts: Iterable[dict]
         key = f"script:{script.get('action')}"
         counts[key] = counts.get(key, 0) + 1
     columns = ("#", "phase", "what happens", "actions", "ran") if explain else ("#", "phase", "actions", "ran")
-    table = _table(*columns, title="Execution order (conda.core.link.UnlinkLinkTransaction._execute)")
+    table = simple_table(*columns, title="Execution order (conda.core.link.UnlinkLinkTransaction._execute)")
     for i, (phase, what, classes) in enumerate(EXECUTION_ORDER, 1):
         ran = sum(counts.get(c, 0) for c in classes)
         names = ", ".join(c.split(":", 1)[1] + " script" if c.startswith("script:") else c for c in classes)
@@ -122,7 +123,7 @@ def execution_order_table(executed: Iterable[dict] = (), scripts: Iterable[dict]
 
 def action_groups_table(pag: Any) -> Table:
     """A ``PrefixActionGroup``: groups and actions per field, in conda's field order."""
-    table = _table("PrefixActionGroup field", "groups", "actions", title="Action groups")
+    table = simple_table("PrefixActionGroup field", "groups", "actions", title="Action groups")
     for field in pag._fields:
         groups = getattr(pag, field)
         actions = sum(len(g.actions) for g in groups)
@@ -137,7 +138,7 @@ def action_groups_table(pag: Any) -> Table:
 
 def section_transaction(txn: Any, session: Any, full: bool = False) -> RenderableType:
     parts: list[RenderableType] = []
-    setups = _table("prefix", "unlink", "link", "new prefix", title="PrefixSetup")
+    setups = simple_table("prefix", "unlink", "link", "new prefix", title="PrefixSetup")
     for prefix, setup in txn.prefix_setups.items():
         setups.add_row(_t(prefix), _t(len(setup.unlink_precs)), _t(len(setup.link_precs)),
                        _t("yes" if prefix in getattr(txn, "_new_prefixes", ()) else "no"))
@@ -161,7 +162,7 @@ def section_transaction(txn: Any, session: Any, full: bool = False) -> Renderabl
 # ----------------------------------------------------------------------------------------------
 
 def section_fetch(pfe: Any, session: Any, full: bool = False) -> RenderableType:
-    table = _table("package", "decision", "actions", "file", title="Package cache")
+    table = simple_table("package", "decision", "actions", "file", title="Package cache")
     counts = {"cached": 0, "extract": 0, "download": 0}
     rows = []
     for dist, (cache, extract) in pfe.paired_actions.items():
@@ -199,7 +200,7 @@ def section_link(txn: Any, session: Any, full: bool = False) -> RenderableType:
     parts: list[RenderableType] = [execution_order_table(executed, scripts, explain=full)]
     for prefix, pag in getattr(txn, "prefix_action_groups", {}).items():
         parts.append(action_groups_table(pag))
-    table = _table("#", "action", "package", "target", "link type",
+    table = simple_table("#", "action", "package", "target", "link type",
                    title=f"Every action, in execution order ({len(executed)})")
     shown = executed if full else _sample(executed, 24)
     last = 0

@@ -34,7 +34,7 @@ from rich.text import Text
 
 from conda_deepdive.render.sanitize import clean
 
-from conda_deepdive.render.actions import section_fetch, section_link, section_transaction
+from conda_deepdive.render.actions import section_fetch, section_link, section_transaction, simple_table
 
 __all__ = [
     "section_parse", "section_context", "section_index", "section_priority", "section_specs",
@@ -60,14 +60,6 @@ def _t(value: Any, style: str = "") -> Text:
 
 def _note(text: str) -> Text:
     return Text(text, style="italic dim")
-
-
-def _table(*columns: str, title: str | None = None) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", title_style="bold",
-                  pad_edge=False, show_edge=False)
-    for col in columns:
-        table.add_column(col)
-    return table
 
 
 def _more(table: Table, hidden: int, stage: str) -> None:
@@ -109,12 +101,12 @@ def _fmt_value(value: Any) -> str:
 # ----------------------------------------------------------------------------------------------
 
 def section_parse(parsed: Any, session: Any, full: bool = False) -> RenderableType:
-    head = _table("", "")
+    head = simple_table("", "")
     head.show_header = False
     head.add_row(_t("command", "bold cyan"), _t(parsed.command))
     head.add_row(_t("argv", "bold cyan"), _t(" ".join(parsed.argv)))
     head.add_row(_t("runs", "bold cyan"), _t(f"{parsed.func}(args, parser)"))
-    options = _table("option dest (= Context setting)", "value", title="Options typed")
+    options = simple_table("option dest (= Context setting)", "value", title="Options typed")
     for key, value in parsed.options.items():
         options.add_row(_t(key, "cyan"), _t(_fmt_value(value)))
     return Group(
@@ -132,7 +124,7 @@ def section_parse(parsed: Any, session: Any, full: bool = False) -> RenderableTy
 def section_context(context: Any, session: Any, full: bool = False) -> RenderableType:
     summary = context.summary()
     settings = summary["settings"]
-    table = _table("setting", "value", "source", title="Settings (value ← where it came from)")
+    table = simple_table("setting", "value", "source", title="Settings (value ← where it came from)")
     at_default = 0
     for name, entry in settings.items():
         source = entry["source"]
@@ -156,7 +148,7 @@ def section_context(context: Any, session: Any, full: bool = False) -> Renderabl
 # ----------------------------------------------------------------------------------------------
 
 def section_index(index: Any, session: Any, full: bool = False) -> RenderableType:
-    channels = _table("#", "channel", "canonical name", "subdir URLs", title="Channels and their URLs")
+    channels = simple_table("#", "channel", "canonical name", "subdir URLs", title="Channels and their URLs")
     for rank, channel in enumerate(index.channels):
         try:
             urls = channel.urls(subdirs=index.subdirs)
@@ -164,7 +156,7 @@ def section_index(index: Any, session: Any, full: bool = False) -> RenderableTyp
             urls = channel.urls()
         channels.add_row(_t(rank), _t(getattr(channel, "name", channel), "cyan"),
                          _t(getattr(channel, "canonical_name", channel)), _t("\n".join(urls)))
-    repodata = _table("channel/subdir", "file read", "source", "cache", "HTTP", "bytes", "records",
+    repodata = simple_table("channel/subdir", "file read", "source", "cache", "HTTP", "bytes", "records",
                       title=f"Repodata ({index.repodata_fn})")
     fallbacks = []
     for sd in index.subdir_datas:
@@ -211,7 +203,7 @@ def section_priority(report: Any, session: Any, full: bool = False) -> Renderabl
         return Group(ranks, _note(
             f"All {len(report.names)} package names come from a single channel: channel priority "
             "cannot change anything in this solve."))
-    table = _table("package", "offered by (records)", "strict keeps", "masked",
+    table = simple_table("package", "offered by (records)", "strict keeps", "masked",
                    title="Names offered by several channels")
     rows, hidden = _limit(contested, full)
     for p in rows:
@@ -243,7 +235,7 @@ def section_specs(state: Any, session: Any, full: bool = False) -> RenderableTyp
     parts: list[RenderableType] = [head]
     if state.early_exit:
         parts.append(Text(f"early exit: {state.early_exit}", style="bold yellow"))
-    table = _table("spec", "why it is in the list", title="The specs handed to the solver")
+    table = simple_table("spec", "why it is in the list", title="The specs handed to the solver")
     for entry in state.entries:
         table.add_row(_t(entry.spec, "cyan"), _t(entry.reason))
     parts.append(table)
@@ -278,7 +270,7 @@ def section_reduce(reduced: Any, session: Any, full: bool = False) -> Renderable
     counts = reduced.counts()
     # the names the reduction actually pruned are the interesting ones: show them first
     names = sorted(counts, key=lambda n: (counts[n][0] == counts[n][1], n))
-    table = _table("package", "before", "after", "dropped because", title="Per package name")
+    table = simple_table("package", "before", "after", "dropped because", title="Per package name")
     rows, hidden = _limit(names, full)
     for name in rows:
         before, after = counts[name]
@@ -300,7 +292,7 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
     from conda_deepdive.render.graph import dependency_graph, text_tree
 
     parts: list[RenderableType] = []
-    attempts = _table("#", "repodata file", "update_modifier", "outcome", title="Attempts (conda.cli.install's loop)")
+    attempts = simple_table("#", "repodata file", "update_modifier", "outcome", title="Attempts (conda.cli.install's loop)")
     for i, a in enumerate(result.attempts, 1):
         attempts.add_row(_t(i), _t(a.repodata_fn), _t(a.update_modifier),
                          _t(a.outcome, "green" if a.outcome == "ok" else "red"))
@@ -313,7 +305,7 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
             f"{stats.variables:,} variables, {stats.clauses:,} clauses "
             f"(after optimisation: {stats.final_variables:,} / {stats.final_clauses:,}); "
             f"{len(stats.sat_calls)} pycosat calls, {stats.solutions_found} solution(s) found"))
-        passes = _table("#", "optimisation pass", "terms", "best", "+clauses", "SAT calls",
+        passes = simple_table("#", "optimisation pass", "terms", "best", "+clauses", "SAT calls",
                         title="Optimisation passes, in order")
         for i, p in enumerate(stats.passes, 1):
             style = "" if p.objective_size else "dim"
@@ -330,7 +322,7 @@ def section_solve(result: Any, session: Any, full: bool = False) -> RenderableTy
         parts.append(Text("neutered specs: " + _join(neutered), style="yellow"))
     link_names = {r.name for r in result.link_precs}
     unlink_names = {r.name for r in result.unlink_precs}
-    state = _table("package", "version", "build", "channel", "change",
+    state = simple_table("package", "version", "build", "channel", "change",
                    title=f"Final state ({len(final)} packages, dependency order)")
     rows, hidden = _limit(final, full, 40)
     for rec in rows:
