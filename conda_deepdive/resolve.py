@@ -413,8 +413,15 @@ class Resolve(ClauseBuilding, EnvironmentOps):
     def valid2(self, spec_or_prec: Any, filter_out: dict, optional: bool = True) -> bool:
         """Like :meth:`valid` but over ``filter_out`` (record -> False or the reason it is out).
 
-        Spec verdicts are memoised for the life of this Resolve, as conda memoises them on the
-        spec objects.
+        A quirk of conda kept on purpose: conda memoises "does this dependency have a valid
+        candidate?" *on the dependency's MatchSpec object* (auxlib's ``memoizemethod`` stores the
+        answer on its first argument), and each record has its own dependency objects for the
+        life of the Resolve. The verdict is therefore remembered per (record, dependency) across
+        every later reduction on this Resolve, even when ``filter_out`` differs: a dependency
+        found dead while solving with a history spec (``python=3.6``) stays dead in the final
+        solve with a name-only ``python``. We key the memo the same way — by the record and the
+        dependency's position — never by the spec's text (equal specs of different records get
+        separate verdicts, as in conda).
         """
         from conda_deepdive.models.match_spec import MatchSpec
 
@@ -423,16 +430,20 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         ms_depends = self.ms_depends
 
         def spec_ok(ms):
-            val = memo.get(ms)
+            return bool((optional and ms.optional) or any(prec_ok(p) for p in find_matches(ms)))
+
+        def dep_ok(prec, i, ms):
+            key = (prec, i)
+            val = memo.get(key)
             if val is None:
-                val = memo[ms] = bool((optional and ms.optional) or any(prec_ok(p) for p in find_matches(ms)))
+                val = memo[key] = spec_ok(ms)
             return val
 
         def prec_ok(prec):
             val = filter_out.get(prec)
             if val is None:
                 filter_out[prec] = False
-                ok = all(spec_ok(ms) for ms in ms_depends(prec))
+                ok = all(dep_ok(prec, i, ms) for i, ms in enumerate(ms_depends(prec)))
                 val = filter_out[prec] = False if ok else "invalid depends specs"
             return not val
 

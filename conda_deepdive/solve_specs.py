@@ -635,6 +635,8 @@ class SpecCollector:
                         channel_config=r.channel_config, _ranks=r._channel_priorities_map)
         # conda mutated the object, so dependency lists Resolve had already cached stay as they were
         fresh.ms_depends_.update(r.ms_depends_)
+        # ... and so do the validity verdicts conda memoised on those dependency objects
+        fresh._valid_spec_memo.update(r._valid_spec_memo)
         self._index_map = ssc.index = {rec: rec for rec in records}
         self._r = ssc.r = fresh
         self.reporter.event(STAGE, "python_pip_dependency_dropped", record=new.dist_str())

@@ -229,3 +229,54 @@ def test_minimal_unsatisfiable_subset():
 
     core = minimal_unsatisfiable_subset({1, -1, 2}, sat, explicit_specs={2})
     assert core in ({1}, {-1})
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bdd_fast_path_emits_the_generic_clauses(seed):
+    """The minimiser's inlined BDD (polarity True) must emit exactly the clauses and variable
+    numbers of the generic ``_bdd`` + ``_ite`` path: the SAT solver's answer depends on them."""
+    rng = random.Random(seed)
+    nvars = rng.randint(1, 14)
+    lits = [rng.choice((1, -1)) * rng.randint(1, nvars) for _ in range(rng.randint(1, 18))]
+    coeffs = [rng.randint(1, 6) for _ in lits]
+    lo = rng.randint(0, 8)
+    hi = lo + rng.randint(0, 12)
+
+    def build(fast):
+        C = Clauses()
+        for _ in range(nvars):
+            C.new_var()
+        ls, cs, off = C._lb_preprocess(lits, coeffs)
+        n = len(cs)
+        root = C._bdd(ls, cs, n, lo, hi, True) if fast else _generic_bdd(C, ls, cs, n, lo, hi)
+        return root, C.m, list(C._clauses)
+
+    assert build(True) == build(False)
+
+
+def _generic_bdd(C, lits, coeffs, nterms, lo, hi):
+    # the reference: the BDD walk calling the generic _ite(c, t, f, polarity=True, new=True)
+    total = sum(coeffs[:nterms])
+    target = (nterms - 1, 0, total)
+    stack, ret = [target], {}
+    while stack:
+        ndx, csum, total = stack[-1]
+        if lo - csum <= 0 and hi - csum >= total:
+            ret[stack.pop()] = TRUE
+            continue
+        if lo - csum > total or hi - csum < 0:
+            ret[stack.pop()] = FALSE
+            continue
+        lit, coeff = lits[ndx], coeffs[ndx]
+        ndx -= 1
+        total -= coeff
+        hi_key = (ndx, csum if lit < 0 else csum + coeff, total)
+        lo_key = (ndx, csum + coeff if lit < 0 else csum, total)
+        if hi_key not in ret:
+            stack.append(hi_key)
+            continue
+        if lo_key not in ret:
+            stack.append(lo_key)
+            continue
+        ret[stack.pop()] = C._ite(abs(lit), ret[hi_key], ret[lo_key], True, True)
+    return ret[target]

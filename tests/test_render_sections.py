@@ -37,6 +37,11 @@ def _check_snapshot(name: str, text: str) -> None:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
+    from conda_deepdive.index import SubdirData
+
+    # the snapshot shows "cache: none"; earlier tests in this process may have filled the
+    # in-memory repodata cache (which would show "memory")
+    SubdirData.clear_memory_cache()
     ws = Workshop(str(tmp_path_factory.mktemp("ws")))
     session = ws.session("install", "numpy")
     session.run()
