@@ -61,6 +61,7 @@ _PATH_DATA_KEYS = (
     "_path", "prefix_placeholder", "file_mode", "no_link", "path_type", "sha256",
     "size_in_bytes", "sha256_in_prefix",
 )
+_PATH_DATA_FIELDS = frozenset(_PATH_DATA_KEYS[1:] + ("path",))
 
 
 class PathData:
@@ -94,15 +95,25 @@ class PathData:
         )
 
     def replace(self, **changes: Any) -> "PathData":
-        values = {k: getattr(self, k) for k in self.__slots__}
-        values.update(changes)
-        return PathData(**values)
+        unknown = changes.keys() - _PATH_DATA_FIELDS
+        if unknown:
+            raise TypeError(f"PathData has no field(s) {sorted(unknown)}")
+        get = changes.get
+        return PathData(
+            get("path", self.path), get("path_type", self.path_type), get("sha256", self.sha256),
+            get("size_in_bytes", self.size_in_bytes), get("prefix_placeholder", self.prefix_placeholder),
+            get("file_mode", self.file_mode), get("no_link", self.no_link),
+            get("sha256_in_prefix", self.sha256_in_prefix),
+        )
 
     def to_dict(self) -> dict:
         """conda-meta's key order; absent values are left out, as conda does."""
         out: dict[str, Any] = {"_path": self.path}
-        for key in _PATH_DATA_KEYS[1:]:
-            value = getattr(self, key)
+        for key, value in (
+            ("prefix_placeholder", self.prefix_placeholder), ("file_mode", self.file_mode),
+            ("no_link", self.no_link), ("path_type", self.path_type), ("sha256", self.sha256),
+            ("size_in_bytes", self.size_in_bytes), ("sha256_in_prefix", self.sha256_in_prefix),
+        ):
             if value is None or value is False:
                 continue
             out[key] = value

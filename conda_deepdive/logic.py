@@ -779,17 +779,23 @@ class Clauses:
         return finish(bestsol, bestval)
 
 
-def minimal_unsatisfiable_subset(clauses, sat: Callable, explicit_specs) -> set:
-    """Greedy core: keep adding items while ``sat`` stays satisfiable; the rest conflict."""
+def minimal_unsatisfiable_subset(clauses, sat: Callable, explicit_specs) -> list:
+    """Greedy core: keep adding items while ``sat`` stays satisfiable; the rest conflict.
+
+    conda walks ``set(clauses)``, i.e. in hash order, so which core it reports can change from
+    one run to the next (``PYTHONHASHSEED``). We walk the items in the order given (first
+    occurrence) and return the conflicting ones in that order, so the same request always gives
+    the same answer.
+    """
     working_set: set = set()
-    found_conflicts: set = set()
+    found: dict = {}
     if sat(explicit_specs, True) is None:
-        found_conflicts = set(explicit_specs)
+        found = dict.fromkeys(explicit_specs)
     else:
         working_set = set(explicit_specs)
-    for spec in set(clauses) - working_set:
+    for spec in [c for c in dict.fromkeys(clauses) if c not in working_set]:
         if sat(working_set | {spec}, True) is None:
-            found_conflicts.add(spec)
+            found[spec] = None
         else:
             working_set.add(spec)
-    return found_conflicts
+    return list(found)

@@ -45,6 +45,7 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
+from stat import S_ISLNK
 from typing import Any
 
 from conda_deepdive.entry_points import noarch_python_target_path
@@ -282,7 +283,13 @@ class LinkPathAction(CreateInPrefixPathAction):
             self._verified = True
             return None
         name = self.package_info.name
-        if not os.path.lexists(self.source_full_path):
+        source = self.source_full_path
+        try:
+            # one lstat answers "does it exist", "is it a symlink" and "how big" at once
+            st = os.lstat(source)
+        except (OSError, ValueError):
+            st = None
+        if st is None:
             return CondaVerificationError(
                 f"The package for {name} located at {self.package_info.extracted_package_dir}\n"
                 f"appears to be corrupted. The path '{self.source_short_path}'\n"
@@ -292,8 +299,8 @@ class LinkPathAction(CreateInPrefixPathAction):
         if self.link_type == LinkType.softlink or spd.path_type == "softlink":
             self.prefix_path_data = spd.replace(path_type="softlink", sha256_in_prefix=None)
         elif spd.path_type == "hardlink":
-            if spd.size_in_bytes is not None and not os.path.islink(self.source_full_path):
-                actual = os.path.getsize(self.source_full_path)
+            if spd.size_in_bytes is not None and not S_ISLNK(st.st_mode):
+                actual = st.st_size  # not a symlink, so the same as os.path.getsize()
                 if actual != spd.size_in_bytes:
                     return SafetyError(
                         f"The package for {name} located at {self.package_info.extracted_package_dir}\n"
@@ -302,7 +309,7 @@ class LinkPathAction(CreateInPrefixPathAction):
                         f"  actual size: {actual} bytes"
                     )
                 if spd.sha256 and _ctx(self.transaction_context, "extra_safety_checks", False):
-                    actual_sha = sha256_file(self.source_full_path)
+                    actual_sha = sha256_file(source)
                     if actual_sha != spd.sha256:
                         return SafetyError(
                             f"The package for {name} located at {self.package_info.extracted_package_dir}\n"
@@ -315,6 +322,12 @@ class LinkPathAction(CreateInPrefixPathAction):
             self.prefix_path_data = spd
         self._verified = True
         return None
+
+    def describe(self) -> dict:
+        # the generic describe() for the one action class that runs once per file
+        info = self.package_info
+        return {"action": type(self).__name__, "target": self.target_short_path or self.target_prefix,
+                "package": info.name if info is not None else None, "link_type": self.link_type._name_}
 
     def _hold_existing(self) -> None:
         # conda's default path_conflict=clobber overwrites an existing file; we keep it aside
@@ -340,10 +353,26 @@ class LinkPathAction(CreateInPrefixPathAction):
 
     def execute(self) -> None:
         target = self.target_full_path
-        if self.link_type == LinkType.directory:
+        link_type = self.link_type
+        if link_type == LinkType.directory:
             self._created_dirs = _makedirs_tracking(target)
             self._execute_successful = True
             return
+        if link_type == LinkType.hardlink or link_type == LinkType.softlink:
+            # the common case — the directory exists and nothing is in the way — costs one system
+            # call; if the link fails for any reason nothing has changed yet, and the careful
+            # sequence below (create directories, hold a clobbered file, link) runs instead
+            try:
+                if link_type == LinkType.hardlink:
+                    os.link(self.source_full_path, target)
+                else:
+                    os.symlink(self.source_full_path, target)
+            except OSError:
+                pass
+            else:
+                self._created_dirs = []
+                self._execute_successful = True
+                return
         self._created_dirs = _makedirs_tracking(os.path.dirname(target))
         self._hold_existing()
         self._place(self.source_full_path, self.link_type)

@@ -126,7 +126,7 @@ def build_conflict_map(r: "Resolve", specs: Iterable[Any], specs_to_add=None, hi
         matches = r.find_matches(roots[0])
         if len(matches) == 1:
             roots = list(dict.fromkeys(r.ms_depends(matches[0])))
-    for prec in r._system_precs:
+    for prec in sorted(r._system_precs, key=lambda p: p.name):  # a set in conda: hash order
         ms = _system_spec(prec)
         if ms not in roots:
             roots.append(ms)

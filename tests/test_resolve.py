@@ -284,3 +284,41 @@ def test_solve_and_trace_do_not_depend_on_the_hash_seed():
                               text=True, check=True, timeout=120)
         outputs.add(proc.stdout)
     assert len(outputs) == 1
+
+
+def _memo_index():
+    py = "python >=3.7,<3.8.0a0"
+    return [
+        rec("python", "3.6.6"), rec("python", "3.7.0"),
+        rec("lib", "1", "py36", depends=["python >=3.6,<3.7.0a0"]),
+        rec("lib", "1", "py37", depends=[py]),
+        rec("other", "1", "py37", depends=[py]),
+        # not every app build needs lib, so the reduction's first phase never visits lib
+        rec("app", "1", "py36", depends=["python >=3.6,<3.7.0a0", "lib"]),
+        rec("app", "1", "py36_nolib", depends=["python >=3.6,<3.7.0a0"]),
+        rec("app", "1", "py37", depends=[py, "lib", "other"]),
+    ]
+
+
+def test_dependency_validity_is_remembered_per_record_across_reductions():
+    """conda memoises "this dependency has a valid candidate" on each record's dependency
+    MatchSpec object (auxlib memoizemethod), whatever the filter of the reduction asking. So a
+    verdict reached under ``python 3.6.*`` survives into a later reduction with plain
+    ``python`` on the same Resolve (what keeps python 3.6 in ``conda update python`` on an
+    environment whose history says ``python=3.6``, fidelity case pfx-012)."""
+    # a fresh Resolve: python 3.7 and its lib build are fine
+    _, fresh = solve(_memo_index(), ["python", "app"])
+    assert "python-3.7.0-0" in names(fresh)
+
+    r = Resolve(_memo_index(), ("chan",), "flexible")
+    first = r.get_reduced_index((MatchSpec("python 3.6.*"), MatchSpec("app")))
+    assert not any(p.build == "py37" for p in first)
+    second = r.get_reduced_index((MatchSpec("python"), MatchSpec("app")))
+    kept = {f"{p.name}-{p.build}" for p in second}
+    # lib py37 was judged (under python 3.6.*) to have no valid python: that verdict stays
+    assert "lib-py37" not in kept
+    # ... but only for that record's dependency: 'other' asks the very same question
+    # ("python >=3.7,<3.8.0a0") for the first time now, and gets a fresh answer
+    assert {"python-0", "app-py37", "lib-py36", "other-py37"} <= kept
+    # and the solve on this Resolve keeps python 3.6 (app py37 would need lib py37)
+    assert "python-3.6.6-0" in names(r.solve([MatchSpec("python"), MatchSpec("app")]))

@@ -55,7 +55,8 @@ from .matchers import (  # noqa: F401  (re-exported: conda keeps them in match_s
     MatchInterface,
     _make_component,
 )
-from .spec_parser import _parse_spec_str
+from .matchers import _MATCHER_CACHE
+from .spec_parser import _parse_simple_spec, _parse_spec_str
 from .version import VersionSpec
 
 FIELD_NAMES: tuple[str, ...] = (
@@ -112,7 +113,11 @@ class MatchSpec:
             if spec is not None:
                 return spec
         try:
-            spec = cls._construct(spec_arg, kwargs)
+            simple = _parse_simple_spec(spec_arg) if spec_arg.__class__ is str and not kwargs else None
+            if simple is not None:  # 'name', 'name >=1.2,<2', 'name 1.2 build_0' …
+                spec = cls._from_simple(spec_arg, *simple)
+            else:
+                spec = cls._construct(spec_arg, kwargs)
         except (InvalidVersionSpec, InvalidMatchSpec) as exc:
             # conda wraps every spec error once more, naming the whole input: hence messages
             # like "Invalid spec 'x': Invalid spec 'x': no package name found in 'x'"
@@ -157,7 +162,6 @@ class MatchSpec:
 
     @classmethod
     def _from_components(cls, kwargs: dict[str, Any]) -> "MatchSpec":
-        self = object.__new__(cls)
         optional = kwargs.pop("optional", False)
         target = kwargs.pop("target", None)
         original = kwargs.pop("_original_spec_str", None)
@@ -166,27 +170,44 @@ class MatchSpec:
             raise InvalidMatchSpec(original, f"Cannot match on field(s): {unknown}")
         # a field given as None is simply not constrained
         components = {key: _make_component(key, value) for key, value in kwargs.items() if value is not None}
+        return cls._new(components, optional, target, original)
+
+    @classmethod
+    def _from_simple(cls, spec_str: str, name: str, version: str | None, build: str | None) -> "MatchSpec":
+        """The fast path for the common shapes (see ``spec_parser._parse_simple_spec``): the
+        same matchers the general path builds, from the same caches, without its bookkeeping."""
+        cache = _MATCHER_CACHE
+        matcher = cache.get(("name", name))
+        components = {"name": matcher if matcher is not None else _make_component("name", name)}
+        if version is not None:
+            components["version"] = VersionSpec(version)  # interned: the general path's object
+            if build is not None:
+                matcher = cache.get(("build", build))
+                components["build"] = matcher if matcher is not None else _make_component("build", build)
+        return cls._new(components, False, None, spec_str)
+
+    @classmethod
+    def _new(cls, components: dict[str, Any], optional: Any, target: Any, original: str | None) -> "MatchSpec":
+        self = object.__new__(cls)
         set_ = object.__setattr__
         set_(self, "_match_components", components)
         set_(self, "_optional", bool(optional))
         set_(self, "_target", target)
         set_(self, "_original_spec_str", original)
-        # identity and the per-field test functions are worked out lazily, on first use
-        set_(self, "_hash_key", None)
-        set_(self, "_hash", None)
-        set_(self, "_str", None)
-        set_(self, "_tests", None)
         name_matcher = components.get("name")
         set_(self, "_exact_name", name_matcher.exact_value if name_matcher is not None else None)
+        # identity (_hash_key, _hash), the canonical string (_str) and the per-field test
+        # functions (_tests) are worked out on first use: those slots start out empty
         return self
 
     def _key(self) -> tuple:
-        key = self._hash_key
-        if key is None:
+        try:
+            return self._hash_key
+        except AttributeError:
             comps = frozenset((f, type(m).__name__, str(m)) for f, m in self._match_components.items())
             key = (comps, self._optional, self._target)
             object.__setattr__(self, "_hash_key", key)
-        return key
+            return key
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("MatchSpec is immutable; build a new one with MatchSpec(spec, **changes)")
@@ -300,8 +321,9 @@ class MatchSpec:
         name = self._exact_name
         if name is not None and record.name != name:
             return False  # the common case in the solver: a record of another package
-        tests = self._tests
-        if tests is None:
+        try:
+            tests = self._tests
+        except AttributeError:  # first match: compile the per-field tests
             tests = _compile_tests(self._match_components)
             object.__setattr__(self, "_tests", tests)
         for test in tests:
@@ -311,11 +333,12 @@ class MatchSpec:
 
     # -- printing -------------------------------------------------------------------------------
     def __str__(self) -> str:
-        text = self._str
-        if text is None:
+        try:
+            return self._str
+        except AttributeError:
             text = _canonical_str(self._match_components)
             object.__setattr__(self, "_str", text)
-        return text
+            return text
 
     def __repr__(self) -> str:
         extra = ""
@@ -360,11 +383,12 @@ class MatchSpec:
         return isinstance(other, MatchSpec) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        h = self._hash
-        if h is None:
+        try:
+            return self._hash
+        except AttributeError:
             h = hash(self._key())
             object.__setattr__(self, "_hash", h)
-        return h
+            return h
 
     # -- combining specs -------------------------------------------------------------------------
     @classmethod
@@ -422,6 +446,7 @@ def clear_caches() -> None:
 
     _SPEC_CACHE.clear()
     spec_parser._PARSE_CACHE.clear()
+    spec_parser._NAME_OK.clear()
     matchers._MATCHER_CACHE.clear()
 
 

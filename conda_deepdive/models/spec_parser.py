@@ -26,6 +26,7 @@ from urllib.parse import unquote
 from ..exceptions import InvalidMatchSpec
 from .channel import Channel, has_scheme, is_package_file, is_path, path_to_url, strip_pkg_extension, url_to_path
 from .matchers import name_problem
+from .urls import PACKAGE_EXTENSIONS
 
 _BRACKETS_RE = re.compile(r".*(?:(\[.*\]))")
 _PARENS_RE = re.compile(r".*(?:(\(.*\)))")
@@ -85,12 +86,72 @@ def _parse_legacy_dist(filename: str, spec: str) -> tuple[str, str, str]:
 
 _PARSE_CACHE: dict[str, dict[str, Any]] = {}
 
+# The fast path. Nearly every dependency string in repodata has one of a few shapes —
+# 'name', 'name >=1.2,<2.0a0', 'name 1.2.*', 'name 1.2 build_0' — with single spaces and no
+# channel, brackets, comments or file names. For exactly those strings the steps above reduce to
+# "split at the spaces"; this regex recognises them (anything else takes the general path below,
+# and tests/test_match_spec_fastpath.py checks that both paths agree on every dependency string
+# of the shared channels). The character classes are chosen so that no '=' in the version could
+# be read as a version/build separator and no '!' could end the version.
+_OP = r"(?:[<>]=?|[=!~]=|=)?"
+_VERSION_ATOM = _OP + r"[0-9A-Za-z_.+*]+"
+_SIMPLE_SPEC_RE = re.compile(
+    rf"([A-Za-z0-9_.\-]+)(?: ({_VERSION_ATOM}(?:,{_VERSION_ATOM})*)(?: ([A-Za-z0-9_.+*]+))?)?"
+)
+_NAME_OK: dict[str, bool] = {}
+
+
+def _parse_simple_spec(spec_str: str) -> tuple[str, str | None, str | None] | None:
+    """``(name, version, build)`` of a spec of one of the common shapes, or ``None`` (use the
+    general path).
+
+    Gives exactly what the general path gives for these strings: the name, and the version
+    (+ build) after the same ``_sanitize_version_str`` rewriting (``==1.2`` -> ``1.2``)."""
+    m = _SIMPLE_SPEC_RE.fullmatch(spec_str)
+    if m is None or " if " in spec_str or spec_str.endswith(PACKAGE_EXTENSIONS):
+        return None
+    name, version, build = m.groups()
+    ok = _NAME_OK.get(name)
+    if ok is None:
+        ok = _NAME_OK[name] = name_problem(name) is None
+    if not ok:
+        return None  # the general path raises the proper error
+    if version is not None and version[0] == "=":
+        version = _sanitize_version_str(version, build)
+    return name, version, build
+
+
+def _simple_components(spec_str: str) -> dict[str, Any] | None:
+    """:func:`_parse_simple_spec` as the general parser's ``{field: raw value}`` dict."""
+    parsed = _parse_simple_spec(spec_str)
+    if parsed is None:
+        return None
+    name, version, build = parsed
+    components: dict[str, Any] = {"name": name}
+    if version is not None:
+        components["version"] = version
+    if build is not None:
+        components["build"] = build
+    components["_original_spec_str"] = spec_str
+    return components
+
 
 def _parse_spec_str(spec_str: str) -> dict[str, Any]:
     """Turn one spec string into ``{field: raw value}`` (+ ``_original_spec_str``). Cached."""
     cached = _PARSE_CACHE.get(spec_str)
     if cached is not None:
         return cached
+    simple = _simple_components(spec_str)
+    if simple is not None:
+        if len(_PARSE_CACHE) > 500_000:
+            _PARSE_CACHE.clear()
+        _PARSE_CACHE[spec_str] = simple
+        return simple
+    return _parse_spec_str_general(spec_str)
+
+
+def _parse_spec_str_general(spec_str: str) -> dict[str, Any]:
+    """The general parser: every shape of spec conda accepts (steps 1-8 above). Cached."""
     original = spec_str
 
     # ancient feature syntax: 'mkl@' means "the package that tracks feature mkl"
