@@ -197,13 +197,21 @@ def _system_spec(prec: Any):
     return MatchSpec(name=prec.name, version=prec.version, build=prec.build)
 
 
+class _OrderedSet(dict):
+    """A set that remembers insertion order (conda uses plain sets here, so the lines of its
+    message come out in hash order, different from run to run; ours are stable)."""
+
+    def add(self, item: Any) -> None:
+        self[item] = None
+
+
 def classify_bad_deps(r: "Resolve", bad_deps: list, specs_to_add=None, history_specs=None) -> dict:
     """Sort chains into conda's four kinds of explanation."""
     classes: dict[str, Any] = {
-        "python": set(),
-        "request_conflict_with_history": set(),
-        "direct": set(),
-        "virtual_package": set(),
+        "python": _OrderedSet(),
+        "request_conflict_with_history": _OrderedSet(),
+        "direct": _OrderedSet(),
+        "virtual_package": _OrderedSet(),
     }
     to_add = {_spec(s) for s in specs_to_add or ()}
     history = [_spec(s) for s in history_specs or ()]
@@ -220,7 +228,7 @@ def classify_bad_deps(r: "Resolve", bad_deps: list, specs_to_add=None, history_s
                 if not set(r.find_matches(py)) & set(r.find_matches(chain[-1])):
                     classes["python"].add(((chain[0], chain[-1]), str(_untargeted(py))))
         elif chain[-1].name.startswith("__"):
-            found = [p for p in r._system_precs if p.name == chain[-1].name]
+            found = [p for p in sorted(r._system_precs, key=lambda p: p.name) if p.name == chain[-1].name]
             classes["virtual_package"].add((tuple(chain), found[0].version if found else "not available"))
         elif chain[0] in to_add:
             matched = False
