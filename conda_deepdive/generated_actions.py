@@ -225,6 +225,30 @@ def _scalar_json(value: Any) -> str | None:
     return None
 
 
+_FLAT_TYPES = frozenset((str, int, bool, type(None)))
+_FLAT_ENCODERS: dict[str, Callable[[dict], str]] = {}
+
+
+def _flat_encoder(item_separator: str) -> Callable[[dict], str]:
+    """A function writing a flat dict/list as ``{"k": v<item_separator>"k2": v2}``, made once per
+    separator — with the stdlib's C encoder when it is available (it is in CPython)."""
+    encode = _FLAT_ENCODERS.get(item_separator)
+    if encode is None:
+        from json.encoder import c_make_encoder
+
+        if c_make_encoder is not None:
+            # arguments: markers, default, str encoder, indent, key sep, item sep, sort_keys,
+            # skipkeys, allow_nan — json.dumps' defaults apart from the item separator
+            c_encode = c_make_encoder(None, None, _enc, None, ": ", item_separator, False, False, True)
+
+            def encode(obj: dict) -> str:
+                return "".join(c_encode(obj, 0))
+        else:  # pragma: no cover - a Python without the C accelerator
+            encode = json.JSONEncoder(separators=(item_separator, ": ")).encode
+        _FLAT_ENCODERS[item_separator] = encode
+    return encode
+
+
 def _encode_indented(obj: Any, level: int, emit: Callable[[str], Any]) -> None:
     scalar = _scalar_json(obj)
     if scalar is not None:
@@ -243,14 +267,14 @@ def _encode_indented(obj: Any, level: int, emit: Callable[[str], Any]) -> None:
         if not obj:
             emit("{}")
             return
-        texts = []
-        for value in obj.values():
-            text = _scalar_json(value)
-            if text is None:
+        for key, value in obj.items():
+            if key.__class__ is not str or value.__class__ not in _FLAT_TYPES:
                 break
-            texts.append(text)
-        else:  # flat: every value is a plain scalar
-            emit("{" + inner + sep.join([f"{_enc(str(k))}: {t}" for k, t in zip(obj, texts)]) + close + "}")
+        else:
+            # flat: str keys, plain scalar values. The stdlib's C encoder writes it in one call
+            # when told to put the newline + indentation between items; only the braces need it too
+            text = _flat_encoder(sep)(obj)
+            emit("{" + inner + text[1:-1] + close + "}")
             return
         emit("{")
         first = True
@@ -264,6 +288,13 @@ def _encode_indented(obj: Any, level: int, emit: Callable[[str], Any]) -> None:
     if isinstance(obj, (list, tuple)):
         if not obj:
             emit("[]")
+            return
+        for value in obj:
+            if value.__class__ not in _FLAT_TYPES:
+                break
+        else:  # flat (a list of file names…): one call to the C encoder, as for flat dicts
+            text = _flat_encoder(sep)(obj)
+            emit("[" + inner + text[1:-1] + close + "]")
             return
         emit("[")
         first = True

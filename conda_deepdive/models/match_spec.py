@@ -33,7 +33,11 @@ non-exact name …).
 
 What to notice: parsing is the expensive part, so identical strings are parsed once and the
 resulting (immutable) MatchSpec is reused — the solver builds one MatchSpec per dependency
-string of ~40k records and calls :meth:`MatchSpec.match` millions of times.
+string of ~40k records and calls :meth:`MatchSpec.match` millions of times. Almost all of those
+strings are ``name``, ``name version`` or ``name version build``: they take a fast path
+(``spec_parser._parse_simple_spec``) that builds the very same MatchSpec without the general
+parser's eight steps; the canonical string, the hash and the match tests are worked out only when
+first asked for.
 """
 
 from __future__ import annotations
@@ -55,9 +59,11 @@ from .matchers import (  # noqa: F401  (re-exported: conda keeps them in match_s
     MatchInterface,
     _make_component,
 )
-from .matchers import _MATCHER_CACHE
 from .spec_parser import _parse_simple_spec, _parse_spec_str
 from .version import VersionSpec
+
+_VERSION_SPECS = VersionSpec._cache_  # the interning table: string -> VersionSpec
+_BUILD_MATCHERS: dict[str, GlobStrMatch] = {}  # build string -> matcher, for the fast path
 
 FIELD_NAMES: tuple[str, ...] = (
     "channel",
@@ -107,15 +113,16 @@ class MatchSpec:
     )
 
     def __new__(cls, spec_arg: Any = None, **kwargs: Any) -> "MatchSpec":
-        cacheable = cls is MatchSpec and spec_arg.__class__ is str and not kwargs
+        is_str = spec_arg.__class__ is str and not kwargs
+        cacheable = is_str and cls is MatchSpec
         if cacheable:
             spec = _SPEC_CACHE.get(spec_arg)
             if spec is not None:
                 return spec
         try:
-            simple = _parse_simple_spec(spec_arg) if spec_arg.__class__ is str and not kwargs else None
+            simple = _parse_simple_spec(spec_arg) if is_str else None
             if simple is not None:  # 'name', 'name >=1.2,<2', 'name 1.2 build_0' …
-                spec = cls._from_simple(spec_arg, *simple)
+                spec = cls._from_simple(spec_arg, simple)
             else:
                 spec = cls._construct(spec_arg, kwargs)
         except (InvalidVersionSpec, InvalidMatchSpec) as exc:
@@ -173,18 +180,30 @@ class MatchSpec:
         return cls._new(components, optional, target, original)
 
     @classmethod
-    def _from_simple(cls, spec_str: str, name: str, version: str | None, build: str | None) -> "MatchSpec":
+    def _from_simple(cls, spec_str: str, parsed: tuple) -> "MatchSpec":
         """The fast path for the common shapes (see ``spec_parser._parse_simple_spec``): the
         same matchers the general path builds, from the same caches, without its bookkeeping."""
-        cache = _MATCHER_CACHE
-        matcher = cache.get(("name", name))
-        components = {"name": matcher if matcher is not None else _make_component("name", name)}
+        _, version, build, name_matcher = parsed
+        components = {"name": name_matcher}
         if version is not None:
-            components["version"] = VersionSpec(version)  # interned: the general path's object
+            # VersionSpec interns by string: this is the very object the general path gets
+            components["version"] = _VERSION_SPECS.get(version) or VersionSpec(version)
             if build is not None:
-                matcher = cache.get(("build", build))
-                components["build"] = matcher if matcher is not None else _make_component("build", build)
-        return cls._new(components, False, None, spec_str)
+                matcher = _BUILD_MATCHERS.get(build)
+                if matcher is None:
+                    if len(_BUILD_MATCHERS) > 500_000:
+                        _BUILD_MATCHERS.clear()
+                    matcher = _BUILD_MATCHERS[build] = (
+                        GlobStrMatch._plain(build) if "*" not in build else GlobStrMatch(build))
+                components["build"] = matcher
+        self = object.__new__(cls)
+        set_ = object.__setattr__
+        set_(self, "_match_components", components)
+        set_(self, "_optional", False)
+        set_(self, "_target", None)
+        set_(self, "_original_spec_str", spec_str)
+        set_(self, "_exact_name", name_matcher._raw_value)
+        return self
 
     @classmethod
     def _new(cls, components: dict[str, Any], optional: Any, target: Any, original: str | None) -> "MatchSpec":
@@ -446,7 +465,8 @@ def clear_caches() -> None:
 
     _SPEC_CACHE.clear()
     spec_parser._PARSE_CACHE.clear()
-    spec_parser._NAME_OK.clear()
+    spec_parser._SIMPLE_NAMES.clear()
+    _BUILD_MATCHERS.clear()
     matchers._MATCHER_CACHE.clear()
 
 

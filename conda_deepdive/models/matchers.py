@@ -110,6 +110,15 @@ class GlobStrMatch(MatchInterface):
         except (re.error, RecursionError, OverflowError) as exc:
             raise InvalidMatchSpec(value, f"Contains an invalid regular expression. '{exc}'") from None
 
+    @classmethod
+    def _plain(cls, value: str) -> "GlobStrMatch":
+        """What ``cls(value)`` builds for a value with no ``*`` and no ``^...$`` — an exact
+        match — minus the checks (the MatchSpec fast path has already made them)."""
+        self = object.__new__(cls)
+        self._raw_value = value
+        self._re_match = None
+        return self
+
     def match(self, other: Any) -> bool:
         text = _as_text(other)
         if self._re_match is not None:
@@ -163,6 +172,10 @@ class GlobLowerStrMatch(GlobStrMatch):
 
     def __init__(self, value: str):
         super().__init__(value.lower())
+
+    @classmethod
+    def _plain(cls, value: str) -> "GlobLowerStrMatch":
+        return super()._plain(value.lower())
 
 
 class CaseInsensitiveStrMatch(GlobLowerStrMatch):
@@ -275,6 +288,8 @@ _MATCHER_CACHE: dict[tuple[str, Any], Any] = {}
 
 
 _NAME_BAD_CHARS_RE = re.compile(r"[^a-zA-Z0-9_.*-]")
+# letters/digits in runs joined by single separators: a subset of what _NAME_RE accepts
+_PLAIN_NAME_RE = re.compile(r"[a-z0-9]++(?:[._-][a-z0-9]++)*+", re.I)
 
 
 def name_problem(name: str) -> str | None:
@@ -282,6 +297,8 @@ def name_problem(name: str) -> str | None:
 
     Globs (``py*``) may use ``*``; ``^...$`` regexes are checked when compiled.
     """
+    if len(name) <= 128 and _PLAIN_NAME_RE.fullmatch(name):
+        return None  # the everyday name ('numpy', 'ca-certificates'): certainly fine
     if name.startswith("^") and name.endswith("$"):
         return None
     bad = dict.fromkeys(_NAME_BAD_CHARS_RE.findall(name))

@@ -12,7 +12,9 @@ The steps, in conda's order (each strips its part off the string before the next
 8. bracket values override what was written outside — except the name.
 
 The result is a plain dict cached per string; :class:`~.match_spec.MatchSpec` turns it into
-field matchers.
+field matchers. Strings of the common shapes (``numpy``, ``numpy >=1.11,<2``,
+``python 3.6.5 h0a44026_0``) skip steps 1-8: :func:`_parse_simple_spec` recognises them with one
+regex and splits them at the spaces, which is all the steps would have done.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from urllib.parse import unquote
 
 from ..exceptions import InvalidMatchSpec
 from .channel import Channel, has_scheme, is_package_file, is_path, path_to_url, strip_pkg_extension, url_to_path
-from .matchers import name_problem
+from .matchers import GlobLowerStrMatch, name_problem
 from .urls import PACKAGE_EXTENSIONS
 
 _BRACKETS_RE = re.compile(r".*(?:(\[.*\]))")
@@ -87,38 +89,46 @@ def _parse_legacy_dist(filename: str, spec: str) -> tuple[str, str, str]:
 _PARSE_CACHE: dict[str, dict[str, Any]] = {}
 
 # The fast path. Nearly every dependency string in repodata has one of a few shapes —
-# 'name', 'name >=1.2,<2.0a0', 'name 1.2.*', 'name 1.2 build_0' — with single spaces and no
-# channel, brackets, comments or file names. For exactly those strings the steps above reduce to
-# "split at the spaces"; this regex recognises them (anything else takes the general path below,
-# and tests/test_match_spec_fastpath.py checks that both paths agree on every dependency string
-# of the shared channels). The character classes are chosen so that no '=' in the version could
-# be read as a version/build separator and no '!' could end the version.
-_OP = r"(?:[<>]=?|[=!~]=|=)?"
-_VERSION_ATOM = _OP + r"[0-9A-Za-z_.+*]+"
+# 'name', 'name >=1.2,<2.0a0', 'name 1.2.*', 'name 1.2 build_0' — one to three words separated
+# by single spaces, with no channel, brackets, comments or file names. For exactly those strings
+# the steps above reduce to "split at the spaces"; one regex recognises them. Its character
+# classes are chosen so that no '=' in the version can be read as a version/build separator and
+# no '!' can end the version; anything else takes the general path (tests/test_match_spec_fastpath.py
+# checks that both paths agree on every dependency string of the shared channels).
+# (Possessive quantifiers, '++' and '?+', only spare the regex engine from backtracking.)
+_VERSION_ATOM = r"(?:[<>]=?|[=!~]=|=)?+[0-9A-Za-z_.+*]++"
 _SIMPLE_SPEC_RE = re.compile(
-    rf"([A-Za-z0-9_.\-]+)(?: ({_VERSION_ATOM}(?:,{_VERSION_ATOM})*)(?: ([A-Za-z0-9_.+*]+))?)?"
+    rf"([A-Za-z0-9_.\-]++)(?: ({_VERSION_ATOM}(?:,{_VERSION_ATOM})*+)(?: ([A-Za-z0-9_.+*]++))?)?"
 )
-_NAME_OK: dict[str, bool] = {}
+# name -> its matcher, or None if name_problem() rejects it (names repeat a lot)
+_SIMPLE_NAMES: dict[str, GlobLowerStrMatch | None] = {}
 
 
-def _parse_simple_spec(spec_str: str) -> tuple[str, str | None, str | None] | None:
-    """``(name, version, build)`` of a spec of one of the common shapes, or ``None`` (use the
-    general path).
+def _parse_simple_spec(spec_str: str) -> tuple[str, str | None, str | None, GlobLowerStrMatch] | None:
+    """``(name, version, build, name matcher)`` of a spec of one of the common shapes, or
+    ``None`` (use the general path).
 
     Gives exactly what the general path gives for these strings: the name, and the version
     (+ build) after the same ``_sanitize_version_str`` rewriting (``==1.2`` -> ``1.2``)."""
     m = _SIMPLE_SPEC_RE.fullmatch(spec_str)
-    if m is None or " if " in spec_str or spec_str.endswith(PACKAGE_EXTENSIONS):
+    if m is None or spec_str.endswith(PACKAGE_EXTENSIONS):
         return None
     name, version, build = m.groups()
-    ok = _NAME_OK.get(name)
-    if ok is None:
-        ok = _NAME_OK[name] = name_problem(name) is None
-    if not ok:
+    try:
+        name_matcher = _SIMPLE_NAMES[name]
+    except KeyError:
+        if len(_SIMPLE_NAMES) > 500_000:
+            _SIMPLE_NAMES.clear()
+        # a plain name (no '*', no '^...$'): an exact matcher, as GlobLowerStrMatch(name) builds
+        name_matcher = _SIMPLE_NAMES[name] = None if name_problem(name) else GlobLowerStrMatch._plain(name)
+    if name_matcher is None:
         return None  # the general path raises the proper error
-    if version is not None and version[0] == "=":
-        version = _sanitize_version_str(version, build)
-    return name, version, build
+    if version is not None:
+        if build is not None and version == "if":
+            return None  # 'a if b' is a conditional spec
+        if version[0] == "=":
+            version = _sanitize_version_str(version, build)
+    return name, version, build, name_matcher
 
 
 def _simple_components(spec_str: str) -> dict[str, Any] | None:
@@ -126,7 +136,7 @@ def _simple_components(spec_str: str) -> dict[str, Any] | None:
     parsed = _parse_simple_spec(spec_str)
     if parsed is None:
         return None
-    name, version, build = parsed
+    name, version, build, _ = parsed
     components: dict[str, Any] = {"name": name}
     if version is not None:
         components["version"] = version

@@ -530,6 +530,21 @@ def treeify(spec_str: str):
     return operands[0]
 
 
+_NO_GROUPING = re.compile(r"[^()|^$]*")
+
+
+def _comma_tree(spec_str: str) -> tuple | None:
+    """:func:`treeify` for the most common expression, a plain ``'>=1.2,<2'`` (no parentheses,
+    ``|`` or regexes): ``(',', '>=1.2', '<2')``. ``None`` for anything else — and for empty
+    members, so that treeify() reports the error."""
+    if "," not in spec_str or not _NO_GROUPING.fullmatch(spec_str):
+        return None
+    members = [m.strip() for m in spec_str.split(",")]
+    if not all(members):
+        return None
+    return (",", *members)
+
+
 def untreeify(spec, _inand: bool = False, depth: int = 0) -> str:
     """Inverse of :func:`treeify`, parenthesising every nested group.
 
@@ -697,7 +712,7 @@ class VersionSpec(BaseSpec, metaclass=_InternedByString):
 
     def _parse(self, vspec: Any) -> None:
         if isinstance(vspec, str) and _NEEDS_TREE.match(vspec):
-            vspec = treeify(vspec)
+            vspec = _comma_tree(vspec) or treeify(vspec)
         if isinstance(vspec, tuple):
             return self._parse_group(vspec)
 
