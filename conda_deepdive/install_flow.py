@@ -41,20 +41,9 @@ RETRIABLE_ERRORS = (ResolvePackageNotFound, PackagesNotFoundError, Unsatisfiable
                     SpecsConfigurationConflictError)
 
 
-def target_prefix_for(command: str, args: Any, context: Any) -> str:
-    """Where the command acts: ``-p``, ``-n`` (under the first envs dir) or the active env."""
-    prefix = getattr(args, "prefix", None)
-    name = getattr(args, "name", None)
-    if prefix:
-        return os.path.abspath(os.path.expanduser(prefix))
-    if name:
-        if os.sep in name:
-            return os.path.abspath(os.path.expanduser(name))
-        for envs_dir in context.envs_dirs:
-            candidate = os.path.join(envs_dir, name)
-            if os.path.isdir(candidate):
-                return candidate
-        return os.path.join(context.envs_dirs[0], name)
+def target_prefix_for(command: str, context: Any) -> str:
+    """Where the command acts. The Context already resolved ``-p``/``-n``/``CONDA_PREFIX`` as
+    conda does; the one difference is what happens when none is given (conda: its base env)."""
     if context.target_prefix:
         return context.target_prefix
     raise CondaValueError(

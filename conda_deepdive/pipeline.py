@@ -254,8 +254,7 @@ class Session:
         from conda_deepdive.install_flow import check_prefix, requested_specs, target_prefix_for
 
         context = Context.load(args=self.results["parse"].namespace, env=self.env)
-        prefix = target_prefix_for(self.command, self.args, context)
-        context = context.replace(target_prefix=prefix)
+        prefix = target_prefix_for(self.command, context)
         self._event("context", "target_prefix", prefix=prefix)
         # conda checks the prefix and the specs before it fetches anything
         check_prefix(self.command, self.args, prefix)
