@@ -2,6 +2,6 @@
 
 import sys
 
-from conda_deepdive.cli.main import main
+from conda_deepdive.cli.main import console_main
 
-sys.exit(main())
+sys.exit(console_main())

@@ -26,7 +26,10 @@ where flexible would succeed — conda then adds a note to the error), flexible 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
 from conda_deepdive.reporting import Reporter
@@ -159,7 +162,7 @@ class PriorityReport:
 
     def __repr__(self) -> str:
         ranks = ", ".join(f"{name}={rank}" for name, rank in self.ranks.items())
-        masked = sum(p.masked_count for p in self.names.values())
+        masked = sum(p.masked_count for p in self.names.values() if p.masked)
         return (
             f"<PriorityReport {self.mode}: ranks {{{ranks}}}; {len(self.names)} names, "
             f"{len(self.contested)} offered by several channels, {masked} records masked>"
@@ -171,8 +174,36 @@ class PriorityReport:
             "ranks": self.ranks,
             "names": len(self.names),
             "contested": [p.summary() for p in self.contested],
-            "masked_records": sum(p.masked_count for p in self.names.values()),
+            "masked_records": sum(p.masked_count for p in self.names.values() if p.masked),
         }
+
+
+def _count_by_name_and_channel(records: Iterable[Any]) -> dict[str, dict[str, int]]:
+    """``{name: {channel name: record count}}``, in first-seen order.
+
+    The index has ~10⁵ records but they come in long runs sharing one channel object (one run
+    per channel and subdir), so we count names run by run with C-level ``Counter`` and name each
+    channel once: a per-record Python loop here would cost more than the rest of the stage.
+    """
+    subdir_datas = getattr(records, "subdir_datas", None)  # an Index: runs known already
+    if subdir_datas is not None:
+        runs = (sd.records for sd in subdir_datas if sd.records)
+    else:
+        runs = (list(run) for _key, run in groupby(records, key=_channel_identity))
+    counts: dict[str, dict[str, int]] = {}
+    for run in runs:
+        ch = channel_name(run[0])
+        for name, n in Counter(map(attrgetter("name"), run)).items():
+            per = counts.get(name)
+            if per is None:
+                counts[name] = {ch: n}
+            else:
+                per[ch] = per.get(ch, 0) + n
+    return counts
+
+
+def _channel_identity(record: Any) -> int:
+    return id(record.channel)
 
 
 def apply_channel_priority(
@@ -182,7 +213,10 @@ def apply_channel_priority(
     config: Any = None,
     reporter: Reporter | None = None,
 ) -> PriorityReport:
-    """Rank the channels and, for every package name, say who offers it and who is masked."""
+    """Rank the channels and, for every package name, say who offers it and who is masked.
+
+    ``records`` is any iterable of records; an ``Index`` is counted faster (per subdir).
+    """
     if channel_priority not in CHANNEL_PRIORITIES:
         from conda_deepdive.exceptions import CondaValueError
 
@@ -192,16 +226,17 @@ def apply_channel_priority(
     reporter = reporter or Reporter()
     ranks = make_channel_priorities(channels, config)
     reporter.event("priority", "channel_ranks", mode=channel_priority, ranks=dict(ranks))
-    counts: dict[str, dict[str, int]] = {}
-    for rec in records:
-        per = counts.setdefault(rec.name, {})
-        ch = channel_name(rec)
-        per[ch] = per.get(ch, 0) + 1
+    counts = _count_by_name_and_channel(records)
     names: dict[str, NamePriority] = {}
+    strict = channel_priority == "strict"
     for name, per in counts.items():
+        if len(per) == 1:  # most names: one channel offers them, nothing to rank or mask
+            ((ch, n),) = per.items()
+            names[name] = NamePriority(name, (ch,), (n,), ch if strict else None, ())
+            continue
         order = sorted(per, key=lambda ch: (ranks.get(ch, UNLISTED_RANK), ch))
         kept = masked = None
-        if channel_priority == "strict":
+        if strict:
             kept = _best_channel(per, ranks)
             masked = tuple(ch for ch in order if ch != kept)
         entry = NamePriority(name, tuple(order), tuple(per[ch] for ch in order), kept, masked or ())

@@ -71,6 +71,15 @@ class Clauses:
     def __repr__(self) -> str:
         return f"<Clauses {self.m} variables, {len(self._clauses)} clauses, {len(self.stats)} SAT calls>"
 
+    def copy(self) -> "Clauses":
+        """The same formula and variable names, with no SAT calls recorded yet."""
+        twin = Clauses(self.m)
+        twin.unsat = self.unsat
+        twin.names = dict(self.names)
+        twin.indices = dict(self.indices)
+        twin._clauses = list(self._clauses)
+        return twin
+
     def get_clause_count(self) -> int:
         return len(self._clauses)
 

@@ -15,6 +15,10 @@ What to notice as a learner:
   JSON files: a fresh ``conda create`` with no packages still writes a history file.
 * a record installed from a channel that is no longer configured still counts; the solver adds
   these records to its index so it can keep them (``conda.core.index._supplement_index_with_prefix``).
+* a record stores its channel as a URL (``"channel": "https://repo.anaconda.com/pkgs/main/linux-64"``);
+  which *name* that URL has (``defaults``, ``conda-forge`` or the URL itself) depends on the
+  channel settings of whoever reads it — conda uses its global context, here you pass the
+  ``ChannelConfig`` (``PrefixData(prefix, channel_config=context.channel_config)``).
 """
 
 from __future__ import annotations
@@ -36,22 +40,35 @@ class CorruptedPrefixRecordError(CondaError):
         super().__init__(f"Cannot read installed-package record {path}: {reason}")
 
 
-def _record_from_dict(data: dict) -> Any:
+def _record_from_dict(data: dict, channel_config: Any = None) -> Any:
     from conda_deepdive.models import PrefixRecord
 
+    if channel_config is not None:
+        # interpret the stored channel URL (or, failing that, the package URL) under the
+        # caller's settings, so a default channel is "defaults", a custom one is its name
+        from conda_deepdive.models.channel import Channel
+
+        data = dict(data, channel=Channel(data.get("channel") or data.get("url") or None, channel_config))
     return PrefixRecord.from_dict(data)
 
 
 class PrefixData:
     """The installed packages of one prefix, read lazily from ``conda-meta/*.json``.
 
-    >>> pd = PrefixData("/opt/envs/demo")          # doctest: +SKIP
+    ``channel_config`` (a :class:`~conda_deepdive.models.channel.ChannelConfig`, normally
+    ``context.channel_config``) decides how each record's channel URL is named; without it the
+    records are read under conda's built-in channel settings.
+
+    >>> pd = PrefixData("/opt/envs/demo", channel_config=ctx.channel_config)  # doctest: +SKIP
     >>> pd.get("python").version                   # doctest: +SKIP
     '3.11.2'
+    >>> pd.get("python").channel.canonical_name    # doctest: +SKIP
+    'defaults'
     """
 
-    def __init__(self, prefix: str | os.PathLike):
+    def __init__(self, prefix: str | os.PathLike, channel_config: Any = None):
         self.prefix = os.fspath(prefix)
+        self.channel_config = channel_config
         self._records: dict[str, Any] | None = None
 
     # -- reading ---------------------------------------------------------------------------------
@@ -79,7 +96,7 @@ class PrefixData:
             if not isinstance(data, dict) or not data.get("name"):
                 raise CorruptedPrefixRecordError(path, "not a JSON object with a 'name'")
             try:
-                record = _record_from_dict(data)
+                record = _record_from_dict(data, self.channel_config)
             except CondaError:
                 raise
             except Exception as exc:  # a record our data model rejects: name the file

@@ -259,6 +259,7 @@ def get_reduced_index(
     for s in explicit_specs:
         seed.setdefault(s.name, []).append(s)
     valid2 = r.valid2
+    expanded: set = set()  # dependency specs whose matches have all been judged
 
     for explicit_spec in explicit_specs:
         found = tuple(p for p in find_matches(explicit_spec) if p not in reduced and valid2(p, filter_out))
@@ -280,6 +281,11 @@ def get_reduced_index(
             while todo:
                 ms, _ = todo.popitem()
                 seen.add(ms)
+                if ms in expanded:
+                    # an earlier walk already judged every match of this spec: each is now in
+                    # the reduced index or out for good, so conda's loop would change nothing
+                    continue
+                expanded.add(ms)
                 for dep_pkg in find_matches(ms):
                     if dep_pkg in reduced or not valid2(dep_pkg, filter_out):
                         continue

@@ -54,6 +54,22 @@ _UNSET = object()
 _NVB = frozenset(("name", "version", "build"))
 
 
+def _order_free_key(specs: tuple, strict: bool, exit_on_conflict: bool) -> tuple | None:
+    """A cache key for a reduction that ignores the order of ``specs``, or None when the order
+    could matter: two specs with the same text (a repeated spec, or two that print alike) would
+    tie in the exactness sort, and a stable sort would then keep the caller's order.
+
+    Why reusing is safe: ``get_reduced_index`` (with ``sort_by_exactness``) sorts the specs by
+    (exactness, text) before anything else, its pruning pass reads no state left by earlier
+    reductions, and the ``valid2`` memo it shares with them holds, for every (record,
+    dependency) the first computation asked about, the verdict that computation used; a
+    second computation asks the same questions and gets the same answers.
+    """
+    if len({str(s) for s in specs}) != len(specs):
+        return None
+    return strict, frozenset(specs), bool(exit_on_conflict)
+
+
 class _SortedGroups(dict):
     """``{name: [records]}`` whose lists are sorted best-first the first time they are read."""
 
@@ -174,6 +190,8 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._cached_find_matches: dict[Any, tuple] = {}
         self.ms_depends_: dict[Any, list] = {}
         self._reduced_index_cache: dict[Any, Any] = {}
+        self._reduced_by_spec_set: dict[Any, Any] = {}
+        self._clause_templates: dict[int, tuple] = {}  # id(ReducedIndex) -> (it, Clauses)
         self._strict_channel_cache: dict[str, str | None] = {}
         self._valid_spec_memo: dict[Any, bool] = {}
         self._sat_name_cache: dict[Any, str] = {}
@@ -425,6 +443,10 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         """
         from conda_deepdive.models.match_spec import MatchSpec
 
+        if not isinstance(spec_or_prec, MatchSpec):  # the common case: a record already judged
+            val = filter_out.get(spec_or_prec)
+            if val is not None:
+                return not val
         memo = self._valid_spec_memo
         find_matches = self.find_matches
         ms_depends = self.ms_depends
@@ -518,12 +540,25 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         from conda_deepdive.reduction import get_reduced_index
 
         specs = tuple(self.parse_spec(s) for s in explicit_specs)
-        key = (self.channel_priority == "strict", specs)
+        strict = self.channel_priority == "strict"
+        key = (strict, specs)  # conda's key: the specs *in the order given*
         cached = self._reduced_index_cache.get(key)
         if cached is not None:
             return cached
+        # conda's callers often pass the same specs in another order (a set's iteration order),
+        # which misses its cache and reduces again. With ``sort_by_exactness`` the reduction sorts
+        # the specs first, so the order given cannot change the answer: reuse it (and say so).
+        set_key = _order_free_key(specs, strict, exit_on_conflict) if sort_by_exactness else None
+        reduced = self._reduced_by_spec_set.get(set_key) if set_key is not None else None
+        if reduced is not None:
+            self._reduced_index_cache[key] = reduced
+            self.reporter.event("reduce", "reduced_index_reused", specs=[str(s) for s in specs],
+                                records=len(reduced), same_as=[str(s) for s in reduced.specs])
+            return reduced
         reduced = get_reduced_index(self, specs, sort_by_exactness, exit_on_conflict)
         self._reduced_index_cache[key] = reduced
+        if set_key is not None:
+            self._reduced_by_spec_set[set_key] = reduced
         if reduced.strict:
             masked = {
                 name: why["removed due to strict channel priority"]

@@ -21,6 +21,7 @@ import time
 from typing import Any, Iterable
 
 from conda_deepdive.logic import TRUE, Clauses
+from conda_deepdive.reduction import ReducedIndex
 
 __all__ = ["ClauseBuilding"]
 
@@ -73,6 +74,13 @@ class ClauseBuilding:
         from conda_deepdive.models.match_spec import MatchSpec
 
         t0 = time.perf_counter()
+        template = self._clause_template()
+        if template is not None:
+            C = template.copy()
+            self.reporter.event("solve", "gen_clauses", records=len(self._records), variables=C.m,
+                                clauses=C.get_clause_count(), reused=True,
+                                gen_clauses_seconds=time.perf_counter() - t0)
+            return C
         C = Clauses()
         for name, group in self.groups.items():
             names = [self.to_sat_name(p) for p in group]
@@ -94,7 +102,24 @@ class ClauseBuilding:
             clauses=C.get_clause_count(),
             gen_clauses_seconds=time.perf_counter() - t0,
         )
+        self._keep_clause_template(C)
         return C
+
+    # conda builds a fresh Resolve over the reduced index, and its clauses, each time it checks
+    # the specs for conflicts and again to solve: three times over the same reduced index in a
+    # plain ``create``. The clauses depend only on that index, so the parent Resolve keeps one
+    # pristine copy per ReducedIndex and hands out copies (the callers add to theirs).
+    def _clause_template(self) -> Clauses | None:
+        parent, index = self._parent, self._index
+        if parent is None or not isinstance(index, ReducedIndex):
+            return None
+        hit = parent._clause_templates.get(id(index))
+        return hit[1] if hit is not None and hit[0] is index else None
+
+    def _keep_clause_template(self, C: Clauses) -> None:
+        parent, index = self._parent, self._index
+        if parent is not None and isinstance(index, ReducedIndex):
+            parent._clause_templates[id(index)] = (index, C.copy())
 
     def generate_spec_constraints(self, C: Clauses, specs: Iterable[Any]) -> list[tuple[str]]:
         return [(self.push_MatchSpec(C, ms),) for ms in specs]

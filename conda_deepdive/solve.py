@@ -209,7 +209,7 @@ class Solver(SpecCollector):
 
         index = self._load_index()
         self._priority_report = apply_channel_priority(
-            index.records, self.channels, str(self.context.channel_priority),
+            index, self.channels, str(self.context.channel_priority),
             getattr(self.context, "channel_config", None), self.reporter)
         return self._priority_report
 
@@ -378,7 +378,8 @@ class Solver(SpecCollector):
                                        force_remove, should_retry_solve)
         if force_reinstall is None:
             force_reinstall = bool(getattr(self.context, "force_reinstall", False))
-        unlink, link = diff_for_unlink_link_precs(self.prefix, final, self.specs_to_add, force_reinstall)
+        unlink, link = diff_for_unlink_link_precs(self.prefix, final, self.specs_to_add, force_reinstall,
+                                                  getattr(self.context, "channel_config", None))
         bad = [p for p in unlink if _unmanageable(p)]
         if bad:
             raise CondaError("Cannot unlink unmanageable packages:"
@@ -402,17 +403,19 @@ class Solver(SpecCollector):
 
 
 def diff_for_unlink_link_precs(prefix: str, final_precs: Iterable[Any], specs_to_add: Iterable[Any] = (),
-                               force_reinstall: bool = False) -> tuple:
+                               force_reinstall: bool = False, channel_config: Any = None) -> tuple:
     """Compare the solution with ``conda-meta``: ``(unlink, link)`` tuples in dependency order.
 
     Also relinks every ``noarch: python`` package when python's minor version changes (their
     ``.py`` files live under ``lib/pythonX.Y``), and the requested ones on ``--force-reinstall``.
+    ``channel_config`` (the Context's) names the installed records' channels as the index does,
+    so an installed record equals the same build in the index.
     """
     from conda_deepdive.prefix_data import PrefixData
     from conda_deepdive.prefix_graph import PrefixGraph
 
     final = tuple(final_precs)
-    previous = PrefixGraph(PrefixData(prefix).iter_records()).records
+    previous = PrefixGraph(PrefixData(prefix, channel_config).iter_records()).records
     prev_set, final_set = set(previous), set(final)
     unlink = prev_set - final_set
     link = final_set - prev_set

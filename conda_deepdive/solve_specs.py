@@ -186,9 +186,11 @@ class _State:
         self.ignore_pinned = ignore_pinned
         self.force_remove = force_remove
         self.should_retry_solve = should_retry_solve
-        self.prefix_data = PrefixData(solver.prefix)
-        self.specs_from_history_map = History(solver.prefix).get_requested_specs_map()
         ctx = solver.context
+        # installed records must name their channels as the index does (same channel config),
+        # or an installed build would not equal the same build in the index
+        self.prefix_data = PrefixData(solver.prefix, getattr(ctx, "channel_config", None))
+        self.specs_from_history_map = History(solver.prefix).get_requested_specs_map()
         self.track_features_specs = tuple(_ms(f"{f}@") for f in getattr(ctx, "track_features", ()) or ())
         self.pinned_specs = () if ignore_pinned else get_pinned_specs(solver.prefix, ctx)
         self.index: dict | None = None
@@ -243,14 +245,19 @@ class SpecCollector:
         done: set = set()
         records: list = []
         seen_features: set = set()
+        dep_names: dict[str, str] = {}
         while pending or features - seen_features:
             while pending:
                 name = pending.pop()
                 done.add(name)
                 for rec in by_name.get(name, ()):
                     records.append(rec)
-                    for dep in rec.combined_depends:
-                        dname = _ms(dep).get_raw_value("name")
+                    # conda walks ``combined_depends`` (depends merged per name + constrains);
+                    # only the names matter here, and they are those of the two lists
+                    for dep in (*rec.depends, *rec.constrains):
+                        dname = dep_names.get(dep)
+                        if dname is None:
+                            dname = dep_names[dep] = _ms(dep).get_raw_value("name") or ""
                         if dname and dname not in done:
                             pending.add(dname)
                     features.update(rec.track_features or ())

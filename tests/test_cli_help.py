@@ -47,9 +47,10 @@ def test_help_imports_nothing_heavy(argv):
     loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
     assert loaded == [], f"--help imported {loaded}"
     ours = sorted(m for m in modules if m.startswith("conda_deepdive") and m != "conda_deepdive.__main__")
+    # gc_policy (stdlib gc/threading only) is imported by the entry point to set a process policy
     assert ours == ["conda_deepdive", "conda_deepdive.cli",
                     "conda_deepdive.cli.main", "conda_deepdive.cli.parser",
-                    "conda_deepdive.exceptions"]
+                    "conda_deepdive.exceptions", "conda_deepdive.gc_policy"]
 
 
 def test_install_help_lists_condas_options():

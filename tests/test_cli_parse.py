@@ -350,7 +350,9 @@ def _fake_env(tmp_path):
 def test_list_prints_like_conda(tmp_path, capsys):
     pytest.importorskip("conda_deepdive.prefix_data")
     prefix = _fake_env(tmp_path)
-    env = {"HOME": str(tmp_path)}
+    # the fixture's URLs are conda's real channels: read them under conda's built-in settings
+    # (the teaching defaults would name repo.anaconda.com/pkgs/main by its URL)
+    env = {"HOME": str(tmp_path), "CONDA_DEEPDIVE_REAL_DEFAULTS": "1"}
     assert cli_main.main(["list", "-p", str(prefix)], env=env) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"# packages in environment at {prefix}:",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from typing import Mapping, Sequence
 
-__all__ = ["main", "print_error"]
+__all__ = ["main", "console_main", "print_error"]
 
 
 def print_error(exc: BaseException, json_mode: bool) -> int:
@@ -67,3 +67,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return result if isinstance(result, int) else 0
+
+
+def console_main() -> int:
+    """The process entry point (``python -m conda_deepdive``, the ``conda-deepdive`` script).
+
+    Like :func:`main`, plus one process-wide choice a library call must not make for its
+    caller: loaded indexes go to the garbage collector's permanent generation (gc_policy.py).
+    """
+    from conda_deepdive import gc_policy
+
+    gc_policy.freeze_after_loading(True)
+    return main()

@@ -5,7 +5,10 @@ link stage — through :class:`conda_deepdive.prefix_data.PrefixData`. What to n
 list`` never looks at channels or solves anything; an environment *is* its ``conda-meta``.
 
 Output like conda's: a ``# packages in environment at <prefix>:`` header, then
-``Name Version Build Channel`` columns (the channel is left out for ``defaults`` packages);
+``Name Version Build Channel`` columns. The Channel column is the record's *canonical* channel
+name under the Context's channel settings (``defaults`` for a member of ``default_channels``
+— left out unless ``--show-channel-urls`` — the bare name for a channel under ``channel_alias``
+or in ``custom_channels``, else the channel's URL);
 ``--json`` gives conda's list of dicts, ``--export`` ``name=version=build`` lines,
 ``--canonical`` ``channel::name-version-build``.
 """
@@ -35,7 +38,7 @@ def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int
     regex = getattr(args, "regex", None)
     if regex and getattr(args, "full_name", None):
         regex = rf"^{regex}$"
-    records = select_records(_records(prefix), regex)
+    records = select_records(_records(prefix, context.channel_config), regex)
     if context.json:
         _print_json([dist_fields_dump(r) for r in records])
         return 0
@@ -52,10 +55,11 @@ def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int
     return 0
 
 
-def _records(prefix: str) -> list:
+def _records(prefix: str, channel_config: Any = None) -> list:
+    # the Context's channel settings name each record's channel (defaults / conda-forge / URL)
     from conda_deepdive.prefix_data import PrefixData
 
-    return sorted(PrefixData(prefix).iter_records(), key=lambda r: r.name)
+    return sorted(PrefixData(prefix, channel_config=channel_config).iter_records(), key=lambda r: r.name)
 
 
 def select_records(records: Iterable[Any], regex: str | None) -> list:
