@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             ours.append(seconds)
             base.append(_run(json_only, env)[0])
         result = json.loads(out)
-        linked = sorted(f"{p['name']}-{p['version']}-{p['build']}" for p in result["actions"]["LINK"])
+        linked = sorted(p["dist_name"] for p in result["actions"]["LINK"])
         stages = _stages_in_process(workdir, env, args.spec)
 
     mode = "flexible" if args.flexible else "strict"

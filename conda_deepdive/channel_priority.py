@@ -183,22 +183,29 @@ def _count_by_name_and_channel(records: Iterable[Any]) -> dict[str, dict[str, in
 
     The index has ~10⁵ records but they come in long runs sharing one channel object (one run
     per channel and subdir), so we count names run by run with C-level ``Counter`` and name each
-    channel once: a per-record Python loop here would cost more than the rest of the stage.
+    channel once: a per-record Python loop here would cost more than the rest of the stage. An
+    ``Index`` is cheaper still: its subdirs count their names without building the records.
     """
-    subdir_datas = getattr(records, "subdir_datas", None)  # an Index: runs known already
-    if subdir_datas is not None:
-        runs = (sd.records for sd in subdir_datas if sd.records)
-    else:
-        runs = (list(run) for _key, run in groupby(records, key=_channel_identity))
     counts: dict[str, dict[str, int]] = {}
-    for run in runs:
-        ch = channel_name(run[0])
-        for name, n in Counter(map(attrgetter("name"), run)).items():
+
+    def add(ch: str, per_name: Mapping[str, int]) -> None:
+        for name, n in per_name.items():
             per = counts.get(name)
             if per is None:
                 counts[name] = {ch: n}
             else:
                 per[ch] = per.get(ch, 0) + n
+
+    subdir_datas = getattr(records, "subdir_datas", None)
+    if subdir_datas is not None:  # an Index: each subdir already knows its counts per name
+        for sd in subdir_datas:
+            per_name = sd.name_counts()
+            if per_name:
+                add(channel_name(sd.records_for(next(iter(per_name)))[0]), per_name)
+    else:
+        for _key, run in groupby(records, key=_channel_identity):
+            run = list(run)
+            add(channel_name(run[0]), Counter(map(attrgetter("name"), run)))
     return counts
 
 

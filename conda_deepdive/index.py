@@ -45,10 +45,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
 from . import gc_policy
 from .exceptions import ChannelError, CondaUpgradeError, UnavailableInvalidChannel
+from .record_store import RecordStore
 from .reporting import Reporter
 from .repodata_cache import (
     REPODATA_FN,
@@ -168,8 +170,8 @@ class SubdirData:
     ``SubdirData(channel, "linux-64", context).load().records`` → a tuple of ``PackageRecord``.
     """
 
-    # parsed file:// subdirs of this process: key -> (file stamp, records, FetchInfo)
-    _memory: dict[tuple, tuple[tuple, tuple, FetchInfo]] = {}
+    # parsed file:// subdirs of this process: key -> (file stamp, RecordStore, FetchInfo)
+    _memory: dict[tuple, tuple[tuple, RecordStore, FetchInfo]] = {}
     _memory_lock = threading.Lock()
 
     def __init__(
@@ -189,18 +191,54 @@ class SubdirData:
         self.reporter = reporter or Reporter()
         self.url_w_credentials = self._subdir_url(with_credentials=True)
         self.url = _strip_credentials(self._subdir_url(with_credentials=False))
-        self.records: tuple = ()
+        self._store: RecordStore | None = None
+        self._records: tuple = ()
         self.fetch_info: FetchInfo | None = None
         self._loaded = False
 
+    # -- the records (built per name on first use: see record_store.py) --------------------------
+    @property
+    def records(self) -> tuple:
+        """Every record of this subdir (builds any not built yet)."""
+        return self._store.all() if self._store is not None else self._records
+
+    @records.setter
+    def records(self, value: Iterable[Any]) -> None:
+        self._store, self._records = None, tuple(value)
+
+    @property
+    def record_count(self) -> int:
+        return len(self._store) if self._store is not None else len(self._records)
+
+    def records_for(self, name: str) -> tuple:
+        """The records named ``name`` (only those are built)."""
+        if self._store is not None:
+            return self._store.for_name(name)
+        return tuple(r for r in self._records if r.name == name)
+
+    def names_tracking(self, feature: str) -> list[str]:
+        """Names with a record that tracks ``feature`` (first-seen order; builds nothing)."""
+        if self._store is not None:
+            return self._store.names_tracking(feature)
+        return list(dict.fromkeys(r.name for r in self._records if feature in (r.track_features or ())))
+
+    def name_counts(self) -> dict[str, int]:
+        """``{name: record count}`` in first-seen order, building nothing."""
+        if self._store is not None:
+            return self._store.counts()
+        counts: dict[str, int] = {}
+        for rec in self._records:
+            counts[rec.name] = counts.get(rec.name, 0) + 1
+        return counts
+
     def __repr__(self) -> str:
-        state = f"{len(self.records)} records" if self._loaded else "not loaded"
+        state = f"{self.record_count} records" if self._loaded else "not loaded"
         return f"<SubdirData {_channel_name(self.channel)}/{self.subdir} ({self.repodata_fn}): {state}>"
 
     def summary(self) -> dict:
         info = self.fetch_info.summary() if self.fetch_info else None
         return {"channel": _channel_name(self.channel), "subdir": self.subdir,
-                "records": len(self.records), "fetch": info}
+                "records": self.record_count, "fetch": info}
 
     @classmethod
     def clear_memory_cache(cls) -> None:
@@ -231,7 +269,7 @@ class SubdirData:
             with self._memory_lock:
                 hit = self._memory.get(memo_key)
             if hit is not None and hit[0] == stamp:
-                self.records, info = hit[1], hit[2]
+                self._store, info = hit[1], hit[2]
                 self.fetch_info = FetchInfo(**{**info.__dict__, "cache": "memory",
                                                "fetch_seconds": time.perf_counter() - started,
                                                "parse_seconds": 0.0, "records_seconds": 0.0})
@@ -259,7 +297,7 @@ class SubdirData:
             repodata = fetcher.parse(fetched)
             parse_seconds = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.records = self._build_records(repodata)
+            self._store = self._build_records(repodata)
             records_seconds = time.perf_counter() - t0
             del repodata
 
@@ -267,14 +305,14 @@ class SubdirData:
             channel=_channel_name(self.channel), subdir=self.subdir, url=self.url,
             repodata_fn=self.repodata_fn, filename=fetched.filename, source=fetched.source,
             cache=fetched.cache, status=fetched.status, bytes=fetched.wire_bytes,
-            json_bytes=len(fetched.data or b""), record_count=len(self.records),
+            json_bytes=len(fetched.data or b""), record_count=len(self._store),
             cache_path=fetched.cache_path, fallbacks=tuple(fallbacks),
             fetch_seconds=fetch_seconds, parse_seconds=parse_seconds,
             records_seconds=records_seconds,
         )
         if memo_key is not None:
             with self._memory_lock:
-                self._memory[memo_key] = (stamp, self.records, self.fetch_info)
+                self._memory[memo_key] = (stamp, self._store, self.fetch_info)
         self._loaded = True
         self._report()
         return self
@@ -302,8 +340,8 @@ class SubdirData:
         return tuple(stamp)
 
     # -- getting the bytes ---------------------------------------------------------------------
-    def _build_records(self, repodata: dict) -> tuple:
-        """Turn ``packages.conda`` + ``packages`` into completed ``PackageRecord``s."""
+    def _build_records(self, repodata: dict) -> RecordStore:
+        """``packages.conda`` + ``packages`` → a :class:`RecordStore` of completed ``PackageRecord``s."""
         if repodata.get("repodata_version", 0) > MAX_REPODATA_VERSION:
             raise CondaUpgradeError(
                 f"The repodata of {self.url} has repodata_version "
@@ -325,10 +363,8 @@ class SubdirData:
         # a .tar.bz2 whose .conda twin exists is dropped: conda prefers the newer format
         shadowed = {fn[: -len(_CONDA_EXT)] + _TAR_BZ2_EXT for fn in modern}
 
-        make = _record_class().from_repodata
+        from_repodata = _record_class().from_repodata
         channel, base_url = self.channel, self.url_w_credentials
-        records = []
-        append = records.append
         for fn, raw in modern.items():
             twin = legacy.get(fn[: -len(_CONDA_EXT)] + _TAR_BZ2_EXT)
             if twin is not None:  # conda remembers the twin's checksum and size
@@ -337,14 +373,28 @@ class SubdirData:
         legacy_items = legacy.items()
         if shadowed:
             legacy_items = [(fn, raw) for fn, raw in legacy_items if fn not in shadowed]
+        entries: list[tuple[str, dict]] = []
+        positions: dict[str, list[int]] = {}
+        append = entries.append
         for group in (modern.items(), legacy_items):
             for fn, raw in group:
                 if "record_version" in raw and raw["record_version"] > 1:
                     continue  # conda ignores records from a future schema
-                if add_pip and raw.get("name") == "python" and str(raw.get("version", "")).startswith(("2.", "3.")):
-                    raw["depends"] = [*(raw.get("depends") or ()), "pip"]
-                append(make(fn, raw, channel, subdir, base_url, arch, platform))
-        return tuple(records)
+                name = raw.get("name")
+                pos = positions.get(name)
+                if pos is None:
+                    positions[name] = [len(entries)]
+                else:
+                    pos.append(len(entries))
+                append((fn, raw))
+
+        def make(fn: str, raw: dict) -> Any:
+            if add_pip and raw.get("name") == "python" and str(raw.get("version", "")).startswith(("2.", "3.")):
+                raw = {**raw, "depends": [*(raw.get("depends") or ()), "pip"]}
+            return from_repodata(fn, raw, channel, subdir, base_url, arch, platform)
+
+        # records are built per name when first asked for (record_store.py)
+        return RecordStore(entries, positions, make)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -362,17 +412,28 @@ class Index:
         self.subdirs = tuple(subdirs)
         self.repodata_fn = repodata_fn
         self.seconds = seconds
-        records: list = []
-        for sd in self.subdir_datas:
-            records.extend(sd.records)
-        self.records = tuple(records)
-        by_name: dict[str, list] = {}
-        for rec in self.records:
-            by_name.setdefault(rec.name, []).append(rec)
-        self.by_name = by_name
+        self.by_name: Mapping[str, list] = _ByName(self.subdir_datas)
+        self._records: tuple | None = None
+
+    @property
+    def records(self) -> tuple:
+        """All records, in channel-priority order (builds every record: prefer ``by_name``)."""
+        if self._records is None:
+            records: list = []
+            for sd in self.subdir_datas:
+                records.extend(sd.records)
+            self._records = tuple(records)
+        return self._records
 
     def __len__(self) -> int:
-        return len(self.records)
+        return sum(sd.record_count for sd in self.subdir_datas)
+
+    def names_tracking(self, feature: str) -> list[str]:
+        """Package names with a record whose ``track_features`` include ``feature``."""
+        names: dict[str, None] = {}
+        for sd in self.subdir_datas:
+            names.update(dict.fromkeys(sd.names_tracking(feature)))
+        return list(names)
 
     @property
     def feature_records(self) -> tuple:
@@ -407,7 +468,7 @@ class Index:
     def __repr__(self) -> str:
         names = ", ".join(_channel_name(c) for c in self.channels)
         vps = ", ".join(f"{r.name}={r.version}={r.build}" for r in self.virtual_packages)
-        return (f"<Index {len(self.records):,} records from {len(self.subdir_datas)} subdirs of "
+        return (f"<Index {len(self):,} records from {len(self.subdir_datas)} subdirs of "
                 f"[{names}] ({', '.join(self.subdirs)}); virtual: {vps or 'none'}>")
 
     def summary(self) -> dict:
@@ -415,12 +476,53 @@ class Index:
             "channels": [_channel_name(c) for c in self.channels],
             "subdirs": list(self.subdirs),
             "repodata_fn": self.repodata_fn,
-            "record_count": len(self.records),
+            "record_count": len(self),
             "package_names": len(self.by_name),
             "subdir_datas": [sd.fetch_info.summary() for sd in self.subdir_datas if sd.fetch_info],
             "virtual_packages": {r.name: f"{r.version}={r.build}" for r in self.virtual_packages},
             "load_seconds": round(self.seconds, 6),
         }
+
+
+class _ByName(Mapping):
+    """``{name: [records]}`` over several subdirs, in channel-priority order; a name's records
+    are built the first time it is looked up (``Index.by_name``)."""
+
+    def __init__(self, subdir_datas: Sequence[SubdirData]) -> None:
+        self._sds = tuple(subdir_datas)
+        self._lists: dict[str, list] = {}
+        self._names: dict[str, None] | None = None
+
+    def _all_names(self) -> dict[str, None]:
+        if self._names is None:
+            names: dict[str, None] = {}
+            for sd in self._sds:
+                names.update(dict.fromkeys(sd.name_counts()))
+            self._names = names
+        return self._names
+
+    def __getitem__(self, name: str) -> list:
+        lst = self._lists.get(name)
+        if lst is None:
+            lst = []
+            for sd in self._sds:
+                lst.extend(sd.records_for(name))
+            if not lst:
+                raise KeyError(name)
+            self._lists[name] = lst
+        return lst
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all_names()
+
+    def __iter__(self):
+        return iter(self._all_names())
+
+    def __len__(self) -> int:
+        return len(self._all_names())
+
+    def __repr__(self) -> str:
+        return f"<by_name: {len(self)} names, {len(self._lists)} looked up>"
 
 
 def _expand_channels(context: Any, channels: Iterable[Any]) -> list:
@@ -515,7 +617,7 @@ def fetch_index(
     index = Index(chans, sdatas, vps, subdirs, repodata_fn, time.perf_counter() - started)
     reporter.event(STAGE, "virtual_packages",
                    packages={r.name: f"{r.version}={r.build}" for r in vps})
-    reporter.event(STAGE, "index_built", record_count=len(index.records),
+    reporter.event(STAGE, "index_built", record_count=len(index),
                    package_names=len(index.by_name), subdirs=len(sdatas),
                    load_seconds=index.seconds)
     return index

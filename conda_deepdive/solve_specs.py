@@ -263,6 +263,10 @@ class SpecCollector:
                     features.update(rec.track_features or ())
             for feature in features - seen_features:
                 seen_features.add(feature)
+                tracking = getattr(index, "names_tracking", None)
+                if tracking is not None:  # an Index answers without building every record
+                    pending.update(n for n in tracking(feature) if n not in done)
+                    continue
                 for rec in index.records:
                     if feature in (rec.track_features or ()) and rec.name not in done:
                         pending.add(rec.name)

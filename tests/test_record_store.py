@@ -1,0 +1,126 @@
+"""Records are built lazily, name by name (record_store.py), and nothing a caller sees changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conda_deepdive.channel_priority import apply_channel_priority
+from conda_deepdive.index import SubdirData, fetch_index
+from conda_deepdive.models.records import PackageRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pkg(name: str, version: str, build: str = "0", **extra) -> dict:
+    return {"name": name, "version": version, "build": build, "build_number": 0, "depends": [],
+            "md5": "0" * 32, "size": 1, "subdir": "linux-64", **extra}
+
+
+def _channel(root: Path, packages: dict[str, dict], conda: dict[str, dict] | None = None) -> str:
+    for subdir, pkgs, pkgs_conda in (("linux-64", packages, conda or {}), ("noarch", {}, {})):
+        d = root / subdir
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "repodata.json").write_text(json.dumps(
+            {"info": {"subdir": subdir}, "packages": pkgs, "packages.conda": pkgs_conda}))
+    return root.as_uri()
+
+
+@pytest.fixture()
+def context(tmp_path):
+    from conda_deepdive.context import Context
+
+    return Context.from_values(pkgs_dirs=[str(tmp_path / "pkgs")], subdir="linux-64",
+                               override_glibc="2.17", override_linux="5.15", override_cuda="",
+                               override_archspec="x86_64", add_pip_as_python_dependency=True)
+
+
+@pytest.fixture()
+def two_channels(tmp_path):
+    a = _channel(tmp_path / "a", {
+        "zlib-1.2-0.tar.bz2": _pkg("zlib", "1.2"),
+        "python-3.9.0-0.tar.bz2": _pkg("python", "3.9.0", depends=["zlib"]),
+        "zlib-1.3-0.tar.bz2": _pkg("zlib", "1.3"),
+        "mkl-1-0.tar.bz2": _pkg("mkl", "1", track_features="mkl"),
+        "future-1-0.tar.bz2": _pkg("future", "1", record_version=2),  # ignored, like conda
+    }, conda={"zlib-1.3-0.conda": _pkg("zlib", "1.3")})
+    b = _channel(tmp_path / "b", {"zlib-1.4-0.tar.bz2": _pkg("zlib", "1.4"),
+                                  "nomkl-1-0.tar.bz2": _pkg("nomkl", "1", track_features="nomkl mkl")})
+    return [a, b]
+
+
+def _built(index) -> int:
+    return sum(len(sd._store) - sd._store._built.count(None) for sd in index.subdir_datas if sd._store)
+
+
+def test_nothing_is_built_until_asked_for(context, two_channels):
+    SubdirData.clear_memory_cache()
+    index = fetch_index(context, channels=two_channels)
+    assert len(index) == 6  # the future-schema record is skipped; the .tar.bz2 twin is shadowed
+    assert _built(index) == 0
+    assert sorted(index.by_name) == ["mkl", "nomkl", "python", "zlib"]
+    assert "zlib" in index.by_name and "numpy" not in index.by_name
+    assert _built(index) == 0  # names and counts come from the parsed entries
+
+    zlibs = index.by_name["zlib"]
+    assert [(r.version, r.fn) for r in zlibs] == [("1.3", "zlib-1.3-0.conda"), ("1.2", "zlib-1.2-0.tar.bz2"),
+                                                 ("1.4", "zlib-1.4-0.tar.bz2")]
+    assert _built(index) == 3
+    assert all(isinstance(r, PackageRecord) for r in zlibs)
+    assert zlibs[0].legacy_bz2_md5 == "0" * 32  # the shadowed twin's checksum is remembered
+    with pytest.raises(KeyError):
+        index.by_name["numpy"]
+    assert index.get("numpy") == []
+
+
+def test_records_are_built_once_and_match_the_eager_view(context, two_channels):
+    SubdirData.clear_memory_cache()
+    index = fetch_index(context, channels=two_channels)
+    python = index.by_name["python"][0]
+    everything = index.records
+    assert len(everything) == len(index) == 6
+    assert _built(index) == 6
+    assert python in everything and any(r is python for r in everything)  # same object, not a twin
+    assert python.depends == ("zlib", "pip")  # add_pip_as_python_dependency, applied when built
+    by_name: dict[str, list] = {}
+    for rec in everything:
+        by_name.setdefault(rec.name, []).append(rec)
+    assert {n: index.by_name[n] for n in index.by_name} == by_name
+    assert list(index.by_name) == list(by_name)  # same first-seen order as building everything
+
+
+def test_memo_reuses_the_store_and_feature_lookup_builds_nothing(context, two_channels):
+    SubdirData.clear_memory_cache()
+    first = fetch_index(context, channels=two_channels)
+    again = fetch_index(context, channels=two_channels)
+    assert [sd.fetch_info.cache for sd in again.subdir_datas][0] == "memory"
+    assert again.by_name["zlib"][0] is first.by_name["zlib"][0]
+    SubdirData.clear_memory_cache()
+    fresh = fetch_index(context, channels=two_channels)
+    assert fresh.names_tracking("mkl") == ["mkl", "nomkl"]
+    assert fresh.names_tracking("nomkl") == ["nomkl"]
+    assert fresh.names_tracking("openblas") == []
+    assert _built(fresh) == 0
+
+
+def test_priority_report_from_an_index_equals_the_one_from_its_records(context, two_channels):
+    SubdirData.clear_memory_cache()
+    index = fetch_index(context, channels=two_channels)
+    lazy = apply_channel_priority(index, index.channels, "strict")
+    assert _built(index) <= len(index.subdir_datas)  # one record per subdir, to name its channel
+    eager = apply_channel_priority(list(index.records), index.channels, "strict")
+    assert lazy.summary() == eager.summary()
+    assert lazy["zlib"].offered_by == eager["zlib"].offered_by and len(lazy["zlib"].offered_by) == 2
+    assert lazy["zlib"].masked == eager["zlib"].masked == (lazy["zlib"].offered_by[1],)
+
+
+def test_store_repr_says_how_much_is_built(context, two_channels):
+    SubdirData.clear_memory_cache()
+    index = fetch_index(context, channels=two_channels)
+    store = index.subdir_datas[0]._store
+    assert repr(store) == "<RecordStore 4 records of 3 names, 0 built>"
+    index.by_name["mkl"]
+    assert repr(store) == "<RecordStore 4 records of 3 names, 1 built>"
+    assert store.counts() == {"zlib": 2, "python": 1, "mkl": 1}
