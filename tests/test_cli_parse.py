@@ -352,20 +352,28 @@ def test_list_prints_like_conda(tmp_path, capsys):
     prefix = _fake_env(tmp_path)
     # the fixture's URLs are conda's real channels: read them under conda's built-in settings
     # (the teaching defaults would name repo.anaconda.com/pkgs/main by its URL)
-    env = {"HOME": str(tmp_path), "CONDA_DEEPDIVE_REAL_DEFAULTS": "1"}
+    env = {"HOME": str(tmp_path), "CONDA_DEEPDIVE_REAL_DEFAULTS": "1", "CONDA_SUBDIR": "linux-64"}
     assert cli_main.main(["list", "-p", str(prefix)], env=env) == 0
+    # conda 26.7.1's layout (conda/cli/main_list.py::list_packages, dynamic since 25.5 / #14781):
+    # columns joined by two spaces, all left-aligned, starting widths 23/15/15/1 and widened to
+    # the longest cell; the header carries "# " so rows widen Name by 2; lines right-stripped
+    # (python's Channel is blank: "defaults" is hidden). tests/test_list_layout.py has the rest.
     assert capsys.readouterr().out.splitlines() == [
         f"# packages in environment at {prefix}:",
         "#",
-        "# Name                    Version                   Build  Channel",
-        "numpy                     1.15.0           py36h1b885b7_0    conda-forge",
-        "python                    3.6.0                         0  ",  # defaults: no channel column
-        "zlib                      1.2.11               ha838bed_2    conda-forge",
+        "# Name                     Version          Build            Channel",
+        "numpy                      1.15.0           py36h1b885b7_0   conda-forge",
+        "python                     3.6.0            0",
+        "zlib                       1.2.11           ha838bed_2       conda-forge",
     ]
     assert cli_main.main(["list", "-p", str(prefix), "^n"], env=env) == 0
     assert [l.split()[0] for l in capsys.readouterr().out.splitlines()[3:]] == ["numpy"]
     assert cli_main.main(["list", "-p", str(prefix), "--export"], env=env) == 0
-    assert capsys.readouterr().out.splitlines()[-3:] == [
+    assert capsys.readouterr().out.splitlines() == [
+        "# This file may be used to create an environment using:",
+        "# $ conda create --name <env> --file <this file>",
+        "# platform: linux-64",
+        "# created-by: conda 26.7.1",
         "numpy=1.15.0=py36h1b885b7_0", "python=3.6.0=0", "zlib=1.2.11=ha838bed_2"]
 
 

@@ -248,6 +248,11 @@ def _configure_remove(sub, name: str = "remove") -> None:
     p.set_defaults(func=f"{_PKG}.main_remove.execute")
 
 
+def _comma_separated_stripped(value: str) -> list[str]:
+    """``--fields "name, version"`` → ``['name', 'version']`` (conda.cli.helpers)."""
+    return [part.strip() for part in value.split(",")]
+
+
 def _configure_list(sub) -> None:
     p = sub.add_parser("list", help="List installed packages in a conda environment.",
                        description="List installed packages in a conda environment.")
@@ -255,12 +260,32 @@ def _configure_list(sub) -> None:
     g = _add_output(p, dry_run=False)
     g.add_argument("--show-channel-urls", action="store_true", dest="show_channel_urls",
                    default=None, help="Show channel urls.")
+    # dest is the Context setting's name, like every option (conda: list_fields)
+    p.add_argument("--fields", type=_comma_separated_stripped, dest="list_fields", default=None,
+                   help="Comma-separated list of fields to print. Valid values: "
+                        "arch,build,build_number,channel,channel_name,constrains,depends,"
+                        "dist_str,features,fn,license,license_family,md5,name,noarch,"
+                        "package_type,requested_spec,requested_specs,sha256,size,subdir,"
+                        "timestamp,track_features,url,version.")
+    p.add_argument("--reverse", action="store_true", default=None,
+                   help="List installed packages in reverse order.")
     p.add_argument("-c", "--canonical", action="store_true", default=None,
                    help="Output canonical names of packages only.")
     p.add_argument("-f", "--full-name", action="store_true", default=None,
-                   help="Only search for full names, i.e., ^<regex>$.")
+                   help="Only search for full names, i.e., ^<regex>$. "
+                        "--full-name NAME is identical to regex '^NAME$'.")
+    p.add_argument("--explicit", action="store_true", default=None,
+                   help="List explicitly all installed conda packages with URL "
+                        "(output may be used by conda create --file).")
+    p.add_argument("--md5", action="store_true", default=None,
+                   help="Add MD5 hashsum when using --explicit.")
+    p.add_argument("--sha256", action="store_true", default=None,
+                   help="Add SHA256 hashsum when using --explicit.")
     p.add_argument("-e", "--export", action="store_true", default=None,
                    help="Output explicit, machine-readable requirement strings.")
+    p.add_argument("--auth", action="store_false", default=True, dest="remove_auth",
+                   help="In explicit mode, leave authentication details in package URLs. "
+                        "They are removed by default otherwise.")
     p.add_argument("regex", nargs="?", help="List only packages matching this regular expression.")
     p.set_defaults(func=f"{_PKG}.main_list.execute")
 
