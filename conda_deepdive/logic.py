@@ -391,38 +391,46 @@ class Clauses:
         Exactly the clauses and variable numbers ``_ite(c, t, f, True, new=True)`` produces,
         case by case (Or / And / Xor reductions first, then the three-clause ITE); only the
         Python-level overhead (method calls, temporary lists) is gone.
+
+        A node's key is one int, ``j * width + csum`` with ``j = index + 1``: the remaining
+        total of a node is a function of its index alone (a prefix sum), so ``(index, partial
+        sum)`` identifies it, and int keys cost less to build and hash than tuples. The walk,
+        and so every variable number, is the same as :meth:`_bdd`'s.
         """
-        total = sum(coeffs[:nterms])
-        target = (nterms - 1, 0, total)
+        prefix = [0]  # prefix[j] = sum(coeffs[:j]): the total still available below index j - 1
+        for coeff in coeffs[:nterms]:
+            prefix.append(prefix[-1] + coeff)
+        width = prefix[-1] + 1  # partial sums run from 0 to the full total
+        target = nterms * width
         stack = [target]
         push, pop = stack.append, stack.pop
-        ret: dict[tuple[int, int, int], int] = {}
+        ret: dict[int, int] = {}
         ret_get = ret.get
         add = self._clauses.append
         m = self.m
         T, F = TRUE, FALSE
         while stack:
             key = stack[-1]
-            ndx, csum, total = key
+            j, csum = divmod(key, width)
             lower = lo - csum
             upper = hi - csum
-            if lower <= 0 and upper >= total:
+            if lower <= 0 and upper >= prefix[j]:
                 ret[pop()] = T
                 continue
-            if lower > total or upper < 0:
+            if lower > prefix[j] or upper < 0:
                 ret[pop()] = F
                 continue
+            ndx = j - 1
             lit = lits[ndx]
             coeff = coeffs[ndx]
-            ndx -= 1
-            total -= coeff
+            base = ndx * width + csum  # the child's key with nothing added
             if lit < 0:
-                hi_key = (ndx, csum, total)
-                lo_key = (ndx, csum + coeff, total)
+                hi_key = base
+                lo_key = base + coeff
                 c = -lit
             else:
-                hi_key = (ndx, csum + coeff, total)
-                lo_key = (ndx, csum, total)
+                hi_key = base + coeff
+                lo_key = base
                 c = lit
             t = ret_get(hi_key)
             if t is None:
