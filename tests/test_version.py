@@ -349,3 +349,12 @@ def test_module_doctests_hold():
 
     result = doctest.testmod(version_module)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_version_spec_doctests_hold():
+    import doctest
+
+    from conda_deepdive.models import version_spec
+
+    result = doctest.testmod(version_spec)
+    assert result.attempted >= 5 and result.failed == 0

@@ -3,7 +3,8 @@
 Import what you need from here; submodules load lazily so ``import conda_deepdive.models`` stays
 cheap (the CLI's ``--help`` must not pay for the whole data model).
 
-* :class:`VersionOrder`, :class:`VersionSpec`, :class:`BuildNumberMatch` — ``models.version``
+* :class:`VersionOrder` — ``models.version``; :class:`VersionSpec`, :class:`BuildNumberMatch` —
+  ``models.version_spec``
 * :class:`MatchSpec` — the package query language (``numpy >=1.20``) — ``models.match_spec``
   (its field matchers live in ``models.matchers``, the string grammar in ``models.spec_parser``)
 * :class:`Channel`, :class:`MultiChannel`, :class:`ChannelConfig` — ``models.channel``
@@ -19,9 +20,9 @@ from typing import Any
 
 _WHERE = {
     "VersionOrder": "version",
-    "VersionSpec": "version",
-    "BuildNumberMatch": "version",
-    "ver_eval": "version",
+    "VersionSpec": "version_spec",
+    "BuildNumberMatch": "version_spec",
+    "ver_eval": "version_spec",
     "MatchSpec": "match_spec",
     "Channel": "channel",
     "MultiChannel": "channel",

@@ -9,9 +9,9 @@ The fields (``MatchSpec.FIELD_NAMES``) and how each one matches:
 
 =================  ======================================================================
 ``name``           exact, glob (``py*``) or regex (``^py.*$``); always stored lower-case
-``version``        a :class:`~conda_deepdive.models.version.VersionSpec` (``>=1.2,<2``, ``1.7.*``…)
+``version``        a :class:`~conda_deepdive.models.version_spec.VersionSpec` (``>=1.2,<2``, ``1.7.*``…)
 ``build``          exact / glob / regex over the build string (``py38*``)
-``build_number``   a :class:`~conda_deepdive.models.version.BuildNumberMatch` (``>=3``)
+``build_number``   a :class:`~conda_deepdive.models.version_spec.BuildNumberMatch` (``>=3``)
 ``channel``        a :class:`~conda_deepdive.models.channel.Channel` compared by name
 ``subdir``         exact string (``linux-64``)
 ``track_features``, ``features``  the *set* of features must be equal
@@ -60,7 +60,7 @@ from .matchers import (  # noqa: F401  (re-exported: conda keeps them in match_s
     _make_component,
 )
 from .spec_parser import _parse_simple_spec, _parse_spec_str
-from .version import VersionSpec
+from .version_spec import VersionSpec
 
 _VERSION_SPECS = VersionSpec._cache_  # the interning table: string -> VersionSpec
 _BUILD_MATCHERS: dict[str, GlobStrMatch] = {}  # build string -> matcher, for the fast path

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..exceptions import InvalidMatchSpec
 from .channel import Channel, has_scheme, is_path
-from .version import BuildNumberMatch, VersionSpec
+from .version_spec import BuildNumberMatch, VersionSpec
 
 # Package names as conda 26 accepts them (CEP "names in conda packages"): letters, digits and
 # single separators (. - _); may start with one underscore, virtual packages with two.
