@@ -6,8 +6,16 @@ in ``conda.core.link``.
 Packages are sorted into sections by comparing what is unlinked with what is linked, name by name:
 *NEW* (only linked), *REMOVED* (only unlinked), *UPDATED* (higher version, or same version and
 higher build number), *DOWNGRADED* (otherwise, same channel and subdir), *SUPERSEDED* (otherwise:
-the channel changed). A ``noarch: python`` package relinked unchanged for a new python is left out.
-Sizes use conda's rounding (``human_bytes``).
+the channel changed). Sizes use conda's rounding (``human_bytes``).
+
+What to notice: the report lists *changes*, not actions. A package that is unlinked and linked
+again as the very same record — conda's record identity, ``_pkey``: canonical channel, subdir,
+name, version, build number, build — appears in no section. That happens to every package named
+with ``--force-reinstall`` (``solve.diff_for_unlink_link_precs`` puts it in both lists) and to
+``noarch: python`` packages relinked for a new python. So ``install --force-reinstall zlib``
+prints only the header (plus a download table if zlib is not in the package cache), although
+``--json`` shows zlib under both UNLINK and LINK and the environment really is relinked: conda's
+report has no "REINSTALLED" heading (that is apt's wording).
 """
 
 from __future__ import annotations
@@ -49,8 +57,8 @@ def change_report(prefix: str, setup: Any, download_urls: set) -> str:
         if new_v > old_v or (new_v == old_v and nxt.build_number > old.build_number):
             updated[n] = (old, nxt)
         elif _chan_name(old) == _chan_name(nxt) and old.subdir == nxt.subdir:
-            if dist_str(old, True) == dist_str(nxt, True):
-                continue  # noarch: python packages relinked for a new python
+            if _record_key(old) == _record_key(nxt):
+                continue  # the same record relinked (--force-reinstall, noarch: python): no change
             downgraded[n] = (old, nxt)
         else:
             superseded[n] = (old, nxt)
@@ -114,6 +122,14 @@ def change_report(prefix: str, setup: Any, download_urls: set) -> str:
 def _chan_name(rec: Any) -> str | None:
     channel = record_value(rec, "channel")
     return getattr(channel, "name", None) if channel is not None and not isinstance(channel, str) else channel
+
+
+def _record_key(rec: Any) -> tuple:
+    """conda's record identity (``PackageRecord._pkey``, without the optional ``fn`` that only
+    ``separate_format_cache`` adds): two records with equal keys are the same package build."""
+    # dist_str(with_subdir=True) is "canonical/subdir::name-version-build"; the build number is
+    # the one field of the key it does not show
+    return dist_str(rec, True), int(record_value(rec, "build_number") or 0)
 
 
 def _canonical(rec: Any) -> str | None:
