@@ -180,13 +180,17 @@ def solve_attempts(session: "Session") -> "SolveStageResult":
         return make_solver(command, args, context, fn, index_for(fn), session.reporter)
 
     force_remove = bool(getattr(args, "force_remove", None) or getattr(context, "force_remove", False))
+    # conda.cli.install: ``--force`` on install/update/create means reinstall, like --force-reinstall
+    force_reinstall = None if command == "remove" else bool(
+        getattr(context, "force_reinstall", False) or getattr(context, "force", False))
     result = solve_with_retries(
         context.target_prefix, session.results["index"].channels, context.subdirs,
         requested_specs(command, args, context) if command != "remove" else (),
         remove_specs(args) if command == "remove" else (),
         command=command, context=context, repodata_fns=context.repodata_fns,
         args_update_modifier=args_update_modifier(args), index_for=index_for,
-        force_remove=force_remove, reporter=session.reporter, solver_for=solver_for,
+        force_remove=force_remove, force_reinstall=force_reinstall, reporter=session.reporter,
+        solver_for=solver_for,
     )
     return SolveStageResult(
         outcome=getattr(result.solver, "last_outcome", None),

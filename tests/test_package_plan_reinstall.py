@@ -43,7 +43,10 @@ def _run(capsys, env: dict, *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
     rc = main(list(argv), env=env)
     out = capsys.readouterr()
-    return rc, out.out, out.err
+    # human output starts with conda's progress lines (tests/test_install_progress.py): keep the plan
+    text = out.out
+    cut = text.find("\n## Package Plan ##")
+    return rc, (text[cut:] if cut > 0 else text), out.err
 
 
 class _World:
@@ -116,6 +119,18 @@ def test_force_reinstall_json_unlinks_and_links_the_same_record(capsys, world):
     assert [e["dist_name"] for e in actions["UNLINK"]] == [ZLIB]
     assert actions["LINK"] == actions["UNLINK"]
     assert actions["LINK"][0]["build_number"] == 1 and actions["LINK"][0]["platform"] == "linux-64"
+
+
+def test_install_force_means_force_reinstall(capsys, world):
+    # conda.cli.install solves with force_reinstall=context.force_reinstall or context.force
+    rc, out, _ = _run(capsys, world.env, "install", "-p", str(world.prefix), "--force",
+                      "--dry-run", "--json", "zlib")
+    assert rc == 0
+    actions = json.loads(out)["actions"]
+    assert [e["dist_name"] for e in actions["UNLINK"]] == [ZLIB]
+    assert actions["LINK"] == actions["UNLINK"]
+    rc, out, _ = _run(capsys, world.env, "install", "-p", str(world.prefix), "--dry-run", "--json", "zlib")
+    assert rc == 0 and json.loads(out)["message"] == "All requested packages already installed."
 
 
 def test_force_reinstall_with_an_empty_cache_shows_only_the_download_table(capsys, world):

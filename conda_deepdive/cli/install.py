@@ -2,19 +2,194 @@
 
 The command modules (``main_install.py`` …) hand their parsed arguments here. We build a
 :class:`~conda_deepdive.pipeline.Session` from them and run its stages; this module only decides
-what to *print*: the package plan, the confirmation prompt, conda's ``--json`` documents and the
-closing messages. Everything that changes the environment happens inside the stages.
+what to *print*: the progress lines, the package plan, the confirmation prompt, conda's
+``--json`` documents and the closing messages. Everything that changes the environment happens
+inside the stages.
+
+The progress lines are conda's *spinners* (``conda.reporters.get_spinner``, drawn by
+``conda/plugins/reporter_backends/console.py``). Each one is ``"<message>: "`` followed by
+``done`` or by the spinner's failure text. What to notice:
+
+* when stdout is not a terminal (a pipe, a notebook, our tests), or with ``--quiet``, or
+  ``TERM=dumb``, conda does not animate: it writes ``...working... `` after the colon, so a
+  piped run reads ``Solving environment: ...working... done``. On a terminal the line ends up
+  as ``Solving environment: done`` (we print that final text without the animation);
+* the classic solver (``conda/core/solve.py``, the one the fidelity data was produced with)
+  opens one ``Collecting package metadata (<repodata file>)`` spinner per repodata file and one
+  ``Solving environment`` spinner per try. A failed try prints *why conda will try again*
+  (``unsuccessful initial attempt using frozen solve…`` / ``unsuccessful attempt using
+  repodata from current_repodata.json…``) or ``failed`` — so the retry loop of
+  ``conda.cli.install`` is visible in the output. (The ``Channels:`` / ``Platform:`` header
+  comes from the libmamba solver's spinner message, not from classic);
+* ``--json`` prints none of this: conda's JSON reporter backend draws no spinners.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Mapping
+from typing import Any, Mapping, TextIO
 
 from conda_deepdive.exceptions import CondaSystemExit, PackagesNotFoundError
+from conda_deepdive.reporting import Reporter
 
-__all__ = ["install", "run_session"]
+__all__ = ["install", "run_session", "ConsoleProgress"]
+
+SOLVING = "Solving environment"
+# conda/core/solve.py (classic Solver.solve_final_state): the Solving spinner's failure texts
+FROZEN_RETRY = "unsuccessful initial attempt using frozen solve. Retrying with flexible solve."
+NEXT_REPODATA = "unsuccessful attempt using repodata from {fn}, retrying with next repodata source."
+FAILED = "failed"
+
+
+def collecting(repodata_fn: str) -> str:
+    """The metadata spinner's message for one repodata file."""
+    return f"Collecting package metadata ({repodata_fn})"
+
+
+class ConsoleProgress(Reporter):
+    """conda's console spinners, written as plain text, fed by the session's tracer events.
+
+    It forwards every tracer call to ``inner`` (so notebooks and ``--export`` still see them) and
+    watches the solve stage's ``attempt`` events: each one ends a ``Solving environment`` line.
+    Nothing is written until :meth:`configure` has seen the Context, nor ever with ``--json``.
+    """
+
+    def __init__(self, inner: Reporter | None = None, stream: TextIO | None = None,
+                 tty: bool | None = None) -> None:
+        self.inner = inner or Reporter()
+        self._stream = stream
+        self._tty = tty
+        self.enabled = False
+        self.animated = False
+        self._open: str | None = None  # message of the spinner whose line is still open
+        self._collected: set[str] = set()
+        self._last_fn = "repodata.json"
+        self._retry_unfrozen = False
+
+    def __repr__(self) -> str:
+        return f"ConsoleProgress(enabled={self.enabled}, animated={self.animated}, open={self._open!r})"
+
+    # -- setup -----------------------------------------------------------------------------------
+    @property
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stdout
+
+    def configure(self, session: Any) -> None:
+        """Decide, from the session's Context, whether and how to draw (call after ``context``)."""
+        from conda_deepdive.install_flow import args_update_modifier
+        from conda_deepdive.solve import attempt_repodata_fns
+        from conda_deepdive.solve_specs import FREEZE_INSTALLED, UPDATE_SPECS
+
+        context, command = session.context, session.command
+        self.enabled = not context.json
+        is_tty = self._tty if self._tty is not None else _isatty(self.stream)
+        term = str(session.env.get("TERM", ""))
+        # console.py: animations are off with --quiet, when stdout is no TTY, or for a dumb TERM
+        self.animated = not context.quiet and is_tty and term not in ("dumb", "unknown")
+        self.is_tty = is_tty and term not in ("dumb", "unknown")
+        self.quiet = bool(context.quiet)
+        self._last_fn = attempt_repodata_fns(command, context, context.repodata_fns)[-1]
+        typed = args_update_modifier(session.args)
+        typed = None if typed is None else typed.lower().replace("-", "_")
+        # conda.cli.install: the unfrozen retry is skipped for create and for an explicit
+        # --freeze-installed / --update-specs
+        self._retry_unfrozen = (typed is None or typed not in (FREEZE_INSTALLED, UPDATE_SPECS)) \
+            and command != "create"
+
+    # -- spinners --------------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:  # conda's spinners swallow a closed pipe (`| head`)
+            self.enabled = False
+
+    def begin(self, message: str) -> None:
+        """Open a spinner line: ``"<message>: "`` (+ ``...working... `` when not animated)."""
+        if not self.enabled:
+            return
+        self.end(FAILED)  # never leave a line half-written
+        self.write(f"{message}: " + ("" if self.animated else "...working... "))
+        self._open = message
+
+    def end(self, tail: str = "done") -> None:
+        """Close the open spinner line with ``done`` or a failure text."""
+        if self._open is None:
+            return
+        self._open = None
+        self.write(tail + "\n")
+
+    @property
+    def open_message(self) -> str | None:
+        return self._open
+
+    def collected(self, repodata_fn: str) -> None:
+        self._collected.add(repodata_fn)
+
+    def fail_message(self, repodata_fn: str, update_modifier: str) -> str:
+        """The Solving spinner's failure text for one try (classic ``solve_final_state``)."""
+        from conda_deepdive.solve_specs import FREEZE_INSTALLED
+
+        # should_retry_solve = _should_retry_unfrozen or not the last repodata file; only a
+        # frozen try can carry it, the unfrozen retry always solves with update_specs
+        should_retry = self._retry_unfrozen or repodata_fn != self._last_fn
+        if should_retry and update_modifier == FREEZE_INSTALLED:
+            return FROZEN_RETRY
+        if repodata_fn != "repodata.json":
+            return NEXT_REPODATA.format(fn=repodata_fn)
+        return FAILED
+
+    def fetch_started(self) -> None:
+        """package_cache_data: the header of the download/extract section (not with --quiet)."""
+        if self.enabled and not self.quiet:
+            end = "\n" if self.is_tty else " ...working..."
+            self.write("\nDownloading and Extracting Packages:" + end)
+
+    def fetch_finished(self) -> None:
+        if self.enabled and not self.quiet:
+            self.write("\r\n" if self.is_tty else " done\n")
+
+    def _attempt(self, repodata_fn: str, update_modifier: str, outcome: str) -> None:
+        if not self.enabled:
+            return
+        if self._open != SOLVING:
+            # a later try: a new Solver collects its repodata file first; the unfrozen retry
+            # reuses its Solver's metadata and only solves again
+            if repodata_fn not in self._collected:
+                self.begin(collecting(repodata_fn))
+                self.end("done")
+                self.collected(repodata_fn)
+            self.begin(SOLVING)
+        self.end("done" if outcome == "ok" else self.fail_message(repodata_fn, update_modifier))
+
+    # -- Reporter protocol: forward everything, watch the solve attempts --------------------------
+    def stage_started(self, stage: str, title: str) -> None:
+        self.inner.stage_started(stage, title)
+
+    def stage_finished(self, stage: str, result: Any) -> None:
+        self.inner.stage_finished(stage, result)
+
+    def event(self, stage: str, kind: str, **data: Any) -> None:
+        self.inner.event(stage, kind, **data)
+        if stage == "solve" and kind == "attempt":
+            self._attempt(str(data.get("repodata_fn")), str(data.get("update_modifier")),
+                          str(data.get("outcome")))
+
+    def progress(self, stage: str, task: str, done: int, total: int | None) -> None:
+        self.inner.progress(stage, task, done, total)
+
+    def warning(self, stage: str, message: str) -> None:
+        self.inner.warning(stage, message)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _print_json(doc: dict) -> None:
@@ -33,12 +208,53 @@ def _confirm(context: Any) -> None:
         raise CondaSystemExit("Exiting.")
 
 
+def _spun(session: Any, progress: ConsoleProgress, message: str | None, until: str) -> None:
+    """Run stages up to ``until`` inside one spinner (``None``: no spinner of its own)."""
+    if message is not None:
+        progress.begin(message)
+    try:
+        session.run(until=until)
+    except BaseException:
+        progress.end(FAILED)
+        raise
+    progress.end("done")
+
+
+def _attach(session: Any) -> ConsoleProgress:
+    """Put a ConsoleProgress in front of the session's tracer (before any solver exists)."""
+    existing = session.reporter
+    if isinstance(existing, ConsoleProgress):
+        return existing
+    if "index" in session.results:
+        raise ValueError("attach the console progress before the session fetches its index")
+    progress = ConsoleProgress(existing)
+    session.reporter = progress
+    return progress
+
+
 def run_session(session: Any, *, confirm: bool = True) -> int:
     """Run an already built session to its end, printing what conda prints. Returns the exit code."""
-    session.run(until="transaction")
-    context = session.context
-    if session.command not in ("create", "install", "update", "remove"):
+    progress = _attach(session)
+    session.run(until="context")
+    if "context" not in session.results or session.stopped_reason:
+        session.run(until="transaction")  # not a solving command: nothing to print
         return 0
+    context = session.context
+    progress.configure(session)
+    from conda_deepdive.install_flow import first_attempt
+
+    force_remove = session.command == "remove" and bool(
+        getattr(session.args, "force_remove", None) or getattr(context, "force_remove", False))
+    if force_remove:
+        # classic Solver: removing with --force returns before any spinner is drawn
+        session.run(until="solve")
+    else:
+        first_fn = first_attempt(session.command, session.args, context)[0]
+        _spun(session, progress, collecting(first_fn), "index")
+        progress.collected(first_fn)
+        # the Solving line stays open until the solve loop reports its first attempt
+        _spun(session, progress, SOLVING, "solve")
+    session.run(until="transaction")
     txn = session.results["transaction"]
     prefix = context.target_prefix
     if txn.nothing_to_do:
@@ -62,16 +278,33 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
             return 0
         if confirm:
             _confirm(context)
-    session.run()
+    # conda's handle_txn: download_and_extract(), then execute() = prepare, verify, execute
+    progress.fetch_started()
+    session.run(until="fetch")
+    progress.fetch_finished()
+    if session.next_stage == "link":
+        _txn_step(progress, "Preparing transaction", txn.prepare)
+        _txn_step(progress, "Verifying transaction", txn.verify)
+        _spun(session, progress, "Executing transaction", "link")
     if context.json:
         _print_json({"actions": txn.json_actions(), "prefix": prefix, "success": True})
-    elif session.command == "create":
+    elif session.command == "create" and not context.quiet:
         print(
             "#\n# To activate this environment, use\n#\n"
             f"#     $ conda activate {prefix}\n#\n"
             "# To deactivate an active environment, use\n#\n#     $ conda deactivate\n"
         )
     return 0
+
+
+def _txn_step(progress: ConsoleProgress, message: str, step: Any) -> None:
+    progress.begin(message)
+    try:
+        step()
+    except BaseException:
+        progress.end(FAILED)
+        raise
+    progress.end("done")
 
 
 def install(args: Any, parser: Any, command: str = "install", env: Mapping[str, str] | None = None,
@@ -86,6 +319,7 @@ def install(args: Any, parser: Any, command: str = "install", env: Mapping[str, 
         from conda_deepdive.cli.parser import ParsedCommand
 
         parsed = ParsedCommand.from_namespace(args, command)
-    session = Session(parsed=parsed, parser=parser, env=env, reporter=reporter)
+    session = Session(parsed=parsed, parser=parser, env=env,
+                      reporter=ConsoleProgress(reporter or Reporter()))
     sys.stdout.flush()
     return run_session(session)
