@@ -28,3 +28,21 @@ def shared_dir() -> Path:
 
 def load_fidelity(name: str) -> dict:
     return json.loads(shared_path("fidelity", name).read_text())
+
+
+@pytest.fixture
+def env(tmp_path):
+    """A clean environment for one command line on the teaching channel: its own HOME (no user
+    condarc) and package cache, a linux-64 machine with fixed virtual packages."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
+        "CONDA_OVERRIDE_GLIBC": "2.28",
+        "CONDA_OVERRIDE_LINUX": "5.15",
+        "CONDA_OVERRIDE_ARCHSPEC": "x86_64",
+        "CONDA_OVERRIDE_CUDA": "",
+        "CONDA_SUBDIR": "linux-64",
+    }

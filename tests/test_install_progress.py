@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conda_deepdive.cli.install import ConsoleProgress, run_session
 from conda_deepdive.cli.main import main
 from conda_deepdive.pipeline import Session
@@ -30,22 +28,6 @@ TXN = [
     "Verifying transaction: ...working... done",
     "Executing transaction: ...working... done",
 ]
-
-
-@pytest.fixture
-def env(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    return {
-        "HOME": str(home),
-        "PATH": "/usr/bin:/bin",
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_OVERRIDE_GLIBC": "2.28",
-        "CONDA_OVERRIDE_LINUX": "5.15",
-        "CONDA_OVERRIDE_ARCHSPEC": "x86_64",
-        "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_SUBDIR": "linux-64",
-    }
 
 
 def run(capsys, env, *argv):

@@ -15,22 +15,6 @@ from conda_deepdive.pipeline import STAGES, DeferredFailure, Session
 from conda_deepdive.reporting import MultiReporter, RecordingReporter, Reporter
 
 
-@pytest.fixture
-def env(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    return {
-        "HOME": str(home),
-        "PATH": "/usr/bin:/bin",
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_OVERRIDE_GLIBC": "2.28",
-        "CONDA_OVERRIDE_LINUX": "5.15",
-        "CONDA_OVERRIDE_ARCHSPEC": "x86_64",
-        "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_SUBDIR": "linux-64",
-    }
-
-
 def _session(tmp_path, env, *specs, reporter=None, dry_run=True):
     argv = ["create", "-p", str(tmp_path / "env"), *specs] + (["--dry-run"] if dry_run else ["-y"])
     return Session.from_argv(argv, env=env, reporter=reporter)
