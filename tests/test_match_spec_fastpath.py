@@ -146,7 +146,7 @@ def test_plain_matchers_equal_the_checked_constructor(text):
 @pytest.mark.parametrize("text", [">=1.2,<2", " >=1 , <2 ", "1.0,2.0,3.0", "a, ,b", ",a", "a,", "1,,2", "1,2\n3",
                                   ">=1,<2|3", "1,(2)", "^1,2$", "1.7", ">=1.2"])
 def test_comma_tree_is_treeify(text):
-    from conda_deepdive.models.version import _comma_tree, treeify
+    from conda_deepdive.models.version_spec import _comma_tree, treeify
 
     tree = _comma_tree(text)
     if tree is not None:

@@ -87,18 +87,11 @@ from typing import Any, Callable
 
 from ..exceptions import InvalidVersionSpec
 
-__all__ = [
-    "VersionOrder",
-    "normalized_version",
-    # forwarded from version_spec (see the bottom of this file)
-    "BaseSpec",
-    "BuildNumberMatch",
-    "VersionMatch",
-    "VersionSpec",
-    "treeify",
-    "untreeify",
-    "ver_eval",
-]
+# the spec names live in version_spec.py and are forwarded from here (see the bottom of this file)
+_SPEC_NAMES = ("BaseSpec", "BuildNumberMatch", "VersionMatch", "VersionSpec", "treeify", "untreeify",
+               "ver_eval")
+
+__all__ = ["VersionOrder", "normalized_version", *_SPEC_NAMES]
 
 _ALLOWED = re.compile(r"^[*.+!_0-9a-z]+$")
 # digits | runs of '*' | anything else: '1rc2' -> '1', 'rc', '2'
@@ -477,11 +470,7 @@ def normalized_version(version: str) -> VersionOrder:
 # keeps working. The forward is lazy, on first use, because version_spec imports this module:
 # an import at the top or bottom of this file would be an import cycle whenever version_spec
 # happens to load first. (Same pattern as conda_deepdive/models/__init__.py.)
-_IN_VERSION_SPEC = frozenset({
-    "BaseSpec", "BuildNumberMatch", "VersionMatch", "VersionSpec", "treeify", "untreeify",
-    "ver_eval",
-    "_comma_tree",  # private, but tests/test_match_spec_fastpath.py imports it from here
-})
+_IN_VERSION_SPEC = frozenset(_SPEC_NAMES)
 
 
 def __getattr__(name: str) -> Any:
