@@ -68,7 +68,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, bytes]:
 
 
 def _stages_in_process(workdir: Path, env: dict[str, str], spec: str) -> dict[str, float]:
-    from conda_deepdive import gc_policy
+    from conda_deepdive.index import gc_policy
     from conda_deepdive.pipeline import Session
 
     gc_policy.freeze_after_loading(True)  # as the command line does

@@ -43,7 +43,7 @@ def bare_json(files: list[Path], pause_gc: bool = False) -> float:
 
 
 def ours(context) -> tuple[float, object]:
-    from conda_deepdive.index import SubdirData, fetch_index
+    from conda_deepdive.index.index import SubdirData, fetch_index
 
     SubdirData.clear_memory_cache()
     t0 = time.perf_counter()
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skip: {CHANNELS} not found (real repodata snapshots needed)")
         return 0
 
-    from conda_deepdive.context import Context
-    from conda_deepdive.index import fetch_index
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.index.index import fetch_index
 
     files = [CHANNELS / n / sd / "repodata.json" for n in NAMES for sd in ("osx-64", "noarch")]
     context = Context.from_values(

@@ -49,9 +49,9 @@ def make_package(pkgs: Path, n_files: int) -> Path:
 
 
 def time_ours(base: Path, pkgs: Path, run: int) -> tuple[float, float]:
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
     from conda_deepdive.models import Channel, PackageRecord
-    from conda_deepdive.transaction import PrefixSetup, UnlinkLinkTransaction
+    from conda_deepdive.transaction.transaction import PrefixSetup, UnlinkLinkTransaction
 
     rec = PackageRecord.from_dict(dict(name="big", version="1.0", build="0", build_number=0, subdir="linux-64",
                                        fn="big-1.0-0.tar.bz2", md5="0" * 32, channel=Channel("file:///nowhere"),

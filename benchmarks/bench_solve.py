@@ -87,7 +87,7 @@ def report_load(label, channel_dirs):
 
 
 def run_once(records, channels, priority, spec):
-    from conda_deepdive.resolve import Resolve
+    from conda_deepdive.solve.resolve import Resolve
 
     t0 = time.perf_counter()
     r = Resolve(records, channels, priority)

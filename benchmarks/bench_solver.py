@@ -1,7 +1,7 @@
 """Benchmark the whole Solver (spec collection + SAT + post-processing) on fidelity cases.
 
 For a sample of ``../shared/fidelity/cli_cases.json`` cases, runs conda's retry loop
-(:func:`conda_deepdive.solve.solve_with_retries`) in process with the index already loaded
+(:func:`conda_deepdive.solve.solve.solve_with_retries`) in process with the index already loaded
 (conda's own figure, ``oracle_seconds``, is a whole CLI call including Python start-up and
 repodata parsing, so the index load is timed separately and reported beside it).
 
@@ -37,10 +37,10 @@ def main() -> int:
     ns = parser.parse_args()
 
     import test_cli_cases as T
-    from conda_deepdive.context import Context
-    from conda_deepdive.index import SubdirData, fetch_index
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.index.index import SubdirData, fetch_index
     from conda_deepdive.models import MatchSpec
-    from conda_deepdive.solve import solve_with_retries
+    from conda_deepdive.solve.solve import solve_with_retries
 
     cases = {c["id"]: c for c in T.load_cases()}
     rows = []

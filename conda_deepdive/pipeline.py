@@ -250,8 +250,8 @@ class Session:
         return parsed
 
     def _stage_context(self) -> Any:
-        from conda_deepdive.context import Context
-        from conda_deepdive.install_flow import check_prefix, requested_specs, target_prefix_for
+        from conda_deepdive.config.context import Context
+        from conda_deepdive.solve.install_flow import check_prefix, requested_specs, target_prefix_for
 
         context = Context.load(args=self.results["parse"].namespace, env=self.env)
         prefix = target_prefix_for(self.command, context)
@@ -263,15 +263,15 @@ class Session:
         return context
 
     def _stage_index(self) -> Any:
-        from conda_deepdive.index import fetch_index
-        from conda_deepdive.install_flow import first_attempt
+        from conda_deepdive.index.index import fetch_index
+        from conda_deepdive.solve.install_flow import first_attempt
 
         fn, _modifier = first_attempt(self.command, self.args, self.context)
         return fetch_index(self.context, repodata_fn=fn, reporter=self.reporter)
 
     def _first_solver(self) -> Any:
         """The Solver of the solve loop's first attempt; stages 4–5b run its phases one by one."""
-        from conda_deepdive.install_flow import first_attempt, make_solver
+        from conda_deepdive.solve.install_flow import first_attempt, make_solver
 
         if getattr(self, "_solver", None) is None:
             fn, _modifier = first_attempt(self.command, self.args, self.context)
@@ -284,7 +284,7 @@ class Session:
         """Run one step of the first solve attempt. A failure that conda's retry loop would
         catch (e.g. a spec missing from ``current_repodata.json``) is *deferred*: the stage
         returns a :class:`DeferredFailure` and the solve stage decides whether to retry."""
-        from conda_deepdive.install_flow import RETRIABLE_ERRORS
+        from conda_deepdive.solve.install_flow import RETRIABLE_ERRORS
 
         if self._deferred is not None:
             return DeferredFailure(stage, self._deferred)
@@ -299,7 +299,7 @@ class Session:
         return self._first_attempt_step("priority", lambda s: s.apply_channel_priority())
 
     def _stage_specs(self) -> Any:
-        from conda_deepdive.install_flow import first_attempt
+        from conda_deepdive.solve.install_flow import first_attempt
 
         _fn, modifier = first_attempt(self.command, self.args, self.context)
         return self._first_attempt_step("specs", lambda s: s.collect_specs(update_modifier=modifier))
@@ -308,12 +308,12 @@ class Session:
         return self._first_attempt_step("reduce", lambda s: s.reduce())
 
     def _stage_solve(self) -> SolveStageResult:
-        from conda_deepdive.install_flow import solve_attempts
+        from conda_deepdive.solve.install_flow import solve_attempts
 
         return solve_attempts(self)
 
     def _stage_transaction(self) -> Any:
-        from conda_deepdive.transaction import PrefixSetup, UnlinkLinkTransaction
+        from conda_deepdive.transaction.transaction import PrefixSetup, UnlinkLinkTransaction
 
         solved: SolveStageResult = self.results["solve"]
         solver = solved.solver

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conda_deepdive.channel_priority import (
+from conda_deepdive.solve.channel_priority import (
     MAX_CHANNEL_PRIORITY,
     PriorityReport,
     apply_channel_priority,

@@ -11,7 +11,7 @@ and the ``CONDA_OVERRIDE_*`` values. Cases with a ``prefix`` get a fake existing
 Two drivers produce the same :class:`CaseResult`:
 
 * ``cli`` — our ``conda_deepdive.cli.main.main(argv, env=...)`` in-process, stdout parsed as JSON;
-* ``solver`` — :func:`conda_deepdive.solve.solve_with_retries` directly (kept for debugging the
+* ``solver`` — :func:`conda_deepdive.solve.solve.solve_with_retries` directly (kept for debugging the
   solver without the command line): ``CONDA_DEEPDIVE_CASES_DRIVER=solver pytest tests/test_cli_cases.py``.
 
 Comparison: LINK/UNLINK as sets of ``<channel dir>::name-version-build``; errors by exception name
@@ -192,11 +192,11 @@ def run_cli(case: dict, tmp: Path) -> CaseResult:
 
 def run_solver(case: dict, tmp: Path) -> CaseResult:
     """Drive the same case through Context + fetch_index + solve_with_retries (no CLI)."""
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
     from conda_deepdive.exceptions import CondaError
-    from conda_deepdive.index import fetch_index
+    from conda_deepdive.index.index import fetch_index
     from conda_deepdive.models import MatchSpec
-    from conda_deepdive.solve import solve_with_retries
+    from conda_deepdive.solve.solve import solve_with_retries
 
     argv, env, prefix = prepare(case, tmp)
     channels = [channel_url(ch) for ch in case["channels"]]

@@ -14,9 +14,9 @@ import pytest
 
 HEAVY = ("ruamel", "yaml", "requests", "urllib3", "pycosat", "rich", "networkx", "zstandard",
          "conda_package_handling", "conda_package_streaming", "ipywidgets", "platformdirs",
-         "filelock", "conda_deepdive.context", "conda_deepdive.condarc", "conda_deepdive.models",
-         "conda_deepdive.pipeline", "conda_deepdive.cli.install", "conda_deepdive.index",
-         "conda_deepdive.solve", "conda_deepdive.render")
+         "filelock", "conda_deepdive.config.context", "conda_deepdive.config.condarc", "conda_deepdive.models",
+         "conda_deepdive.pipeline", "conda_deepdive.cli.install", "conda_deepdive.index.index",
+         "conda_deepdive.solve.solve", "conda_deepdive.render")
 
 PROBE = """
 import json, runpy, sys
@@ -50,7 +50,8 @@ def test_help_imports_nothing_heavy(argv):
     # gc_policy (stdlib gc/threading only) is imported by the entry point to set a process policy
     assert ours == ["conda_deepdive", "conda_deepdive.cli",
                     "conda_deepdive.cli.main", "conda_deepdive.cli.parser",
-                    "conda_deepdive.exceptions", "conda_deepdive.gc_policy"]
+                    "conda_deepdive.exceptions", "conda_deepdive.index",
+                    "conda_deepdive.index.gc_policy"]
 
 
 def test_install_help_lists_condas_options():

@@ -348,7 +348,7 @@ def _fake_env(tmp_path):
 
 
 def test_list_prints_like_conda(tmp_path, capsys):
-    pytest.importorskip("conda_deepdive.prefix_data")
+    pytest.importorskip("conda_deepdive.index.prefix_data")
     prefix = _fake_env(tmp_path)
     # the fixture's URLs are conda's real channels: read them under conda's built-in settings
     # (the teaching defaults would name repo.anaconda.com/pkgs/main by its URL)
@@ -378,7 +378,7 @@ def test_list_prints_like_conda(tmp_path, capsys):
 
 
 def test_list_json_is_condas_shape(tmp_path, capsys):
-    pytest.importorskip("conda_deepdive.prefix_data")
+    pytest.importorskip("conda_deepdive.index.prefix_data")
     prefix = _fake_env(tmp_path)
     assert cli_main.main(["list", "-p", str(prefix), "--json", "-f", "python"], env={"HOME": str(tmp_path)}) == 0
     assert json.loads(capsys.readouterr().out) == [{

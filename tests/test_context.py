@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conda_deepdive.cli.parser import parse_command
-from conda_deepdive.condarc import SEARCH_PATH, expand_search_path, merge_sequence
-from conda_deepdive.context import DEFAULT_CHANNELS, SETTINGS, Context, host_subdir
+from conda_deepdive.config.condarc import SEARCH_PATH, expand_search_path, merge_sequence
+from conda_deepdive.config.context import DEFAULT_CHANNELS, SETTINGS, Context, host_subdir
 from conda_deepdive.exceptions import (
     ArgumentError,
     ConfigurationLoadError,
@@ -73,7 +73,7 @@ def test_defaults_are_conda_26s(home):
 
 
 def test_teaching_defaults_point_conda_names_at_the_bundled_channels(home):
-    from conda_deepdive.teaching_defaults import channels_dir
+    from conda_deepdive.config.teaching_defaults import channels_dir
 
     root = channels_dir().as_uri()
     c = load(home)

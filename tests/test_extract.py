@@ -55,7 +55,7 @@ def record_for(path, **overrides):
 
 
 def _fetch(tmp_path, rec):
-    from conda_deepdive.fetch_extract import ProgressiveFetchExtract
+    from conda_deepdive.fetch.fetch_extract import ProgressiveFetchExtract
 
     return ProgressiveFetchExtract([rec], make_context(tmp_path)).execute()
 

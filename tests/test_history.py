@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_deepdive.history import History, parse_comment_line
+from conda_deepdive.index.history import History, parse_comment_line
 
 CHAN = "file:///channels/test-index4/linux-64"
 

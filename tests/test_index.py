@@ -10,12 +10,12 @@ import pytest
 
 from conftest import shared_path
 from conda_deepdive.exceptions import CondaError, RepodataDecodeError, UnavailableInvalidChannel
-from conda_deepdive.index import FetchInfo, Index, SubdirData, fetch_index
+from conda_deepdive.index.index import FetchInfo, Index, SubdirData, fetch_index
 from conda_deepdive.reporting import RecordingReporter
 
 
 def make_context(tmp_path: Path, **settings):
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
 
     values = dict(
         pkgs_dirs=[str(tmp_path / "pkgs")],

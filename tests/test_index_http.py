@@ -19,8 +19,8 @@ from conda_deepdive.exceptions import (
     RepodataDecodeError,
     UnavailableInvalidChannel,
 )
-from conda_deepdive.index import SubdirData, fetch_index
-from conda_deepdive.repodata_cache import RepodataCache, cache_fn_url, get_cache_control_max_age
+from conda_deepdive.index.index import SubdirData, fetch_index
+from conda_deepdive.index.repodata_cache import RepodataCache, cache_fn_url, get_cache_control_max_age
 from conda_deepdive.reporting import RecordingReporter
 
 pytestmark = pytest.mark.network
@@ -111,7 +111,7 @@ def repo(tmp_path):
 
 
 def ctx(tmp_path, **settings):
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
 
     values = dict(pkgs_dirs=[str(tmp_path / "pkgs")], override_cuda="", override_glibc="2.17",
                   override_linux="5.15", override_archspec="x86_64", local_repodata_ttl=0)
@@ -307,7 +307,7 @@ def test_killed_write_leaves_old_cache_intact(repo, tmp_path, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed mid-write")
 
-    monkeypatch.setattr("conda_deepdive.repodata_cache.os.replace", killed)
+    monkeypatch.setattr("conda_deepdive.index.repodata_cache.os.replace", killed)
     with pytest.raises(KeyboardInterrupt):
         load(repo, tmp_path)
     monkeypatch.undo()
@@ -327,7 +327,7 @@ def test_fetch_index_over_http_in_order_with_noarch(repo, tmp_path):
 
 
 def test_with_project_server(tmp_path):
-    serve = pytest.importorskip("conda_deepdive.serve", reason="conda_deepdive.serve not written yet")
+    serve = pytest.importorskip("conda_deepdive.teaching.serve", reason="conda_deepdive.teaching.serve not written yet")
     root = tmp_path / "srv"
     write(root, "chan/linux-64/repodata.json", {"packages": {"a-1-0.tar.bz2": rec("a", "1")}})
     write(root, "chan/noarch/repodata.json", {"packages": {}})

@@ -220,7 +220,7 @@ def test_every_real_package_extracts_and_links(tmp_path):
     """Each package of ../shared/data/packages: extracted, then linked into its own prefix — or,
     for the malformed ones, refused with a clear CondaError and nothing left behind."""
     from conda_deepdive.exceptions import CondaError, CorruptedArchiveError
-    from conda_deepdive.fetch_extract import ProgressiveFetchExtract
+    from conda_deepdive.fetch.fetch_extract import ProgressiveFetchExtract
     from conda_deepdive.models import Channel, PackageRecord
 
     packages = shared_path("data", "packages")

@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-import conda_deepdive.path_actions  # noqa: F401  (imports generated_actions in the right order)
-from conda_deepdive.generated_actions import _json_indent2
-from conda_deepdive.link import PathData
+import conda_deepdive.link.path_actions  # noqa: F401  (imports generated_actions in the right order)
+from conda_deepdive.link.generated_actions import _json_indent2
+from conda_deepdive.link.link import PathData
 from conda_deepdive.models.enums import LinkType
-from conda_deepdive.transaction import _lexists_in
+from conda_deepdive.transaction.transaction import _lexists_in
 
 JSON_CASES = [
     {"a": 1, "b": [{"x": "é\n\u2028\"\\", "y": True, "z": None, "f": 1.5, "n": float("nan")}, {}], "c": {}, "d": [],

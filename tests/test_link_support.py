@@ -46,7 +46,7 @@ PY = ("python-3.11.2-mini_0.conda", "pip-24.0-pyh_0.tar.bz2")
 
 
 def make_context(base: Path, **settings):
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
 
     values = dict(pkgs_dirs=[str(base / "pkgs")], root_prefix=str(base / "root"),
                   envs_dirs=[str(base / "envs")])
@@ -66,7 +66,7 @@ test_env.__test__ = False  # a helper, not a test
 
 
 def transaction(prefix, link=(), unlink=(), *, ctx, env, specs=(), remove_specs=(), reporter=None, records=None):
-    from conda_deepdive.transaction import PrefixSetup, UnlinkLinkTransaction
+    from conda_deepdive.transaction.transaction import PrefixSetup, UnlinkLinkTransaction
 
     records = records or linkdemo_records()
     link_precs = tuple(records[f] for f in link)
@@ -99,7 +99,7 @@ def tree_digest(root) -> dict:
 @pytest.fixture(scope="session")
 def warm_pkgs(tmp_path_factory) -> Path:
     """A package cache with every linkdemo package already fetched and extracted (once)."""
-    from conda_deepdive.fetch_extract import ProgressiveFetchExtract
+    from conda_deepdive.fetch.fetch_extract import ProgressiveFetchExtract
 
     base = tmp_path_factory.mktemp("warm")
     records = linkdemo_records()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conda_deepdive.cli import main as cli_main
-from conda_deepdive.teaching_defaults import channels_dir
+from conda_deepdive.config.teaching_defaults import channels_dir
 
 ROOT = channels_dir().as_uri()  # file:///…/data/channels
 PKGS_MAIN = f"{ROOT}/pkgs/main"           # a default channel
@@ -171,8 +171,8 @@ def test_condarc_custom_channel_and_alias_rename(tmp_path, capsys):
 # --- PrefixData itself ---------------------------------------------------------------------------
 
 def test_prefix_data_reads_records_with_the_given_config(tmp_path):
-    from conda_deepdive.context import Context
-    from conda_deepdive.prefix_data import PrefixData
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.index.prefix_data import PrefixData
 
     prefix = _fake_env(tmp_path)
     context = Context.load(env=_env(tmp_path))

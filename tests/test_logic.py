@@ -1,4 +1,4 @@
-"""conda_deepdive.logic against brute force on small formulas."""
+"""conda_deepdive.solve.logic against brute force on small formulas."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conda_deepdive.logic import FALSE, TRUE, Clauses, minimal_unsatisfiable_subset
+from conda_deepdive.solve.logic import FALSE, TRUE, Clauses, minimal_unsatisfiable_subset
 
 N = 5  # base variables 1..N
 

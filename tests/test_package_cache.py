@@ -18,7 +18,7 @@ from test_link_support import DEMO, linkdemo_records, make_context
 
 
 def _pfe(ctx, fns, reporter=None, records=None):
-    from conda_deepdive.fetch_extract import ProgressiveFetchExtract
+    from conda_deepdive.fetch.fetch_extract import ProgressiveFetchExtract
 
     records = records or linkdemo_records()
     return ProgressiveFetchExtract([records[f] for f in fns], ctx, reporter)
@@ -45,7 +45,7 @@ def test_cache_layout_matches_conda(tmp_path):
 
 
 def test_valid_cache_entries_are_reused(tmp_path):
-    from conda_deepdive.package_cache import PackageCacheData
+    from conda_deepdive.fetch.package_cache import PackageCacheData
     from conda_deepdive.reporting import RecordingReporter
 
     ctx = make_context(tmp_path)
@@ -140,7 +140,7 @@ def test_offline_refuses_to_download(tmp_path, http_channel):
 
 _HOLDER = """
 import sys, time
-from conda_deepdive.package_cache import PackageCacheData
+from conda_deepdive.fetch.package_cache import PackageCacheData
 with PackageCacheData(sys.argv[1]).lock():
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -151,7 +151,7 @@ _INSTALLER = """
 import sys, time, json
 sys.path.insert(0, sys.argv[2])
 from test_link_support import linkdemo_records, make_context, DEMO
-from conda_deepdive.fetch_extract import ProgressiveFetchExtract
+from conda_deepdive.fetch.fetch_extract import ProgressiveFetchExtract
 from pathlib import Path
 recs = linkdemo_records()
 ProgressiveFetchExtract([recs[f] for f in DEMO], make_context(Path(sys.argv[1]))).execute()
@@ -176,7 +176,7 @@ def test_two_processes_sharing_a_cache(tmp_path):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert float(out.strip()) >= released  # it had to wait for the lock
-    from conda_deepdive.package_cache import PackageCacheData
+    from conda_deepdive.fetch.package_cache import PackageCacheData
 
     cache = PackageCacheData(pkgs)
     records = linkdemo_records()

@@ -37,7 +37,7 @@ def _env(base: Path, pkgs: Path) -> dict:
 
 
 def _run(capsys, env: dict, *argv: str) -> tuple[int, str, str]:
-    from conda_deepdive.index import SubdirData
+    from conda_deepdive.index.index import SubdirData
 
     SubdirData.clear_memory_cache()  # each command line is a fresh process in real life
     capsys.readouterr()
@@ -63,7 +63,7 @@ class _World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from conda_deepdive.index import SubdirData
+    from conda_deepdive.index.index import SubdirData
 
     w = _World(tmp_path_factory.mktemp("reinstall"))
     SubdirData.clear_memory_cache()
@@ -217,8 +217,8 @@ def _rec(build_number: int, build: str = "h5eee18b_1", version: str = "1.2.13",
 
 
 def _report(unlink, link) -> list[str]:
-    from conda_deepdive.package_plan import change_report
-    from conda_deepdive.transaction import PrefixSetup
+    from conda_deepdive.transaction.package_plan import change_report
+    from conda_deepdive.transaction.transaction import PrefixSetup
 
     setup = PrefixSetup("/p", (unlink,), (link,), (), ("zlib",), ())
     text = change_report("/p", setup, set())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_deepdive.prefix_data import CorruptedPrefixRecordError, PrefixData
+from conda_deepdive.index.prefix_data import CorruptedPrefixRecordError, PrefixData
 
 CHAN = "file:///channels/test-index1/linux-64"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conda_deepdive.channel_priority import apply_channel_priority
-from conda_deepdive.index import SubdirData, fetch_index
+from conda_deepdive.solve.channel_priority import apply_channel_priority
+from conda_deepdive.index.index import SubdirData, fetch_index
 from conda_deepdive.models.records import PackageRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def _channel(root: Path, packages: dict[str, dict], conda: dict[str, dict] | Non
 
 @pytest.fixture()
 def context(tmp_path):
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
 
     return Context.from_values(pkgs_dirs=[str(tmp_path / "pkgs")], subdir="linux-64",
                                override_glibc="2.17", override_linux="5.15", override_cuda="",

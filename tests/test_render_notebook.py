@@ -15,7 +15,7 @@ def _solve_text(root) -> str:
 
 
 def test_render_is_identical_for_two_workshops(tmp_path):
-    from conda_deepdive.index import SubdirData
+    from conda_deepdive.index.index import SubdirData
 
     texts = []
     for name in ("one", "two-with-a-longer-name"):

@@ -37,7 +37,7 @@ def _check_snapshot(name: str, text: str) -> None:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    from conda_deepdive.index import SubdirData
+    from conda_deepdive.index.index import SubdirData
 
     # the snapshot shows "cache: none"; earlier tests in this process may have filled the
     # in-memory repodata cache (which would show "memory")
@@ -79,7 +79,7 @@ def test_full_sections_show_every_row(installed):
 
 
 def test_class_tree_has_every_path_action_class():
-    from conda_deepdive import path_actions
+    from conda_deepdive.link import path_actions
     from conda_deepdive.render.actions import class_tree
     from conda_deepdive.render.console import render_text
 

@@ -10,9 +10,9 @@ import pytest
 from conda_deepdive.exceptions import ResolvePackageNotFound, UnsatisfiableError
 from conda_deepdive.models.match_spec import MatchSpec
 from conda_deepdive.models.records import PackageRecord
-from conda_deepdive.reduction import ReducedIndex
+from conda_deepdive.solve.reduction import ReducedIndex
 from conda_deepdive.reporting import RecordingReporter
-from conda_deepdive.resolve import OptimisationPass, Resolve, SolveDetails, toposort
+from conda_deepdive.solve.resolve import OptimisationPass, Resolve, SolveDetails, toposort
 
 
 def rec(name, version, build="0", channel="chan", depends=(), build_number=0, **kw):
@@ -254,7 +254,7 @@ def test_hints_off_gives_condas_short_message():
 _DETERMINISM_SCRIPT = """
 import json
 from conda_deepdive.models.records import PackageRecord
-from conda_deepdive.resolve import Resolve
+from conda_deepdive.solve.resolve import Resolve
 from conda_deepdive.reporting import RecordingReporter
 
 def rec(name, version, build="0", depends=(), **kw):

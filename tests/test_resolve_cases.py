@@ -108,7 +108,7 @@ def run_case(case: dict):
     """``("ok", sorted link list)`` or ``("error", exception name, message)``."""
     from conda_deepdive.exceptions import CondaError
     from conda_deepdive.models.match_spec import MatchSpec
-    from conda_deepdive.resolve import Resolve
+    from conda_deepdive.solve.resolve import Resolve
 
     records, channels = case_records(case)
     r = Resolve(records, channels, case["settings"]["channel_priority"])

@@ -1,4 +1,4 @@
-"""conda_deepdive.serve: static files with ETag / Last-Modified / Cache-Control and 304 answers."""
+"""conda_deepdive.teaching.serve: static files with ETag / Last-Modified / Cache-Control and 304 answers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conda_deepdive.exceptions import CondaValueError
-from conda_deepdive.serve import DEFAULT_DIRECTORY, serving
+from conda_deepdive.teaching.serve import DEFAULT_DIRECTORY, serving
 
 pytestmark = pytest.mark.network
 
@@ -114,7 +114,7 @@ def test_missing_directory_is_a_clear_error(tmp_path):
 
 
 def test_command_line_prints_the_url_and_serves(channel):
-    proc = subprocess.Popen([sys.executable, "-m", "conda_deepdive.serve", str(channel), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "conda_deepdive.teaching.serve", str(channel), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()

@@ -17,9 +17,9 @@ from conda_deepdive.exceptions import (
     PackagesNotFoundInPrefixError,
     SpecsConfigurationConflictError,
 )
-from conda_deepdive.prefix_graph import PrefixGraph
+from conda_deepdive.models.prefix_graph import PrefixGraph
 from conda_deepdive.reporting import RecordingReporter
-from conda_deepdive.solve import Solver, diff_for_unlink_link_precs, solve_with_retries
+from conda_deepdive.solve.solve import Solver, diff_for_unlink_link_precs, solve_with_retries
 
 ENV = {"CONDA_OVERRIDE_GLIBC": "2.17", "CONDA_OVERRIDE_LINUX": "5.15", "CONDA_OVERRIDE_CUDA": "",
        "CONDA_OVERRIDE_ARCHSPEC": "x86_64"}
@@ -64,8 +64,8 @@ def _write_channel(root: Path) -> str:
 
 @pytest.fixture
 def world(tmp_path: Path):
-    from conda_deepdive.context import Context
-    from conda_deepdive.index import fetch_index
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.index.index import fetch_index
 
     url = _write_channel(tmp_path / "chan")
     ctx = Context.from_values(env=ENV, channels=(url,), subdir="linux-64",

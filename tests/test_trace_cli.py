@@ -30,7 +30,7 @@ def _env(tmp: Path, pkgs: Path | None = None) -> dict:
 
 def _trace(capsys, tmp: Path, *argv: str, command: str = "trace", pkgs: Path | None = None):
     # each CLI run is a new process in real life: forget repodata parsed by an earlier test
-    from conda_deepdive.index import SubdirData
+    from conda_deepdive.index.index import SubdirData
 
     SubdirData.clear_memory_cache()
     rc = main([command, *argv], env=_env(tmp, pkgs))
@@ -364,9 +364,9 @@ def test_step_enter_all_the_way_links(tmp_path):
 
 @pytest.mark.network
 def test_index_section_shows_cache_miss_hit_and_304_over_http(capsys, tmp_path):
-    from conda_deepdive.index import SubdirData
-    from conda_deepdive.serve import serving
-    from conda_deepdive.teaching_defaults import channels_dir
+    from conda_deepdive.index.index import SubdirData
+    from conda_deepdive.teaching.serve import serving
+    from conda_deepdive.config.teaching_defaults import channels_dir
 
     pkgs = tmp_path / "pkgs"
     verdicts = []

@@ -74,7 +74,7 @@ def test_plan_text_download_table_and_sections(tmp_path):
 
 
 def test_action_groups_in_conda_order(tmp_path, warm_pkgs):
-    from conda_deepdive.link import PREFIX_ACTION_GROUP_ORDER
+    from conda_deepdive.link.link import PREFIX_ACTION_GROUP_ORDER
 
     copy_cache(warm_pkgs, tmp_path)
     prefix = tmp_path / "envs" / "g"
@@ -96,7 +96,7 @@ def test_action_groups_in_conda_order(tmp_path, warm_pkgs):
 
 
 def test_class_tree_mirrors_conda():
-    from conda_deepdive.path_actions import class_tree
+    from conda_deepdive.link.path_actions import class_tree
 
     tree = class_tree()
     pp = tree["PathAction"]["PrefixPathAction"]
@@ -112,7 +112,7 @@ def test_class_tree_mirrors_conda():
 
 
 def test_prefix_replacement_rules():
-    from conda_deepdive.prefix_replace import PaddingTooShort, binary_replace, update_prefix_bytes
+    from conda_deepdive.link.prefix_replace import PaddingTooShort, binary_replace, update_prefix_bytes
 
     ph = "/opt/placeholder_placeholder"
     data = b"head\0" + ph.encode() + b"/lib:" + ph.encode() + b"/bin\0tail"
@@ -128,7 +128,7 @@ def test_prefix_replacement_rules():
 
 
 def test_entry_point_shebang_rules():
-    from conda_deepdive.entry_points import generate_shebang_for_entry_point, pyc_path
+    from conda_deepdive.link.entry_points import generate_shebang_for_entry_point, pyc_path
 
     assert generate_shebang_for_entry_point("/e/bin/python3.11") == "#!/e/bin/python3.11\n"
     long = "/" + "x" * 130 + "/bin/python3.11"

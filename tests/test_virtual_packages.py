@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import load_fidelity
-from conda_deepdive.virtual_packages import (
+from conda_deepdive.index.virtual_packages import (
     VirtualPackage,
     native_subdir,
     virtual_package_records,
@@ -21,7 +21,7 @@ FIDELITY_OVERRIDES = {
 
 
 def make_context(**settings):
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
 
     return Context.from_values(**settings)
 

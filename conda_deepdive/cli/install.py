@@ -77,9 +77,9 @@ class ConsoleProgress(Reporter):
 
     def configure(self, session: Any) -> None:
         """Decide, from the session's Context, whether and how to draw (call after ``context``)."""
-        from conda_deepdive.install_flow import args_update_modifier
-        from conda_deepdive.solve import attempt_repodata_fns
-        from conda_deepdive.solve_specs import FREEZE_INSTALLED, UPDATE_SPECS
+        from conda_deepdive.solve.install_flow import args_update_modifier
+        from conda_deepdive.solve.solve import attempt_repodata_fns
+        from conda_deepdive.solve.solve_specs import FREEZE_INSTALLED, UPDATE_SPECS
 
         context, command = session.context, session.command
         self.enabled = not context.json
@@ -131,7 +131,7 @@ class ConsoleProgress(Reporter):
 
     def fail_message(self, repodata_fn: str, update_modifier: str) -> str:
         """The Solving spinner's failure text for one try (classic ``solve_final_state``)."""
-        from conda_deepdive.solve_specs import FREEZE_INSTALLED
+        from conda_deepdive.solve.solve_specs import FREEZE_INSTALLED
 
         # should_retry_solve = _should_retry_unfrozen or not the last repodata file; only a
         # frozen try can carry it, the unfrozen retry always solves with update_specs
@@ -241,7 +241,7 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
         return 0
     context = session.context
     progress.configure(session)
-    from conda_deepdive.install_flow import first_attempt
+    from conda_deepdive.solve.install_flow import first_attempt
 
     force_remove = session.command == "remove" and bool(
         getattr(session.args, "force_remove", None) or getattr(context, "force_remove", False))
@@ -259,7 +259,7 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
     prefix = context.target_prefix
     if txn.nothing_to_do:
         if session.command == "remove":
-            from conda_deepdive.install_flow import remove_specs
+            from conda_deepdive.solve.install_flow import remove_specs
 
             raise PackagesNotFoundError(remove_specs(session.args))
         if session.command != "create":

@@ -75,7 +75,7 @@ def console_main() -> int:
     Like :func:`main`, plus one process-wide choice a library call must not make for its
     caller: loaded indexes go to the garbage collector's permanent generation (gc_policy.py).
     """
-    from conda_deepdive import gc_policy
+    from conda_deepdive.index import gc_policy
 
     gc_policy.freeze_after_loading(True)
     return main()

@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int:
-    from conda_deepdive.condarc import format_dict, jsonable
-    from conda_deepdive.context import SETTINGS, Context
+    from conda_deepdive.config.condarc import format_dict, jsonable
+    from conda_deepdive.config.context import SETTINGS, Context
     from conda_deepdive.exceptions import ArgumentError, CondaValueError
 
     context = Context.load(args=args, env=env)

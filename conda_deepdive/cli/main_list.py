@@ -1,7 +1,7 @@
 """``conda list``: the packages installed in an environment (conda: ``conda.cli.main_list``).
 
 It reads ``<prefix>/conda-meta/*.json`` — one JSON file per installed package, written by the
-link stage — through :class:`conda_deepdive.prefix_data.PrefixData`. What to notice: ``conda
+link stage — through :class:`conda_deepdive.index.prefix_data.PrefixData`. What to notice: ``conda
 list`` never looks at channels or solves anything; an environment *is* its ``conda-meta``.
 
 The human table (conda >= 25.5, ``--fields``; unchanged in 26.7.1 when ``--size`` is not given):
@@ -75,7 +75,7 @@ _DEFAULT_WIDTHS = (23, 15, 15, 1)
 
 
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int:
-    from conda_deepdive.context import Context
+    from conda_deepdive.config.context import Context
     from conda_deepdive.exceptions import ArgumentError, CondaValueError, EnvironmentLocationNotFound
 
     context = Context.load(args=args, env=env)
@@ -138,7 +138,7 @@ def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int
 
 def _records(prefix: str, channel_config: Any = None) -> list:
     # the Context's channel settings name each record's channel (defaults / conda-forge / URL)
-    from conda_deepdive.prefix_data import PrefixData
+    from conda_deepdive.index.prefix_data import PrefixData
 
     # conda sorts by the plain name here (case-sensitive); a regex re-sorts case-insensitively
     return sorted(PrefixData(prefix, channel_config=channel_config).iter_records(), key=lambda r: r.name)
@@ -246,7 +246,7 @@ def _remove_auth(url: str) -> str:
 def format_explicit(prefix: str, context: Any, md5: bool = False, sha256: bool = False,
                     remove_auth: bool = True) -> list[str]:
     """``conda list --explicit``: every package URL, dependencies first (conda: print_explicit)."""
-    from conda_deepdive.prefix_data import PrefixData
+    from conda_deepdive.index.prefix_data import PrefixData
 
     lines = [*export_header(context.subdir), EXPLICIT_MARKER]
     for record in PrefixData(prefix, channel_config=context.channel_config).iter_records_sorted():

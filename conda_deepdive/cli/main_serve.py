@@ -1,7 +1,7 @@
 """``conda-deepdive serve [DIR] [--port N] [--bind ADDR]``: serve the teaching channels over HTTP.
 
 Not a conda command: a helper so that workshops can watch conda's HTTP caching (ETag,
-``If-None-Match``, 304) against a local server. See :mod:`conda_deepdive.serve`.
+``If-None-Match``, 304) against a local server. See :mod:`conda_deepdive.teaching.serve`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from argparse import ArgumentParser, Namespace
 
 
 def execute(args: Namespace, parser: ArgumentParser) -> int:
-    from conda_deepdive.serve import DEFAULT_DIRECTORY, DEFAULT_MAX_AGE, DEFAULT_PORT, serve
+    from conda_deepdive.teaching.serve import DEFAULT_DIRECTORY, DEFAULT_MAX_AGE, DEFAULT_PORT, serve
 
     directory = getattr(args, "directory", None) or getattr(args, "dir", None) or DEFAULT_DIRECTORY
     port = getattr(args, "port", None)

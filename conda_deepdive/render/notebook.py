@@ -46,7 +46,7 @@ PINNED_VIRTUAL_PACKAGES = {
 
 def teaching_channel(name: str = "main") -> str:
     """The ``file://`` URL of a teaching channel: ``main``, ``free`` or ``conda-forge``."""
-    from conda_deepdive.teaching_defaults import channels_dir
+    from conda_deepdive.config.teaching_defaults import channels_dir
 
     sub = {"main": "pkgs/main", "free": "pkgs/free", "conda-forge": "cloud/conda-forge"}.get(name, name)
     return (channels_dir() / sub).as_uri()
@@ -106,7 +106,7 @@ class Workshop:
     # -- showing -------------------------------------------------------------------------------
     @property
     def sanitizer(self) -> Sanitizer:
-        from conda_deepdive.teaching_defaults import channels_dir
+        from conda_deepdive.config.teaching_defaults import channels_dir
 
         return Sanitizer({
             self.root: "<WORK>",

@@ -49,7 +49,7 @@ class Sanitizer:
 
     @classmethod
     def for_session(cls, session: Any, extra: Mapping[str, str] | None = None) -> "Sanitizer":
-        from conda_deepdive.teaching_defaults import channels_dir
+        from conda_deepdive.config.teaching_defaults import channels_dir
 
         repl: dict[str, str] = {}
         context = session.results.get("context")

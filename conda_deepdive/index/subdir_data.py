@@ -1,0 +1,372 @@
+"""Stage 3, one channel × one subdir: fetch its ``repodata.json`` and make package records.
+
+conda counterpart: ``conda.core.subdir_data.SubdirData`` (the HTTP and cache side is in
+:mod:`conda_deepdive.index.repodata_cache`, conda's ``conda.gateways.repodata``). All channels together,
+plus the virtual packages, are :mod:`conda_deepdive.index.index`.
+
+What happens, per channel and subdir:
+
+1. **Where from?** ``file://`` channels are read straight from disk. ``http(s)://`` channels go
+   through the cache in ``<pkgs_dir>/cache``: if the cache is fresh (``local_repodata_ttl``,
+   ``Cache-Control: max-age``) the server is not asked at all; otherwise a *conditional* GET is
+   sent (``If-None-Match``/``If-Modified-Since``) and ``304 Not Modified`` means "use the cache".
+2. **Which file?** conda 26 first asks for ``repodata.json.zst`` (a fraction of the size) and
+   falls back to ``repodata.json`` when the server answers 4xx — remembering ``has_zst`` in the
+   cache state. With ``--repodata-fn current_repodata.json`` (conda's first attempt in
+   ``conda install``) a channel without that file silently falls back to ``repodata.json``.
+3. **Records.** ``packages.conda`` and ``packages`` are both read; when a package exists in both
+   formats only the ``.conda`` one is kept (unless ``use_only_tar_bz2``). Each record is completed
+   with ``channel``, ``url``, ``fn`` and — notice this — ``subdir``/``arch``/``platform`` taken
+   from the file's ``info``, overwriting what the record said. With
+   ``add_pip_as_python_dependency`` every ``python`` 2.x/3.x record gains a ``pip`` dependency.
+   The records of a name are built when first asked for (:mod:`conda_deepdive.index.record_store`).
+
+Look at ``subdir_data.fetch_info`` to see what the network did.
+
+Deliberate differences from conda (each reported through the tracer):
+
+* a server that cannot be reached (connection error or 5xx) while a cache exists → the cache is
+  used with a warning (conda raises ``CondaHTTPError``);
+* ``offline`` with no cache for an ``http(s)`` channel → ``OfflineError`` (conda silently treats
+  the subdir as empty);
+* repodata that is not JSON → one ``RepodataDecodeError`` naming channel and subdir, and nothing
+  is cached (conda crashes with a ``JSONDecodeError`` after caching it);
+* ``file://`` repodata is read in place rather than copied into the cache first; parsed
+  ``file://`` subdirs are kept in memory (keyed by file size + mtime) like conda's
+  ``SubdirData._cache_``, so conda's repeated solve attempts do not re-parse.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from conda_deepdive.index import gc_policy
+from conda_deepdive.exceptions import ChannelError, CondaUpgradeError, UnavailableInvalidChannel
+from conda_deepdive.index.record_store import RecordStore
+from conda_deepdive.reporting import Reporter
+from conda_deepdive.index.repodata_cache import (
+    REPODATA_FN,
+    RepodataFetch,
+    _channel_name,
+    _strip_credentials,
+    _url_to_path,
+)
+
+__all__ = ["SubdirData", "FetchInfo", "STAGE"]
+
+STAGE = "index"
+MAX_REPODATA_VERSION = 1
+_CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
+
+
+# ------------------------------------------------------------------------------------------------
+# Small value objects
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FetchInfo:
+    """What loading one subdir did: which URL and file, cache verdict, status, sizes, timings.
+
+    ``cache`` is one of: ``"hit"`` (fresh cache, server not asked), ``"miss"`` (downloaded),
+    ``"304"`` (server said not modified), ``"offline"`` (offline mode, cache used),
+    ``"stale"`` (server unreachable, old cache used), ``"memory"`` (already parsed in this
+    process), ``"none"`` (``file://``: no cache involved).
+    """
+
+    channel: str
+    subdir: str
+    url: str
+    repodata_fn: str
+    filename: str
+    source: str  # "file" | "network" | "cache"
+    cache: str
+    status: int | None
+    bytes: int
+    json_bytes: int
+    record_count: int
+    cache_path: str | None = None
+    fallbacks: tuple[str, ...] = ()
+    fetch_seconds: float = 0.0
+    parse_seconds: float = 0.0
+    records_seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {
+            "channel": self.channel,
+            "subdir": self.subdir,
+            "url": self.url,
+            "repodata_fn": self.repodata_fn,
+            "filename": self.filename,
+            "source": self.source,
+            "cache": self.cache,
+            "status": self.status,
+            "bytes": self.bytes,
+            "json_bytes": self.json_bytes,
+            "record_count": self.record_count,
+            "cache_path": self.cache_path,
+            "fallbacks": list(self.fallbacks),
+            "fetch_seconds": round(self.fetch_seconds, 6),
+            "parse_seconds": round(self.parse_seconds, 6),
+            "records_seconds": round(self.records_seconds, 6),
+        }
+
+    def __repr__(self) -> str:
+        status = "" if self.status is None else f" HTTP {self.status}"
+        return (
+            f"<FetchInfo {self.channel}/{self.subdir}: {self.filename} from {self.source}"
+            f" (cache {self.cache}{status}), {self.record_count} records, {self.bytes:,} bytes>"
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------------
+
+def _channel_class():
+    from conda_deepdive.models.channel import Channel
+
+    return Channel
+
+
+def _record_class():
+    from conda_deepdive.models.records import PackageRecord
+
+    return PackageRecord
+
+
+# ------------------------------------------------------------------------------------------------
+# SubdirData
+# ------------------------------------------------------------------------------------------------
+class SubdirData:
+    """The repodata of one channel × one subdir, fetched (or read from cache) and parsed.
+
+    ``SubdirData(channel, "linux-64", context).load().records`` → a tuple of ``PackageRecord``.
+    """
+
+    # parsed file:// subdirs of this process: key -> (file stamp, RecordStore, FetchInfo)
+    _memory: dict[tuple, tuple[tuple, RecordStore, FetchInfo]] = {}
+    _memory_lock = threading.Lock()
+
+    def __init__(
+        self,
+        channel: Any,
+        subdir: str,
+        context: Any,
+        repodata_fn: str = REPODATA_FN,
+        reporter: Reporter | None = None,
+    ) -> None:
+        if isinstance(channel, str):
+            channel = _channel_class()(channel, config=getattr(context, "channel_config", None))
+        self.channel = channel
+        self.subdir = subdir
+        self.context = context
+        self.repodata_fn = repodata_fn or REPODATA_FN
+        self.reporter = reporter or Reporter()
+        self.url_w_credentials = self._subdir_url(with_credentials=True)
+        self.url = _strip_credentials(self._subdir_url(with_credentials=False))
+        self._store: RecordStore | None = None
+        self._records: tuple = ()
+        self.fetch_info: FetchInfo | None = None
+        self._loaded = False
+
+    # -- the records (built per name on first use: see record_store.py) --------------------------
+    @property
+    def records(self) -> tuple:
+        """Every record of this subdir (builds any not built yet)."""
+        return self._store.all() if self._store is not None else self._records
+
+    @records.setter
+    def records(self, value: Iterable[Any]) -> None:
+        self._store, self._records = None, tuple(value)
+
+    @property
+    def record_count(self) -> int:
+        return len(self._store) if self._store is not None else len(self._records)
+
+    def records_for(self, name: str) -> tuple:
+        """The records named ``name`` (only those are built)."""
+        if self._store is not None:
+            return self._store.for_name(name)
+        return tuple(r for r in self._records if r.name == name)
+
+    def names_tracking(self, feature: str) -> list[str]:
+        """Names with a record that tracks ``feature`` (first-seen order; builds nothing)."""
+        if self._store is not None:
+            return self._store.names_tracking(feature)
+        return list(dict.fromkeys(r.name for r in self._records if feature in (r.track_features or ())))
+
+    def name_counts(self) -> dict[str, int]:
+        """``{name: record count}`` in first-seen order, building nothing."""
+        if self._store is not None:
+            return self._store.counts()
+        counts: dict[str, int] = {}
+        for rec in self._records:
+            counts[rec.name] = counts.get(rec.name, 0) + 1
+        return counts
+
+    def __repr__(self) -> str:
+        state = f"{self.record_count} records" if self._loaded else "not loaded"
+        return f"<SubdirData {_channel_name(self.channel)}/{self.subdir} ({self.repodata_fn}): {state}>"
+
+    def summary(self) -> dict:
+        info = self.fetch_info.summary() if self.fetch_info else None
+        return {"channel": _channel_name(self.channel), "subdir": self.subdir,
+                "records": self.record_count, "fetch": info}
+
+    @classmethod
+    def clear_memory_cache(cls) -> None:
+        """Forget parsed ``file://`` subdirs (benchmarks, tests)."""
+        with cls._memory_lock:
+            cls._memory.clear()
+
+    def _subdir_url(self, with_credentials: bool) -> str:
+        urls = list(self.channel.urls(with_credentials=with_credentials, subdirs=(self.subdir,)))
+        for url in urls:
+            if url.rstrip("/").endswith("/" + self.subdir):
+                return url.rstrip("/")
+        if urls:
+            return urls[0].rstrip("/")
+        return self.channel.subdir_url(self.subdir).rstrip("/")
+
+    # -- loading ---------------------------------------------------------------------------------
+    def load(self) -> "SubdirData":
+        """Fetch (or reuse) the repodata and build the records; returns ``self``."""
+        if self._loaded:
+            return self
+        fallbacks: list[str] = []
+        fn = self.repodata_fn
+        started = time.perf_counter()
+        memo_key, stamp = self._memory_key(fn), None
+        if memo_key is not None:
+            stamp = self._file_stamp(fn)
+            with self._memory_lock:
+                hit = self._memory.get(memo_key)
+            if hit is not None and hit[0] == stamp:
+                self._store, info = hit[1], hit[2]
+                self.fetch_info = FetchInfo(**{**info.__dict__, "cache": "memory",
+                                               "fetch_seconds": time.perf_counter() - started,
+                                               "parse_seconds": 0.0, "records_seconds": 0.0})
+                self._loaded = True
+                self._report()
+                return self
+        fetcher = RepodataFetch(self.channel, self.subdir, self.url, self.url_w_credentials,
+                                self.context, self.reporter)
+        try:
+            fetched = fetcher.fetch(fn)
+        except UnavailableInvalidChannel as exc:  # includes RepodataIsEmpty
+            if fn == REPODATA_FN:
+                raise
+            # conda: a channel without current_repodata.json is read through repodata.json
+            fallbacks.append(f"{fn}: HTTP {getattr(exc, 'status_code', '000')}")
+            self.reporter.event(STAGE, "repodata_fallback", channel=_channel_name(self.channel),
+                                subdir=self.subdir, tried=fn, using=REPODATA_FN,
+                                url=f"{self.url}/{fn}")
+            fn = REPODATA_FN
+            fetched = fetcher.fetch(fn)
+        fetch_seconds = time.perf_counter() - started
+
+        with gc_policy.paused():  # ~10⁵ acyclic objects: see gc_policy.py
+            t0 = time.perf_counter()
+            repodata = fetcher.parse(fetched)
+            parse_seconds = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._store = self._build_records(repodata)
+            records_seconds = time.perf_counter() - t0
+            del repodata
+
+        self.fetch_info = FetchInfo(
+            channel=_channel_name(self.channel), subdir=self.subdir, url=self.url,
+            repodata_fn=self.repodata_fn, filename=fetched.filename, source=fetched.source,
+            cache=fetched.cache, status=fetched.status, bytes=fetched.wire_bytes,
+            json_bytes=len(fetched.data or b""), record_count=len(self._store),
+            cache_path=fetched.cache_path, fallbacks=tuple(fallbacks),
+            fetch_seconds=fetch_seconds, parse_seconds=parse_seconds,
+            records_seconds=records_seconds,
+        )
+        if memo_key is not None:
+            with self._memory_lock:
+                self._memory[memo_key] = (stamp, self._store, self.fetch_info)
+        self._loaded = True
+        self._report()
+        return self
+
+    def _report(self) -> None:
+        self.reporter.event(STAGE, "subdir_loaded", **self.fetch_info.summary())
+
+    # -- in-process memo for file:// -------------------------------------------------------------
+    def _memory_key(self, fn: str) -> tuple | None:
+        if not self.url_w_credentials.startswith("file://"):
+            return None
+        ctx = self.context
+        return (self.url_w_credentials, fn, _channel_name(self.channel),
+                bool(ctx.add_pip_as_python_dependency), bool(getattr(ctx, "use_only_tar_bz2", False)))
+
+    def _file_stamp(self, fn: str) -> tuple:
+        base = _url_to_path(self.url_w_credentials)
+        stamp = []
+        for name in dict.fromkeys((f"{fn}.zst", fn, f"{REPODATA_FN}.zst", REPODATA_FN)):
+            try:
+                st = (base / name).stat()
+                stamp.append((name, st.st_size, st.st_mtime_ns))
+            except OSError:
+                stamp.append((name, None, None))
+        return tuple(stamp)
+
+    # -- getting the bytes ---------------------------------------------------------------------
+    def _build_records(self, repodata: dict) -> RecordStore:
+        """``packages.conda`` + ``packages`` → a :class:`RecordStore` of completed ``PackageRecord``s."""
+        if repodata.get("repodata_version", 0) > MAX_REPODATA_VERSION:
+            raise CondaUpgradeError(
+                f"The repodata of {self.url} has repodata_version "
+                f"{repodata['repodata_version']}; only version {MAX_REPODATA_VERSION} is understood."
+            )
+        info = repodata.get("info") or {}
+        subdir = info.get("subdir") or self.subdir
+        if subdir != self.subdir:
+            raise ChannelError(
+                f"{self.url}/repodata.json says info.subdir = {subdir!r} but was fetched for "
+                f"subdir {self.subdir!r} of channel {_channel_name(self.channel)}."
+            )
+        # conda overwrites each record's subdir/arch/platform with the file's info values
+        arch, platform = info.get("arch"), info.get("platform")
+        ctx = self.context
+        add_pip = bool(ctx.add_pip_as_python_dependency)
+        legacy = repodata.get("packages") or {}
+        modern = {} if getattr(ctx, "use_only_tar_bz2", False) else (repodata.get("packages.conda") or {})
+        # a .tar.bz2 whose .conda twin exists is dropped: conda prefers the newer format
+        shadowed = {fn[: -len(_CONDA_EXT)] + _TAR_BZ2_EXT for fn in modern}
+
+        from_repodata = _record_class().from_repodata
+        channel, base_url = self.channel, self.url_w_credentials
+        for fn, raw in modern.items():
+            twin = legacy.get(fn[: -len(_CONDA_EXT)] + _TAR_BZ2_EXT)
+            if twin is not None:  # conda remembers the twin's checksum and size
+                raw["legacy_bz2_md5"] = twin.get("md5")
+                raw["legacy_bz2_size"] = twin.get("size")
+        legacy_items = legacy.items()
+        if shadowed:
+            legacy_items = [(fn, raw) for fn, raw in legacy_items if fn not in shadowed]
+        entries: list[tuple[str, dict]] = []
+        positions: dict[str, list[int]] = {}
+        append = entries.append
+        for group in (modern.items(), legacy_items):
+            for fn, raw in group:
+                if "record_version" in raw and raw["record_version"] > 1:
+                    continue  # conda ignores records from a future schema
+                name = raw.get("name")
+                pos = positions.get(name)
+                if pos is None:
+                    positions[name] = [len(entries)]
+                else:
+                    pos.append(len(entries))
+                append((fn, raw))
+
+        def make(fn: str, raw: dict) -> Any:
+            if add_pip and raw.get("name") == "python" and str(raw.get("version", "")).startswith(("2.", "3.")):
+                raw = {**raw, "depends": [*(raw.get("depends") or ()), "pip"]}
+            return from_repodata(fn, raw, channel, subdir, base_url, arch, platform)
+
+        # records are built per name when first asked for (record_store.py)
+        return RecordStore(entries, positions, make)

@@ -1,0 +1,781 @@
+"""Stage 6 (engine): the classic solver's ``Resolve`` — records in, SAT problem, best solution out.
+
+This is conda's ``conda/resolve.py``. ``Solver`` (``solve.py``, like ``conda/core/solve.py``)
+decides *which specs* to solve for; ``Resolve`` decides *which records* satisfy them:
+
+1. **Index** — ``groups`` (records per name, best first by :meth:`Resolve.version_key`) and
+   ``trackers`` (records per ``track_features`` entry).
+2. **Reduce** — :meth:`get_reduced_index` keeps only what the specs can reach (``reduction.py``).
+3. **Clauses** — :meth:`gen_clauses` builds the SAT problem on the reduced index: one variable per
+   record, "exactly one record per name, or none", and "a record implies each of its
+   dependencies" (a dependency spec becomes a named OR over the records it matches, see
+   :meth:`push_MatchSpec`). ``constrains`` arrive as *optional* dependency specs: "if that package
+   is installed at all, it must match".
+4. **Optimise** — :meth:`solve` asks for any solution, then minimises a list of objectives one
+   after the other (lexicographically), each as an :class:`OptimisationPass`:
+   removals, requested packages' channel rank and version, track_features count, misfeatures,
+   requested build numbers, arch-over-noarch, optional installs, dependency updates, all other
+   packages' channel/version/build/noarch, package count, and — only if still ambiguous —
+   timestamps.
+
+What to notice: the "preferences" you may know from conda ("newest version", "highest
+channel") are nothing but integer weights per record, derived from the sorted order of the
+group (:meth:`generate_version_metrics`): the best record weighs 0, the next distinct version 1…
+Order matters: the *requested* packages' versions are optimised before dependency versions, and
+the channel rank before the version (unless channel priority is disabled).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Mapping
+
+from conda_deepdive.solve.channel_priority import (
+    MAX_CHANNEL_PRIORITY,
+    UNLISTED_RANK,
+    channel_name,
+    make_channel_priorities,
+)
+from conda_deepdive.reporting import Reporter
+from conda_deepdive.solve.resolve_clauses import ClauseBuilding
+from conda_deepdive.solve.resolve_details import OptimisationPass, SolveDetails
+from conda_deepdive.solve.resolve_install import EnvironmentOps, toposort
+
+__all__ = ["Resolve", "OptimisationPass", "SolveDetails", "toposort"]
+
+
+def _ptype(prec: Any) -> Any:
+    """A record's package type without the cost of the derived property when it is unset."""
+    pt = getattr(prec, "_package_type", _UNSET)
+    return getattr(prec, "package_type", None) if pt is _UNSET else pt
+
+
+_UNSET = object()
+_NVB = frozenset(("name", "version", "build"))
+
+
+def _order_free_key(specs: tuple, strict: bool, exit_on_conflict: bool) -> tuple | None:
+    """A cache key for a reduction that ignores the order of ``specs``, or None when the order
+    could matter: two specs with the same text (a repeated spec, or two that print alike) would
+    tie in the exactness sort, and a stable sort would then keep the caller's order.
+
+    Why reusing is safe: ``get_reduced_index`` (with ``sort_by_exactness``) sorts the specs by
+    (exactness, text) before anything else, its pruning pass reads no state left by earlier
+    reductions, and the ``valid2`` memo it shares with them holds, for every (record,
+    dependency) the first computation asked about, the verdict that computation used; a
+    second computation asks the same questions and gets the same answers.
+    """
+    if len({str(s) for s in specs}) != len(specs):
+        return None
+    return strict, frozenset(specs), bool(exit_on_conflict)
+
+
+class _SortedGroups(dict):
+    """``{name: [records]}`` whose lists are sorted best-first the first time they are read."""
+
+    def __init__(self, groups: dict, key, dedupe: bool = False) -> None:
+        super().__init__(groups)
+        self._key = key
+        self._dedupe = dedupe
+        self._done: set[str] = set()
+
+    def _sorted(self, name: str) -> list:
+        group = dict.__getitem__(self, name)
+        if name not in self._done:
+            if self._dedupe:  # equal records collapse, as in a dict: first place, last object
+                group[:] = {p: p for p in group}.values()
+            group.sort(key=self._key, reverse=True)
+            self._done.add(name)
+        return group
+
+    def __getitem__(self, name: str) -> list:
+        return self._sorted(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._sorted(name) if dict.__contains__(self, name) else default
+
+    def values(self):
+        return [self._sorted(n) for n in dict.keys(self)]
+
+    def items(self):
+        return [(n, self._sorted(n)) for n in dict.keys(self)]
+
+
+class Resolve(ClauseBuilding, EnvironmentOps):
+    """conda's ``Resolve`` over a set of records (see the module docstring).
+
+    ``Resolve(records, channels=(), channel_priority="flexible", reporter=None)``: ``records`` is
+    an iterable of ``PackageRecord`` (or conda's ``{record: record}`` index); ``channels`` the
+    configured channels in priority order (``Channel`` objects or strings).
+    """
+
+    def __init__(
+        self,
+        records: Any,
+        channels: Iterable[Any] = (),
+        channel_priority: str = "flexible",
+        reporter: Reporter | None = None,
+        *,
+        solver_ignore_timestamps: bool = False,
+        unsatisfiable_hints: bool = True,
+        unsatisfiable_hints_check_depth: int = 2,
+        channel_config: Any = None,
+        _ranks: Mapping[str, int] | None = None,
+        _parent: "Resolve | None" = None,
+    ) -> None:
+        # conda's index is a dict: equal records (same channel, subdir, name, version, build
+        # number and build) collapse into one entry, the last one given winning. Hashing 40k
+        # records costs time, so for a plain list we collapse per name, when a name is first
+        # read, and build the dict only if someone asks for ``index``.
+        if isinstance(records, Mapping):
+            self._index: Mapping | None = records
+            given = list(records.values())
+        else:
+            self._index = None
+            given = list(records)
+        self._given = given
+        self._records_cache: list | None = None
+        self.channels = tuple(channels)
+        self.channel_priority = str(getattr(channel_priority, "value", channel_priority))
+        self.reporter = reporter or Reporter()
+        self.solver_ignore_timestamps = solver_ignore_timestamps
+        self.unsatisfiable_hints = unsatisfiable_hints
+        self.unsatisfiable_hints_check_depth = unsatisfiable_hints_check_depth
+        self.channel_config = channel_config
+        if _ranks is not None:
+            self._channel_priorities_map = dict(_ranks)
+        else:
+            self._channel_priorities_map = (
+                make_channel_priorities(self.channels, channel_config) if self.channels else {}
+            )
+
+        from conda_deepdive.models.enums import PackageType
+
+        unmanageable = PackageType.unmanageable_package_types()
+        groups: dict[str, list] = {}
+        special: set[str] = set()  # names with an unmanageable (e.g. virtual) record
+        for prec in given:
+            group = groups.get(prec.name)
+            if group is None:
+                groups[prec.name] = [prec]
+            else:
+                group.append(prec)
+            # the stated package type is enough: derived types (noarch) are never unmanageable
+            pt = getattr(prec, "_package_type", _UNSET)
+            if pt is _UNSET:
+                pt = getattr(prec, "package_type", None)
+            if pt in unmanageable:
+                special.add(prec.name)
+        trackers: dict[str, list] = {}
+        for name, group in groups.items():
+            if name in special:  # an unmanageable package can only stay as it is
+                groups[name] = group = [p for p in group if _ptype(p) in unmanageable]
+            for prec in group:
+                for feat in prec.track_features or ():
+                    trackers.setdefault(feat, []).append(prec)
+        if self._index is None:
+            trackers = {f: list({p: p for p in lst}.values()) for f, lst in trackers.items()}
+        # caches shared with the parent Resolve (the one over the full index), if any
+        self._parent = _parent
+        self._vkey_cache: dict[Any, tuple] = _parent._vkey_cache if _parent else {}
+        self._deps_cache: dict[tuple, list] = _parent._deps_cache if _parent else {}
+        self._required_cache: dict[int, tuple] = _parent._required_cache if _parent else {}
+        # sorted best-first by version_key on first access of each name (same result as
+        # conda's sorting of every group up front, without paying for names never reached)
+        self.groups = _SortedGroups(groups, self.version_key, dedupe=self._index is None)
+        self.trackers = trackers
+        self._system_precs = {
+            p for name in special for p in self.groups[name] if str(_ptype(p)) == "virtual_system"
+        }
+        self._cached_find_matches: dict[Any, tuple] = {}
+        self.ms_depends_: dict[Any, list] = {}
+        self._reduced_index_cache: dict[Any, Any] = {}
+        self._reduced_by_spec_set: dict[Any, Any] = {}
+        self._clause_templates: dict[int, tuple] = {}  # id(ReducedIndex) -> (it, Clauses)
+        self._strict_channel_cache: dict[str, str | None] = {}
+        self._valid_spec_memo: dict[Any, bool] = {}
+        self._sat_name_cache: dict[Any, str] = {}
+        self._feature_records: dict[str, Any] = {}
+        self.last_solve: SolveDetails | None = None
+
+    @property
+    def index(self) -> Mapping:
+        """conda's ``{record: record}`` index."""
+        if self._index is None:
+            self._index = {prec: prec for prec in self._given}
+        return self._index
+
+    @property
+    def _records(self) -> list:
+        """The distinct records, in index order."""
+        if self._records_cache is None:
+            self._records_cache = list(self.index.values())
+        return self._records_cache
+
+    def __repr__(self) -> str:
+        return (
+            f"<Resolve {len(self._records)} records, {len(self.groups)} names, "
+            f"channel_priority={self.channel_priority}>"
+        )
+
+    def _derive(self, index: Any) -> "Resolve":
+        """A Resolve over ``index`` with the same settings (conda: ``Resolve(reduced, True, channels)``)."""
+        return Resolve(
+            index,
+            self.channels,
+            self.channel_priority,
+            self.reporter,
+            solver_ignore_timestamps=self.solver_ignore_timestamps,
+            unsatisfiable_hints=self.unsatisfiable_hints,
+            unsatisfiable_hints_check_depth=self.unsatisfiable_hints_check_depth,
+            channel_config=self.channel_config,
+            _ranks=self._channel_priorities_map,
+            _parent=self,
+        )
+
+    # ----------------------------------------------------------------------- small helpers
+    @staticmethod
+    def parse_spec(spec: Any):
+        """A ``MatchSpec`` from a string or MatchSpec (strings are parsed once and interned)."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        return spec if isinstance(spec, MatchSpec) else MatchSpec(spec)
+
+    @staticmethod
+    def channel_of(prec: Any) -> str:
+        return channel_name(prec)
+
+    @staticmethod
+    def is_track_features_spec(ms: Any) -> bool:
+        return "track_features" in ms
+
+    def feature_record(self, feature: str):
+        """conda's ``make_feature_record``: the pseudo-package ``<feature>@`` tracking a feature."""
+        rec = self._feature_records.get(feature)
+        if rec is None:
+            from conda_deepdive.models.records import PackageRecord
+
+            rec = PackageRecord(
+                name=f"{feature}@",
+                version="0",
+                build="0",
+                build_number=0,
+                channel="@",
+                subdir="noarch",
+                fn=f"{feature}@-0-0.tar.bz2",
+                track_features=(feature,),
+            )
+            self._feature_records[feature] = rec
+        return rec
+
+    @staticmethod
+    def _make_channel_priorities(channels: Iterable[Any]) -> dict[str, int]:
+        return make_channel_priorities(channels)
+
+    def version_key(self, prec: Any, vtype: Any = None) -> tuple:
+        """How good a record is within its name; larger is better (conda's ``version_key``).
+
+        ``(valid, -channel rank, version, build_number, -noarch, timestamp, build)``; with
+        ``channel_priority: disabled`` the version comes before the channel rank.
+        """
+        key = self._vkey_cache.get(prec)
+        if key is not None:
+            return key
+        from conda_deepdive.models.version import VersionOrder
+
+        rank = self._channel_priorities_map.get(self.channel_of(prec), UNLISTED_RANK)
+        valid = 1 if rank < MAX_CHANNEL_PRIORITY else 0
+        version = VersionOrder(prec.version or "")
+        build_number = prec.build_number or 0
+        noarch = -int(prec.subdir == "noarch")
+        if self.channel_priority != "disabled":
+            head: tuple = (valid, -rank, version, build_number, noarch)
+        else:
+            head = (valid, version, -rank, build_number, noarch)
+        if self.solver_ignore_timestamps:
+            key = head + (prec.build,)
+        else:
+            key = head + (getattr(prec, "timestamp", 0) or 0, prec.build)
+        self._vkey_cache[prec] = key
+        return key
+
+    def to_sat_name(self, val: Any) -> str:
+        """A record's variable name is its dist string; a spec's is ``@s@<spec>`` (``?`` if optional)."""
+        name = self._sat_name_cache.get(val)
+        if name is None:
+            if hasattr(val, "dist_str") and hasattr(val, "build_number"):
+                name = val.dist_str()
+            else:
+                name = "@s@" + str(val) + ("?" if val.optional else "")
+            self._sat_name_cache[val] = name
+        return name
+
+    @staticmethod
+    def to_feature_metric_id(prec_dist_str: str, feat: str) -> str:
+        return f"@fm@{prec_dist_str}@{feat}"
+
+    # -------------------------------------------------------------------- matching records
+    def find_matches(self, spec: Any) -> tuple:
+        """Records matching ``spec`` (cached per spec; name-only specs are the whole group)."""
+        res = self._cached_find_matches.get(spec)
+        if res is not None:
+            return res
+        spec = self.parse_spec(spec)
+        name = spec.get_exact_value("name")
+        if name:
+            candidates = self.groups.get(name, ())
+            parent = self._parent
+            comps = getattr(spec, "_match_components", None)
+            if spec._is_single():
+                res = tuple(candidates)
+            elif parent is not None and spec in parent._cached_find_matches:
+                # a sub-index: filter the parent's answer instead of matching again (same order,
+                # since both groups are sorted by the same key)
+                mine = set(candidates)
+                res = tuple(p for p in parent._cached_find_matches[spec] if p in mine)
+            elif comps is not None and "version" in comps and set(comps) <= _NVB:
+                # name + version (+ build): most dependency specs. Many builds share a version
+                # string, so decide the version once per string; the build is a cheap test.
+                vmatch = comps["version"].match
+                bmatch = comps["build"].match if "build" in comps else None
+                verdicts: dict[str, bool] = {}
+                out = []
+                for p in candidates:
+                    if bmatch is not None and not bmatch(p.build):
+                        continue
+                    ok = verdicts.get(p.version)
+                    if ok is None:
+                        ok = verdicts[p.version] = bool(vmatch(p.version))
+                    if ok:
+                        out.append(p)
+                res = tuple(out)
+            else:
+                res = tuple(p for p in candidates if spec.match(p))
+        elif spec.get_exact_value("track_features"):
+            feats = spec.get_exact_value("track_features")
+            res = tuple(p for f in feats for p in self.trackers.get(f, ()) if spec.match(p))
+        else:
+            res = tuple(p for p in self._records if spec.match(p))
+        self._cached_find_matches[spec] = res
+        return res
+
+    def match_any(self, mss: Iterable[Any], prec: Any) -> bool:
+        return any(ms.match(prec) for ms in mss)
+
+    def ms_depends(self, prec: Any) -> list:
+        """The record's dependencies as MatchSpecs: depends + constrains (optional) + features."""
+        deps = self.ms_depends_.get(prec)
+        if deps is None:
+            # many builds share the very same metadata: parse each distinct one once
+            key = (prec.depends, prec.constrains, prec.features)
+            deps = self._deps_cache.get(key)
+            if deps is None:
+                from conda_deepdive.models.match_spec import MatchSpec
+
+                deps = [self.parse_spec(d) for d in prec.combined_depends]
+                deps.extend(MatchSpec(track_features=feat) for feat in prec.features or ())
+                self._deps_cache[key] = deps
+            self.ms_depends_[prec] = deps
+        return deps
+
+    def required_deps(self, prec: Any) -> tuple:
+        """``((spec, name), ...)`` for the non-optional dependencies (a hot path of reduction)."""
+        deps = self.ms_depends(prec)
+        entry = self._required_cache.get(id(deps))
+        if entry is None or entry[0] is not deps:
+            entry = (deps, tuple((ms, ms.name) for ms in deps if not ms.optional))
+            self._required_cache[id(deps)] = entry
+        return entry[1]
+
+    @staticmethod
+    def features(prec: Any) -> set[str]:
+        """The features a record *has* (``features``, the counterpart of ``track_features``)."""
+        return set(prec.features or ())
+
+    def get_pkgs(self, ms: Any, emptyok: bool = False) -> list:
+        precs = self.find_matches(self.parse_spec(ms))
+        if not precs and not emptyok:
+            from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found
+
+            raise resolve_package_not_found([(self.parse_spec(ms),)])
+        return sorted(precs, key=self.version_key)
+
+    # --------------------------------------------------------------- validity and filtering
+    def default_filter(self, features: Iterable[str] | None = None, filter: dict | None = None) -> dict:
+        """``{feature record: allowed}``: every tracked feature off, except the requested ones."""
+        if filter is None:
+            filter = {}
+        else:
+            filter.clear()
+        filter.update({self.feature_record(f): False for f in self.trackers})
+        for f in features or ():
+            filter[self.feature_record(f)] = True
+        return filter
+
+    def valid(self, spec_or_prec: Any, filter: dict, optional: bool = True) -> bool:
+        """Can this spec/record have all its dependencies met (cycles count as met)?"""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        def v_ms(ms):
+            return (optional and ms.optional) or any(v_prec(p) for p in self.find_matches(ms))
+
+        def v_prec(prec):
+            val = filter.get(prec)
+            if val is None:
+                filter[prec] = True  # optimistic while we look (cycles)
+                val = filter[prec] = all(v_ms(ms) for ms in self.ms_depends(prec))
+            return val
+
+        return v_ms(spec_or_prec) if isinstance(spec_or_prec, MatchSpec) else v_prec(spec_or_prec)
+
+    def valid2(self, spec_or_prec: Any, filter_out: dict, optional: bool = True) -> bool:
+        """Like :meth:`valid` but over ``filter_out`` (record -> False or the reason it is out).
+
+        A quirk of conda kept on purpose: conda memoises "does this dependency have a valid
+        candidate?" *on the dependency's MatchSpec object* (auxlib's ``memoizemethod`` stores the
+        answer on its first argument), and each record has its own dependency objects for the
+        life of the Resolve. The verdict is therefore remembered per (record, dependency) across
+        every later reduction on this Resolve, even when ``filter_out`` differs: a dependency
+        found dead while solving with a history spec (``python=3.6``) stays dead in the final
+        solve with a name-only ``python``. We key the memo the same way — by the record and the
+        dependency's position — never by the spec's text (equal specs of different records get
+        separate verdicts, as in conda).
+        """
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        if not isinstance(spec_or_prec, MatchSpec):  # the common case: a record already judged
+            val = filter_out.get(spec_or_prec)
+            if val is not None:
+                return not val
+        memo = self._valid_spec_memo
+        find_matches = self.find_matches
+        ms_depends = self.ms_depends
+
+        def spec_ok(ms):
+            return bool((optional and ms.optional) or any(prec_ok(p) for p in find_matches(ms)))
+
+        def dep_ok(prec, i, ms):
+            key = (prec, i)
+            val = memo.get(key)
+            if val is None:
+                val = memo[key] = spec_ok(ms)
+            return val
+
+        def prec_ok(prec):
+            val = filter_out.get(prec)
+            if val is None:
+                filter_out[prec] = False
+                ok = all(dep_ok(prec, i, ms) for i, ms in enumerate(ms_depends(prec)))
+                val = filter_out[prec] = False if ok else "invalid depends specs"
+            return not val
+
+        return spec_ok(spec_or_prec) if isinstance(spec_or_prec, MatchSpec) else prec_ok(spec_or_prec)
+
+    def invalid_chains(self, spec: Any, filter: dict, optional: bool = True):
+        """Chains ``(requested spec, dep, dep…)`` ending at something that cannot be satisfied."""
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        def chains(ms, names):
+            if ms.name in names:
+                return
+            names.add(ms.name)
+            if self.valid(ms, filter, optional):
+                return
+            found = False
+            conflict_deps = set()
+            for prec in self.find_matches(ms):
+                for m2 in self.ms_depends(prec):
+                    for x in chains(m2, names):
+                        found = True
+                        yield (ms,) + x
+                    else:
+                        conflict_deps.add(m2)
+            if not found:
+                by_name: dict[str, list] = {}
+                for d in conflict_deps:
+                    by_name.setdefault(d.name, []).append(d)
+                for group in by_name.values():
+                    yield (ms,) + MatchSpec.union(group)
+
+        return chains(spec, set())
+
+    def verify_specs(self, specs: Iterable[Any]) -> tuple[tuple, set]:
+        """Split off ``track_features`` specs; raise ResolvePackageNotFound for specs matching nothing."""
+        non_tf = []
+        features: set[str] = set()
+        for ms in specs:
+            feats = ms.get_exact_value("track_features")
+            if feats:
+                features.update(feats)
+            else:
+                non_tf.append(ms)
+        bad = [(ms,) for ms in non_tf if not ms.optional and not self.find_matches(ms)]
+        if bad:
+            from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found
+
+            raise resolve_package_not_found(bad)
+        return tuple(non_tf), features
+
+    def _get_strict_channel(self, package_name: str) -> str | None:
+        try:
+            return self._strict_channel_cache[package_name]
+        except KeyError:
+            from conda_deepdive.solve.channel_priority import strict_channel_name
+
+            result = None
+            if package_name in self.groups:
+                result = strict_channel_name(self.groups[package_name], self._channel_priorities_map)
+                self._strict_channel_cache[package_name] = result
+            return result
+
+    def find_matches_with_strict(self, ms: Any, strict_channel_priority: bool) -> tuple:
+        matches = self.find_matches(ms)
+        if not strict_channel_priority:
+            return matches
+        keep = self._get_strict_channel(ms.name)
+        return tuple(p for p in matches if self.channel_of(p) == keep)
+
+    def get_reduced_index(self, explicit_specs, sort_by_exactness: bool = True, exit_on_conflict: bool = False):
+        """The :class:`~conda_deepdive.solve.reduction.ReducedIndex` for these specs (cached)."""
+        from conda_deepdive.solve.reduction import get_reduced_index
+
+        specs = tuple(self.parse_spec(s) for s in explicit_specs)
+        strict = self.channel_priority == "strict"
+        key = (strict, specs)  # conda's key: the specs *in the order given*
+        cached = self._reduced_index_cache.get(key)
+        if cached is not None:
+            return cached
+        # conda's callers often pass the same specs in another order (a set's iteration order),
+        # which misses its cache and reduces again. With ``sort_by_exactness`` the reduction sorts
+        # the specs first, so the order given cannot change the answer: reuse it (and say so).
+        set_key = _order_free_key(specs, strict, exit_on_conflict) if sort_by_exactness else None
+        reduced = self._reduced_by_spec_set.get(set_key) if set_key is not None else None
+        if reduced is not None:
+            self._reduced_index_cache[key] = reduced
+            self.reporter.event("reduce", "reduced_index_reused", specs=[str(s) for s in specs],
+                                records=len(reduced), same_as=[str(s) for s in reduced.specs])
+            return reduced
+        reduced = get_reduced_index(self, specs, sort_by_exactness, exit_on_conflict)
+        self._reduced_index_cache[key] = reduced
+        if set_key is not None:
+            self._reduced_by_spec_set[set_key] = reduced
+        if reduced.strict:
+            masked = {
+                name: why["removed due to strict channel priority"]
+                for name, why in reduced.reasons.items()
+                if "removed due to strict channel priority" in why
+            }
+            if masked:
+                self.reporter.event("priority", "strict_filter", masked=masked)
+        self.reporter.event(
+            "reduce",
+            "reduced_index",
+            specs=[str(s) for s in specs],
+            records=len(reduced),
+            names=len(reduced.after),
+            records_before=reduced.total_before,
+            reduce_seconds=reduced.seconds,
+        )
+        return reduced
+
+    def priority_report(self):
+        """The :class:`~conda_deepdive.solve.channel_priority.PriorityReport` of this index."""
+        from conda_deepdive.solve.channel_priority import apply_channel_priority
+
+        return apply_channel_priority(
+            self._records, self.channels, self.channel_priority, self.channel_config, self.reporter
+        )
+
+    def _get_package_pool(self, specs: Iterable[Any]) -> dict[str, set]:
+        pool: dict[str, set] = {}
+        for prec in self.get_reduced_index(tuple(specs)):
+            pool.setdefault(prec.name, set()).add(prec)
+        return pool
+
+    # --------------------------------------------------------------------------- solving
+    def solve(
+        self,
+        specs,
+        returnall: bool = False,
+        _remove: bool = False,
+        specs_to_add=None,
+        history_specs=None,
+        should_retry_solve: bool = False,
+    ) -> list:
+        """The final set of records for ``specs``, sorted by name (see the module docstring).
+
+        Raises ResolvePackageNotFound (a spec matches nothing) or UnsatisfiableError.
+        ``self.last_solve`` keeps a :class:`SolveDetails` of the run.
+        """
+        from conda_deepdive.exceptions import UnsatisfiableError
+        from conda_deepdive.models.match_spec import MatchSpec
+        from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found, unsatisfiable_error
+
+        t_start = time.perf_counter()
+        specs = [self.parse_spec(s) for s in specs]
+        specs = list(dict.fromkeys(specs))  # conda uses a set; keep the order readable
+        len0 = len(specs)
+        details = self.last_solve = SolveDetails(tuple(specs))
+        reporter = self.reporter
+        if not specs:
+            return []
+        reporter.event("solve", "solve_started", specs=[str(s) for s in specs])
+
+        t0 = time.perf_counter()
+        reduced_index = self.get_reduced_index(specs, exit_on_conflict=not self.unsatisfiable_hints)
+        details.reduced_index = reduced_index
+        details.reduce_seconds = time.perf_counter() - t0
+        if not reduced_index:
+            # something is intrinsically unsatisfiable: not found, or not the right version
+            not_found, wrong_version = [], []
+            for s in specs:
+                if not self.find_matches(s):
+                    (wrong_version if s.name in self.groups else not_found).append(s)
+            if not_found:
+                raise resolve_package_not_found([(s,) for s in not_found])
+            if wrong_version:
+                raise unsatisfiable_error([[d] for d in wrong_version], chains=False)
+            if should_retry_solve:
+                raise UnsatisfiableError("")  # the caller retries before explaining
+            self.find_conflicts(specs, specs_to_add, history_specs)
+
+        t0 = time.perf_counter()
+        r2 = self._derive(reduced_index)
+        C = r2.gen_clauses()
+        details.gen_clauses_seconds = time.perf_counter() - t0
+        details.stats = C.stats
+
+        def mysat(sp, add_if=False):
+            return C.sat(r2.generate_spec_constraints(C, sp), add_if)
+
+        def clean(sol):
+            return [q for q in (C.from_index(s) for s in sol) if q and q[0] != "!" and "@" not in q]
+
+        solution = mysat(specs, True)
+        details.variables, details.clauses = C.m, C.get_clause_count()
+        reporter.event("solve", "clauses", variables=C.m, clauses=C.get_clause_count(), satisfiable=bool(solution))
+        if not solution:
+            if should_retry_solve:
+                raise UnsatisfiableError("")
+            self.find_conflicts(specs, specs_to_add, history_specs)
+
+        speco: list = []  # optional specs that match something
+        specr: list = []  # requested specs
+        speca: list = []  # everything else
+        specm = dict.fromkeys(r2.groups)  # names not mentioned by any spec
+        for k, s in enumerate(specs):
+            specm.pop(s.name, None)
+            if not s.optional:
+                (speca if s.target or k >= len0 else specr).append(s)
+            elif any(r2.find_matches(s)):
+                s = MatchSpec(s.name, optional=True, target=s.target)
+                speco.append(s)
+                speca.append(s)
+        speca.extend(MatchSpec(s) for s in specm)
+
+        def run_pass(name, make_objective, trymax=False):
+            nonlocal solution
+            g0 = time.perf_counter()
+            calls0 = len(C.stats)
+            objective = make_objective()
+            generate = time.perf_counter() - g0
+            solution, bound = C.minimize(objective, solution, trymax=trymax, label=name)
+            info = C.last_minimization
+            p = OptimisationPass(
+                name=name,
+                objective_size=info.objective_size,
+                bound=bound,
+                clauses_added=info.clauses_added,
+                variables_added=info.variables_added,
+                sat_calls=len(C.stats) - calls0,
+                generate_seconds=generate,
+                minimize_seconds=info.seconds,
+            )
+            details.passes.append(p)
+            reporter.event("solve", "optimisation_pass", **p.summary())
+            return bound
+
+        if _remove:
+            run_pass("removal_count", lambda: r2.generate_removal_count(C, speco))
+        req = r2.generate_version_metrics(C, specr)
+        run_pass("requested_channel", lambda: req[0])
+        run_pass("requested_version", lambda: req[1])
+        run_pass("track_feature_count", lambda: r2.generate_feature_count(C))
+        run_pass("feature_metric", lambda: r2.generate_feature_metric(C))
+        run_pass("requested_build_number", lambda: req[2])
+        run_pass("requested_noarch", lambda: req[3])
+        if not _remove:
+            run_pass("optional_install_count", lambda: r2.generate_install_count(C, speco))
+        run_pass("update_count", lambda: r2.generate_update_count(C, speca))
+        dep = r2.generate_version_metrics(C, speca)
+        run_pass("dependency_channel", lambda: dep[0])
+        run_pass("dependency_version", lambda: dep[1])
+        run_pass("dependency_build_number", lambda: dep[2])
+        run_pass("dependency_noarch", lambda: dep[3])
+        run_pass("package_count", lambda: r2.generate_package_count(C, specm), trymax=True)
+
+        # converged = no other solution exists once the current one is excluded
+        psolution = clean(solution)
+        nclause = tuple(C.Not(C.from_name(q)) for q in psolution)
+        details.converged = C.sat((nclause,), includeIf=False) is None
+        if not details.converged:
+            run_pass("timestamp", lambda: {**dep[4], **req[4]})
+
+        # conda then enumerates up to 10 alternative solutions to warn about ambiguity
+        psolutions = [clean(solution)]
+        nsol = 1
+        # If the convergence check just proved the solution unique, conda's first probe below
+        # would repeat that very question on the very same clauses (same answer: UNSAT). We skip
+        # that one redundant pycosat call; everything else is conda's sequence of calls.
+        while not details.converged:
+            nclause = tuple(C.Not(C.from_name(q)) for q in psolutions[-1])
+            alt = C.sat((nclause,), True)
+            if alt is None:
+                break
+            nsol += 1
+            if nsol > 10:
+                break
+            psolutions.append(clean(alt))
+        details.solutions_found = nsol
+        if nsol > 1:
+            common = set.intersection(*map(set, psolutions))
+            diffs = [sorted(set(s) - common) for s in psolutions]
+            reporter.warning(
+                "solve",
+                f"{'>10' if nsol > 10 else nsol} possible package resolutions "
+                f"(only showing differing packages): {diffs}",
+            )
+
+        by_sat_name = {r2.to_sat_name(p): p for p in r2._records}
+        result = sorted((by_sat_name[n] for n in psolutions[0]), key=lambda p: p.name)
+        details.result = tuple(result)
+        details.final_variables, details.final_clauses = C.m, C.get_clause_count()
+        details.solve_seconds = time.perf_counter() - t_start
+        reporter.event(
+            "solve",
+            "solve_finished",
+            packages=len(result),
+            pycosat_calls=len(C.stats),
+            solutions_found=nsol,
+            solve_seconds=details.solve_seconds,
+        )
+        if returnall and len(psolutions) > 1:
+            raise RuntimeError("returnall with several solutions is not supported (as in conda)")
+        return result
+
+    # ------------------------------------------------------------------------ conflicts
+    def find_conflicts(self, specs, specs_to_add=None, history_specs=None):
+        """Explain an unsatisfiable request: always raises UnsatisfiableError."""
+        from conda_deepdive.solve.resolve_conflicts import build_conflict_map, unsatisfiable_error
+
+        specs = [self.parse_spec(s) for s in specs]
+        bad_deps = build_conflict_map(self, specs, specs_to_add, history_specs) if self.unsatisfiable_hints else {}
+        self.reporter.event(
+            "solve", "conflicts", classes={k: len(v) for k, v in bad_deps.items()} if bad_deps else {}
+        )
+        raise unsatisfiable_error(bad_deps, strict=self.channel_priority == "strict")
+
+    def build_conflict_map(self, specs, specs_to_add=None, history_specs=None) -> dict:
+        from conda_deepdive.solve.resolve_conflicts import build_conflict_map
+
+        return build_conflict_map(self, [self.parse_spec(s) for s in specs], specs_to_add, history_specs)

@@ -1,0 +1,602 @@
+"""Stage 7: the transaction — from "unlink these, link those" to a prefix that really changed.
+
+conda counterpart: ``conda.core.link.UnlinkLinkTransaction`` and ``PrefixSetup``.
+
+The solver's answer is a diff: records to *unlink* from the prefix and records to *link* into it.
+:class:`UnlinkLinkTransaction` turns that into work, in conda's phases:
+
+1. ``download_and_extract()`` — stage 8 (:mod:`conda_deepdive.fetch.fetch_extract`);
+2. ``prepare()`` — read each extracted package and build the *action groups* (nothing on disk
+   changes except creating the prefix directory);
+3. ``verify()`` — every action checks itself; then the whole prefix is checked for path
+   collisions ("clobbering");
+4. ``execute()`` — run the groups in conda's order::
+
+       remove menus → pre-unlink scripts → unlink → unregister
+       pre-link scripts → link → entry points → post-link scripts
+       → one compileall run → conda-meta records → register + history → menus
+
+   If anything fails, the executed actions are **reversed**, last first, and a new prefix is
+   removed completely (``rollback_enabled``). ``cleanup()`` of every action runs only when the
+   whole transaction succeeded.
+
+What to notice: conda prints a plan (``plan_text()``) and ``--json`` prints ``json_actions()``
+*before* anything is downloaded; both are computed from the same setup.
+
+Teaching hook: ``CONDA_DEEPDIVE_FAIL_AT=<n>`` (the n-th executed action, counting from 1) or
+``CONDA_DEEPDIVE_FAIL_AT=<ActionClassName>`` (its first action) makes that action fail, so you
+can watch a rollback restore the prefix. Read from ``env=`` (default ``os.environ``).
+
+Where conda-deepdive differs from conda (each on purpose, each small): the pyc compile action is
+part of the rollback (conda forgets it); the first failure stops execution (conda finishes the
+current side first); FETCH lists records in link order (conda: set order).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+from itertools import chain
+from typing import Any, NamedTuple
+
+from conda_deepdive.link.link import (
+    ActionGroup,
+    PrefixActionGroup,
+    determine_link_type,
+    dist_name_of,
+    dist_str,
+    legacy_dist_entry,
+    load_prefix_records,
+    read_package_info,
+)
+from conda_deepdive.link.link_scripts import run_script
+from conda_deepdive.fetch.package_cache import get_entry_to_link, record_dump, record_value
+from conda_deepdive.link.path_actions import (
+    AggregateCompileMultiPycAction,
+    CompileMultiPycAction,
+    CreatePrefixRecordAction,
+    CreatePythonEntryPointAction,
+    LinkPathAction,
+    MakeMenuAction,
+    RegisterEnvironmentLocationAction,
+    RemoveLinkedPackageRecordAction,
+    RemoveMenuAction,
+    UnlinkPathAction,
+    UnregisterEnvironmentLocationAction,
+    UpdateHistoryAction,
+)
+from conda_deepdive.link.entry_points import get_major_minor_version, site_packages_short_path
+from conda_deepdive.models.enums import LinkType
+from conda_deepdive.reporting import Reporter
+
+__all__ = ["PrefixSetup", "UnlinkLinkTransaction", "make_unlink_actions", "FAIL_AT_VAR"]
+
+FAIL_AT_VAR = "CONDA_DEEPDIVE_FAIL_AT"
+
+
+class PrefixSetup(NamedTuple):
+    """What the solver wants done to one prefix (conda's ``PrefixSetup``)."""
+
+    target_prefix: str
+    unlink_precs: tuple
+    link_precs: tuple
+    remove_specs: tuple
+    update_specs: tuple
+    neutered_specs: tuple
+
+
+def _ctx(context: Any, name: str, default: Any) -> Any:
+    value = getattr(context, name, default) if context is not None else default
+    return default if value is None else value
+
+
+def _spec_name(spec: Any) -> str | None:
+    name = getattr(spec, "name", None)
+    if name:
+        return name
+    match = re.match(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_.\-]+)", str(spec))
+    return match.group(1) if match else None
+
+
+def make_unlink_actions(tc: dict, target_prefix: str, prefix_record: dict) -> tuple:
+    """Unlink every file, then (no-op) directory actions, then the conda-meta record."""
+    files = list(prefix_record.get("files") or ())
+    unlink = tuple(UnlinkPathAction(tc, prefix_record, target_prefix, f) for f in files)
+    dirs = set()
+    for f in files:
+        parts = f.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    directory_actions = tuple(
+        UnlinkPathAction(tc, prefix_record, target_prefix, d, LinkType.directory)
+        for d in sorted(dirs, reverse=True)
+    )
+    extracted = prefix_record.get("extracted_package_dir") or (prefix_record.get("link") or {}).get("source")
+    dist = os.path.basename(extracted) if extracted else (
+        f"{prefix_record['name']}-{prefix_record['version']}-{prefix_record['build']}")
+    meta = RemoveLinkedPackageRecordAction(tc, prefix_record, target_prefix, f"conda-meta/{dist}.json")
+    return (*unlink, *directory_actions, meta)
+
+
+class _Failure(Exception):
+    """Carries the original error and the group it happened in, internally."""
+
+    def __init__(self, error: BaseException, group: ActionGroup | None):
+        super().__init__(str(error))
+        self.error, self.group = error, group
+
+
+def _lexists_in(prefix: str, short_path: str, dir_exists: dict[str, bool]) -> bool:
+    """``os.path.lexists(prefix/short_path)``, but a path whose directory is missing is known to
+    be missing without asking the disk — into a new prefix that skips one lstat per file.
+    ``dir_exists`` remembers the answers for directories (relative to ``prefix``)."""
+    parent = short_path.rpartition("/")[0]
+    if parent and not _dir_lexists(prefix, parent, dir_exists):
+        return False
+    return os.path.lexists(os.path.join(prefix, short_path))
+
+
+def _dir_lexists(prefix: str, short_dir: str, dir_exists: dict[str, bool]) -> bool:
+    known = dir_exists.get(short_dir)
+    if known is None:
+        parent = short_dir.rpartition("/")[0]
+        if parent and not _dir_lexists(prefix, parent, dir_exists):
+            known = False
+        else:
+            known = os.path.lexists(os.path.join(prefix, short_dir))
+        dir_exists[short_dir] = known
+    return known
+
+
+class UnlinkLinkTransaction:
+    """One conda transaction over one or more prefixes (usually one)."""
+
+    def __init__(self, *setups: PrefixSetup, context: Any = None, reporter: Reporter | None = None,
+                 env: dict | None = None, cmd: str | None = None):
+        self.prefix_setups = {os.path.abspath(s.target_prefix): s._replace(target_prefix=os.path.abspath(s.target_prefix))
+                              for s in setups}
+        self.context = context
+        self.reporter = reporter or Reporter()
+        self.env = dict(os.environ if env is None else env)
+        self.cmd = cmd if cmd is not None else " ".join(sys.argv)
+        self.prefix_action_groups: dict[str, PrefixActionGroup] = {}
+        self.transaction_context: dict = {}
+        self._pfe = None
+        self._prepared = self._verified = self._executed = False
+        self._new_prefixes = {p for p in self.prefix_setups if not os.path.lexists(p)}
+        self._counter = 0
+        self._created_meta_dirs: set[str] = set()
+        self.executed_log: list[dict] = []
+        self.script_results: list = []
+        self.warnings: list[str] = []
+        fail_at = self.env.get(FAIL_AT_VAR, "").strip()
+        self.fail_at: int | str | None = (int(fail_at) if fail_at.isdigit() else fail_at) or None
+
+    # -- small properties -----------------------------------------------------------------
+    def __repr__(self) -> str:
+        parts = [f"{p}: -{len(s.unlink_precs)} +{len(s.link_precs)}" for p, s in self.prefix_setups.items()]
+        state = ("executed" if self._executed else "verified" if self._verified
+                 else "prepared" if self._prepared else "planned")
+        return f"UnlinkLinkTransaction({'; '.join(parts)}, {state})"
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not any(s.unlink_precs or s.link_precs for s in self.prefix_setups.values()) and all(
+            os.path.isfile(os.path.join(p, "conda-meta", "history")) for p in self.prefix_setups)
+
+    @property
+    def rollback_enabled(self) -> bool:
+        return bool(_ctx(self.context, "rollback_enabled", True))
+
+    # -- stage 8 --------------------------------------------------------------------------
+    def _get_pfe(self):
+        from conda_deepdive.fetch.fetch_extract import ProgressiveFetchExtract
+
+        if self._pfe is None:
+            link_precs = list(chain.from_iterable(s.link_precs for s in self.prefix_setups.values()))
+            self._pfe = ProgressiveFetchExtract(link_precs, self.context, self.reporter)
+        return self._pfe
+
+    def download_and_extract(self):
+        pfe = self._get_pfe()
+        if not pfe._executed:
+            pfe.execute()
+        return pfe
+
+    # -- prepare --------------------------------------------------------------------------
+    def prepare(self) -> "UnlinkLinkTransaction":
+        if self._prepared:
+            return self
+        self.download_and_extract()
+        home = self.env.get("HOME") or os.path.expanduser("~")
+        tc = self.transaction_context
+        tc.update(context=self.context, cmd=self.cmd, prefix_setups={},
+                  environments_txt=os.path.join(home, ".conda", "environments.txt"),
+                  script_env=self.env)
+        for prefix, setup in self.prefix_setups.items():
+            self.prefix_action_groups[prefix] = self._prepare_prefix(tc, setup)
+        self._prepared = True
+        self.reporter.event("transaction", "prepared", **self.summary())
+        return self
+
+    def _python_version(self, prefix: str, installed: dict, unlink_names: set, infos) -> str | None:
+        for info in infos:
+            if info.name == "python":
+                return get_major_minor_version(str(info.repodata_record.version))
+        python = installed.get("python")
+        if python and "python" not in unlink_names:
+            return get_major_minor_version(str(python.get("version")))
+        return None
+
+    def _prepare_prefix(self, tc: dict, setup: PrefixSetup) -> PrefixActionGroup:
+        from conda_deepdive.exceptions import CondaError
+
+        prefix = setup.target_prefix
+        if not os.path.isdir(prefix):
+            try:
+                os.makedirs(prefix)
+            except OSError as exc:
+                raise CondaError(f"Unable to create prefix directory '{prefix}'.\n"
+                                 "Check that you have sufficient permissions.") from exc
+        installed = load_prefix_records(prefix)
+        unlink_names = {record_value(p, "name") for p in setup.unlink_precs}
+        records_to_unlink = [installed[n] for n in (record_value(p, "name") for p in setup.unlink_precs)
+                             if n in installed]
+        pkgs_dirs = list(_ctx(self.context, "pkgs_dirs", ()) or ())
+        infos = []
+        for prec in setup.link_precs:
+            entry = get_entry_to_link(prec, pkgs_dirs)
+            if entry is None:
+                raise CondaError(f"Package {dist_name_of(prec)} is not extracted in any package cache "
+                                 f"({', '.join(pkgs_dirs)}); run download_and_extract() first.")
+            infos.append(read_package_info(prec, entry))
+        link_types = [determine_link_type(i.extracted_package_dir, prefix, self.context) for i in infos]
+
+        py_version = self._python_version(prefix, installed, unlink_names, infos)
+        tc["target_python_version"] = py_version
+        tc["target_site_packages_short_path"] = site_packages_short_path(py_version)
+        tc["temp_dir"] = os.path.join(prefix, ".condatmp")
+        tc["prefix_setups"][prefix] = {
+            "unlink_dists": [dist_str(p, with_subdir=True) for p in setup.unlink_precs],
+            "link_dists": [dist_str(p, with_subdir=True) for p in setup.link_precs],
+        }
+
+        remove_menu_groups, unlink_groups = [], []
+        for rec in records_to_unlink:
+            unlink_groups.append(ActionGroup("unlink", rec, make_unlink_actions(tc, prefix, rec), prefix))
+            remove_menu_groups.append(ActionGroup("remove_menus", rec, RemoveMenuAction.create_actions(tc, rec, prefix), prefix))
+        unregister_groups = ([ActionGroup("unregister", None, (UnregisterEnvironmentLocationAction(tc, prefix),), prefix)]
+                             if unlink_groups else [])
+
+        specs_by_name = {}
+        for spec in setup.update_specs or ():
+            specs_by_name[_spec_name(spec)] = spec
+        link_groups, ep_groups, compile_groups, menu_groups, record_actions = [], [], [], [], []
+        for info, lt in zip(infos, link_types):
+            files = LinkPathAction.create_file_link_actions(tc, info, prefix, lt)
+            dirs = LinkPathAction.create_directory_actions(tc, info, prefix, lt, files)
+            link_group = ActionGroup("link", info, (*dirs, *files), prefix)
+            link_groups.append(link_group)
+            eps = CreatePythonEntryPointAction.create_actions(tc, info, prefix, lt)
+            ep_groups.append(ActionGroup("entry_point", info, eps, prefix))
+            pycs = CompileMultiPycAction.create_actions(tc, info, prefix, lt, link_group.actions)
+            compile_groups.append(ActionGroup("compile", info, pycs, prefix))
+            menus = MakeMenuAction.create_actions(tc, info, prefix, lt)
+            menu_groups.append(ActionGroup("make_menus", info, menus, prefix))
+            record_actions.extend(CreatePrefixRecordAction.create_actions(
+                tc, info, prefix, lt, specs_by_name.get(info.name), (*link_group.actions, *pycs, *eps, *menus)))
+        record_groups = [ActionGroup("record", None, tuple(record_actions), prefix)]
+        history = UpdateHistoryAction.create_actions(tc, prefix, setup.remove_specs, setup.update_specs,
+                                                     setup.neutered_specs)
+        register_groups = [ActionGroup("register", None, (RegisterEnvironmentLocationAction(tc, prefix), *history), prefix)]
+        return PrefixActionGroup(
+            tuple(remove_menu_groups), tuple(unlink_groups), tuple(unregister_groups), tuple(link_groups),
+            tuple(register_groups), tuple(compile_groups), tuple(menu_groups), tuple(ep_groups),
+            tuple(record_groups),
+        )
+
+    @property
+    def action_groups(self) -> dict[str, PrefixActionGroup]:
+        """``{prefix: PrefixActionGroup}`` (prepares the transaction if needed)."""
+        self.prepare()
+        return self.prefix_action_groups
+
+    def all_action_groups(self) -> tuple:
+        """Every group, in conda's order (field by field across prefixes)."""
+        return tuple(chain(*chain(*zip(*self.action_groups.values()))))
+
+    # -- verify ---------------------------------------------------------------------------
+    def verify(self) -> "UnlinkLinkTransaction":
+        from conda_deepdive.exceptions import (
+            ClobberError, CondaMultiError, EnvironmentNotWritableError, SafetyError)
+
+        if self._verified:
+            return self
+        self.prepare()
+        errors: list[BaseException] = []
+        try:
+            for prefix in self.prefix_setups:
+                meta = os.path.join(prefix, "conda-meta")
+                if not os.path.isdir(meta):
+                    self._created_meta_dirs.add(meta)  # an empty one goes again on rollback
+                os.makedirs(meta, exist_ok=True)
+                if not os.access(meta, os.W_OK):
+                    errors.append(EnvironmentNotWritableError(prefix))
+            if not errors:
+                for group in self.all_action_groups():
+                    for action in group.actions:
+                        if not action.verified:
+                            error = action.verify()
+                            if error:
+                                errors.append(error)
+                for prefix, pag in self.prefix_action_groups.items():
+                    errors.extend(self._verify_prefix_level(prefix, pag))
+        except BaseException:
+            self._remove_temp_dirs()
+            raise
+        safety = str(_ctx(self.context, "safety_checks", "warn"))
+        conflict = str(_ctx(self.context, "path_conflict", "clobber"))
+        fatal = []
+        for e in errors:
+            if isinstance(e, ClobberError) and conflict != "prevent":
+                self._warn(f"{type(e).__name__}: {e}")
+            elif isinstance(e, SafetyError) and safety in ("warn", "disabled"):
+                self._warn(f"{type(e).__name__}: {e}")
+            else:
+                fatal.append(e)
+        self.reporter.event("transaction", "verified", errors=[f"{type(e).__name__}: {e}" for e in errors],
+                            fatal=len(fatal))
+        if fatal:
+            self._remove_temp_dirs()
+            raise fatal[0] if len(fatal) == 1 else CondaMultiError(fatal)
+        self._verified = True
+        return self
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.reporter.warning("transaction", message)
+
+    @staticmethod
+    def _verify_prefix_level(prefix: str, pag: PrefixActionGroup) -> list:
+        from conda_deepdive.exceptions import (
+            KnownPackageClobberError, SharedLinkPathClobberError, UnknownPackageClobberError)
+
+        unlink_paths = {a.target_short_path for g in pag.unlink_action_groups for a in g.actions
+                        if isinstance(a, UnlinkPathAction)}
+        installed = None
+        errors = []
+        owners: dict[str, list] = {}
+        dir_exists: dict[str, bool] = {}
+        for group in pag.prefix_record_groups:
+            for rec_action in group.actions:
+                incoming = dist_str(rec_action.package_info.repodata_record)
+                for action in rec_action.all_link_path_actions:
+                    if isinstance(action, CompileMultiPycAction):
+                        paths = action.target_short_paths
+                    elif getattr(action, "link_type", None) == LinkType.directory:
+                        paths = ()
+                    else:
+                        paths = (action.target_short_path,)
+                    for path in paths:
+                        owners.setdefault(path, []).append(incoming)
+                        if path not in unlink_paths and _lexists_in(prefix, path, dir_exists):
+                            installed = installed if installed is not None else load_prefix_records(prefix)
+                            owner = next((r for r in installed.values() if path in (r.get("files") or ())), None)
+                            if owner:
+                                errors.append(KnownPackageClobberError(
+                                    path, incoming, dist_str(owner)))
+                            else:
+                                errors.append(UnknownPackageClobberError(path, incoming))
+        for path, dists in owners.items():
+            if len(dists) > 1:
+                errors.append(SharedLinkPathClobberError(path, dists))
+        return errors
+
+    # -- execute --------------------------------------------------------------------------
+    def _remove_temp_dirs(self) -> None:
+        for prefix in self.prefix_setups:
+            shutil.rmtree(os.path.join(prefix, ".condatmp"), ignore_errors=True)
+
+    def _run_action(self, action) -> None:
+        """Execute one action: count it, maybe inject the teaching failure, report it."""
+        from conda_deepdive.exceptions import InjectedFault
+
+        self._counter += 1
+        number = self._counter
+        if self.fail_at is not None and (number == self.fail_at or type(action).__name__ == self.fail_at):
+            self.fail_at = None  # only once
+            self.reporter.event("link", "injected_failure", number=number, **action.describe())
+            raise InjectedFault(f"{FAIL_AT_VAR}: injected failure at action #{number}: {action!r}")
+        reporter = self.reporter
+        if reporter.__class__ is Reporter:
+            # the base Reporter ignores events: skip the per-file timing and keyword packing
+            action.execute()
+            self.executed_log.append({"number": number, **action.describe()})
+            return
+        started = time.perf_counter()
+        action.execute()
+        entry = {"number": number, **action.describe()}
+        self.executed_log.append(entry)
+        reporter.event("link", "action", duration_seconds=round(time.perf_counter() - started, 6), **entry)
+
+    def _execute_group(self, group: ActionGroup) -> None:
+        try:
+            for action in group.actions:
+                self._run_action(action)
+        except BaseException as exc:
+            raise _Failure(exc, group) from exc
+
+    def _script(self, group: ActionGroup, action: str) -> None:
+        info = group.pkg_data
+        if info is None:
+            return
+        prefix = group.target_prefix
+        if action == "pre-link":
+            where, rec = info.extracted_package_dir, info.repodata_record
+        elif action == "post-link":
+            where, rec = prefix, info.repodata_record
+        else:  # unlink side: the installed record (a conda-meta dict)
+            where, rec = prefix, _DictRecord(info)
+        try:
+            result = run_script(
+                where, rec, action, target_prefix=prefix, root_prefix=str(_ctx(self.context, "root_prefix", "")),
+                activate=action == "post-link", base_env=self.env,
+                envs_dirs=_ctx(self.context, "envs_dirs", ()),
+            )
+        except BaseException as exc:
+            raise _Failure(exc, group) from exc
+        if result.ran:
+            if action == "pre-link":
+                self._warn(f"Package {dist_str(rec)} uses a pre-link script. Pre-link scripts are "
+                           "potentially dangerous.")
+            self.script_results.append(result)
+            self.reporter.event("link", "script", **result.summary())
+        elif action == "post-unlink":
+            self.reporter.event("link", "script_skipped", action=action, package=dist_str(rec),
+                                reason="the script was unlinked before it could run (as in conda)")
+
+    def execute(self) -> "UnlinkLinkTransaction":
+        from conda_deepdive.exceptions import CondaMultiError
+
+        if self._executed:
+            return self
+        self.verify()
+        groups = self.all_action_groups()
+        by_type = lambda t: [g for g in groups if g.type == t]  # noqa: E731
+        composite_groups: list[ActionGroup] = []
+        try:
+            try:
+                for side in ("unlink", "link"):
+                    side_groups = by_type(side)
+                    if side == "unlink":
+                        for g in by_type("remove_menus"):
+                            self._execute_group(g)
+                    for g in side_groups:
+                        self._script(g, "pre-unlink" if side == "unlink" else "pre-link")
+                    for g in side_groups:
+                        self._execute_group(g)
+                    if side == "link":
+                        for g in by_type("entry_point"):
+                            self._execute_group(g)
+                    for g in side_groups:
+                        self._script(g, "post-unlink" if side == "unlink" else "post-link")
+                    if side == "link":
+                        individual = [a for g in by_type("compile") for a in g.actions]
+                        if individual:
+                            agg = AggregateCompileMultiPycAction(*individual)
+                            composite_groups.append(ActionGroup("compile", None, (agg,), agg.target_prefix))
+                            self._execute_group(composite_groups[-1])
+                        for g in by_type("record"):
+                            self._execute_group(g)
+                    for g in by_type("unregister" if side == "unlink" else "register"):
+                        self._execute_group(g)
+                    if side == "link":
+                        for g in by_type("make_menus"):
+                            self._execute_group(g)
+            except _Failure as failure:
+                self._rollback(groups, composite_groups, failure)
+                raise CondaMultiError([failure.error]) from failure.error
+            for g in (*groups, *composite_groups):
+                for action in g.actions:
+                    action.cleanup()
+            self._after_success()
+        finally:
+            self._remove_temp_dirs()
+        self._executed = True
+        return self
+
+    def _after_success(self) -> None:
+        for prefix in self.prefix_setups:
+            self.reporter.event("link", "done", prefix=prefix, actions=self._counter,
+                                notes=self.transaction_context.get("notes", []))
+
+    def _rollback(self, groups, composite_groups, failure: _Failure) -> None:
+        group = failure.group
+        pkg = group.pkg_data if group is not None else None
+        name = (pkg.name if hasattr(pkg, "name") else pkg.get("name") if isinstance(pkg, dict) else None)
+        self.reporter.event("link", "failed", error=f"{type(failure.error).__name__}: {failure.error}",
+                            package=name, group=group.type if group else None)
+        if not self.rollback_enabled:
+            self._warn("rollback_enabled is false: the prefix is left as it is")
+            return
+        self.reporter.event("link", "rollback_started", executed=len(self.executed_log))
+        ordered = list(groups)
+        # our aggregate compile action goes back right after the records (its natural place)
+        ordered.extend(composite_groups)
+        undone = 0
+        for g in reversed(ordered):
+            for action in reversed(tuple(g.actions)):
+                was = getattr(action, "executed", False)
+                try:
+                    action.reverse()
+                except Exception as exc:  # keep going: undo as much as possible
+                    self._warn(f"reverse of {action!r} failed: {exc}")
+                    continue
+                if was:
+                    undone += 1
+                    self.reporter.event("link", "reverse", **action.describe())
+        for meta in self._created_meta_dirs:
+            if os.path.isdir(meta) and not os.listdir(meta):
+                os.rmdir(meta)
+        for prefix in self.prefix_setups:
+            if prefix in self._new_prefixes and os.path.lexists(prefix):
+                shutil.rmtree(prefix, ignore_errors=True)
+                self.reporter.event("link", "new_prefix_removed", prefix=prefix)
+        self.reporter.event("link", "rollback_finished", reversed=undone)
+
+    # -- reporting ------------------------------------------------------------------------
+    def json_actions(self) -> dict | list:
+        """conda's ``--json`` ``actions``: FETCH, PREFIX, UNLINK, LINK (one dict per prefix)."""
+        pfe = self._get_pfe().prepare()
+        download_urls = {a.url for a in pfe.cache_actions}
+        out = []
+        for q, (prefix, setup) in enumerate(self.prefix_setups.items()):
+            actions: dict[str, Any] = {}
+            if q == 0:
+                actions["FETCH"] = [record_dump(p) for p in pfe.link_precs if record_value(p, "url") in download_urls]
+            actions["PREFIX"] = prefix
+            if setup.unlink_precs:
+                actions["UNLINK"] = [legacy_dist_entry(p) for p in setup.unlink_precs]
+            if setup.link_precs:
+                actions["LINK"] = [legacy_dist_entry(p) for p in setup.link_precs]
+            out.append(actions)
+        return out[0] if len(out) == 1 else out
+
+    def plan_text(self) -> str:
+        """The "## Package Plan ##" block conda prints before asking to proceed."""
+        pfe = self._get_pfe().prepare()
+        download_urls = {a.url for a in pfe.cache_actions}
+        from conda_deepdive.transaction.package_plan import change_report
+
+        return "\n".join(change_report(prefix, setup, download_urls)
+                         for prefix, setup in self.prefix_setups.items())
+
+    def summary(self) -> dict:
+        out = {"prefixes": {}}
+        for prefix, setup in self.prefix_setups.items():
+            info = {"unlink": [dist_str(p) for p in setup.unlink_precs],
+                    "link": [dist_str(p) for p in setup.link_precs],
+                    "new_prefix": prefix in self._new_prefixes}
+            pag = self.prefix_action_groups.get(prefix)
+            if pag is not None:
+                info["action_groups"] = {
+                    field: sum(len(g.actions) for g in getattr(pag, field)) for field in pag._fields}
+            out["prefixes"][prefix] = info
+        out["executed_actions"] = len(self.executed_log)
+        return out
+
+
+class _DictRecord:
+    """Attribute access to an installed record read from conda-meta (for scripts/messages)."""
+
+    def __init__(self, data: dict):
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(name) from None
