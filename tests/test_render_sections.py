@@ -79,15 +79,16 @@ def test_full_sections_show_every_row(installed):
 
 
 def test_class_tree_has_every_path_action_class():
-    from conda_deepdive.link import path_actions
+    from conda_deepdive.link import generated_actions, path_actions, unlink_actions
     from conda_deepdive.render.actions import class_tree
     from conda_deepdive.render.console import render_text
 
     text = render_text(class_tree())
-    for name in path_actions.__all__:
-        obj = getattr(path_actions, name)
-        if isinstance(obj, type) and issubclass(obj, path_actions.PathAction):
-            assert name in text, name
+    for module in (path_actions, generated_actions, unlink_actions):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, path_actions.PathAction):
+                assert name in text, name
     assert "CacheUrlAction" in text and "ExtractPackageAction" in text
     # hierarchy: PrefixReplaceLinkAction sits below LinkPathAction
     lines = text.splitlines()

@@ -96,7 +96,7 @@ def test_action_groups_in_conda_order(tmp_path, warm_pkgs):
 
 
 def test_class_tree_mirrors_conda():
-    from conda_deepdive.link.path_actions import class_tree
+    from conda_deepdive.link.action_tree import class_tree
 
     tree = class_tree()
     pp = tree["PathAction"]["PrefixPathAction"]

@@ -11,7 +11,8 @@
 What to notice: generated files have no sha256 in the package, so their ``paths_data`` entries
 carry only ``size_in_bytes`` — measured after the file exists.
 
-The classes are re-exported by :mod:`conda_deepdive.link.path_actions`; import them from there.
+Import them from here: this module builds on :mod:`conda_deepdive.link.path_actions` (the base
+classes), and :mod:`conda_deepdive.link.unlink_actions` builds on this one.
 """
 
 from __future__ import annotations

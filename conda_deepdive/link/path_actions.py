@@ -28,9 +28,11 @@ The class tree (``class_tree()`` returns it as a nested dict)::
     ├── MultiPathAction ── CompileMultiPycAction ── AggregateCompileMultiPycAction
     ├── RegisterEnvironmentLocationAction, UnregisterEnvironmentLocationAction
 
-The tree spans three modules, all re-exported here: this one (base classes and linking),
+The tree spans three modules, read top to bottom, each importing only the ones above it: this
+one (base classes and linking),
 :mod:`conda_deepdive.link.generated_actions` (pyc, entry points, records, history, registration) and
-:mod:`conda_deepdive.link.unlink_actions` (removal).
+:mod:`conda_deepdive.link.unlink_actions` (removal); :mod:`conda_deepdive.link.action_tree` shows
+the whole tree.
 
 What to notice: removal is a *rename* to ``<path>.c~`` (cheap to reverse); the ``.c~`` files are
 deleted only in ``cleanup()``. Where conda cannot undo something (a clobbered file, a
@@ -56,12 +58,7 @@ HOLD = ".c~"  # conda's CONDA_TEMP_EXTENSION
 
 __all__ = [
     "PathAction", "PrefixPathAction", "CreateInPrefixPathAction", "LinkPathAction",
-    "PrefixReplaceLinkAction", "MakeMenuAction", "CreateNonadminAction", "MultiPathAction",
-    "CompileMultiPycAction", "AggregateCompileMultiPycAction", "CreatePythonEntryPointAction",
-    "CreatePrefixRecordAction", "UpdateHistoryAction", "RegisterEnvironmentLocationAction",
-    "RemoveFromPrefixPathAction", "UnlinkPathAction", "RemoveMenuAction",
-    "RemoveLinkedPackageRecordAction", "UnregisterEnvironmentLocationAction", "class_tree",
-    "sha256_file",
+    "PrefixReplaceLinkAction", "MakeMenuAction", "CreateNonadminAction", "sha256_file",
 ]
 
 
@@ -485,32 +482,3 @@ class CreateNonadminAction(CreateInPrefixPathAction):
 
     def reverse(self) -> None:
         self._execute_successful = False
-
-
-def class_tree(root: type = PathAction) -> dict:
-    """The action class hierarchy as a nested dict ``{"PathAction": {"PrefixPathAction": {…}}}``."""
-
-    def children(cls: type) -> dict:
-        return {sub.__name__: children(sub) for sub in cls.__subclasses__()
-                if sub.__module__.startswith("conda_deepdive.")}
-
-    return {root.__name__: children(root)}
-
-
-# the generating and the removal actions live in their own modules (each readable in one sitting)
-from conda_deepdive.link.generated_actions import (  # noqa: E402
-    AggregateCompileMultiPycAction,
-    CompileMultiPycAction,
-    CreatePrefixRecordAction,
-    CreatePythonEntryPointAction,
-    MultiPathAction,
-    RegisterEnvironmentLocationAction,
-    UpdateHistoryAction,
-)
-from conda_deepdive.link.unlink_actions import (  # noqa: E402
-    RemoveFromPrefixPathAction,
-    RemoveLinkedPackageRecordAction,
-    RemoveMenuAction,
-    UnlinkPathAction,
-    UnregisterEnvironmentLocationAction,
-)

@@ -6,7 +6,7 @@ transaction has succeeded does ``cleanup()`` delete the ``.c~`` files and every 
 empty. What to notice: ``os.path.isdir`` follows symlinks, so a renamed *directory symlink*
 survives its own cleanup as ``<dir>.c~`` — conda 26.7.1 really leaves it behind, and so do we.
 
-The classes are re-exported by :mod:`conda_deepdive.link.path_actions`; import them from there.
+Import them from here; :mod:`conda_deepdive.link.action_tree` shows the whole tree.
 """
 
 from __future__ import annotations

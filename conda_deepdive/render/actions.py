@@ -71,10 +71,10 @@ def simple_table(*columns: str, title: str | None = None) -> Table:
 # ----------------------------------------------------------------------------------------------
 
 def class_tree(tree_data: dict | None = None) -> Tree:
-    """The PathAction class hierarchy (``conda_deepdive.link.path_actions.class_tree()``) as a rich Tree,
+    """The PathAction class hierarchy (``conda_deepdive.link.action_tree.class_tree()``) as a rich Tree,
     plus the two package-cache actions of stage 8, which conda lists beside them."""
     if tree_data is None:
-        from conda_deepdive.link.path_actions import class_tree as path_action_classes
+        from conda_deepdive.link.action_tree import class_tree as path_action_classes
 
         tree_data = path_action_classes()
     (root_name, children), = tree_data.items()

@@ -54,19 +54,20 @@ from conda_deepdive.link.link import (
 )
 from conda_deepdive.link.link_scripts import run_script
 from conda_deepdive.fetch.package_cache import get_entry_to_link, record_dump, record_value
-from conda_deepdive.link.path_actions import (
+from conda_deepdive.link.generated_actions import (
     AggregateCompileMultiPycAction,
     CompileMultiPycAction,
     CreatePrefixRecordAction,
     CreatePythonEntryPointAction,
-    LinkPathAction,
-    MakeMenuAction,
     RegisterEnvironmentLocationAction,
+    UpdateHistoryAction,
+)
+from conda_deepdive.link.path_actions import LinkPathAction, MakeMenuAction
+from conda_deepdive.link.unlink_actions import (
     RemoveLinkedPackageRecordAction,
     RemoveMenuAction,
     UnlinkPathAction,
     UnregisterEnvironmentLocationAction,
-    UpdateHistoryAction,
 )
 from conda_deepdive.link.entry_points import get_major_minor_version, site_packages_short_path
 from conda_deepdive.models.enums import LinkType
