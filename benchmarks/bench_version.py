@@ -27,7 +27,8 @@ from pathlib import Path
 
 from conda_deepdive.exceptions import InvalidVersionSpec
 from conda_deepdive.models import version as version_module
-from conda_deepdive.models.version import VersionOrder, VersionSpec
+from conda_deepdive.models.version import VersionOrder
+from conda_deepdive.models.version_spec import VersionSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANNELS = ROOT.parent / "shared" / "data" / "channels"

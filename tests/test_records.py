@@ -17,6 +17,7 @@ from conda_deepdive.models import (
     PackageType,
     PrefixRecord,
 )
+from conda_deepdive.models.match_spec import combined_depends, exact_spec
 from conda_deepdive.models.records import records_from_repodata
 
 from conftest import shared_path
@@ -141,7 +142,7 @@ def test_missing_required_fields_name_what_is_missing():
 
 def test_combined_depends_merges_depends_and_makes_constrains_optional():
     rec = _rec(depends=["python >=3.7", "python <3.8", "mkl"], constrains=["numpy-base 1.15.1", "mkl >=2018"])
-    by_name = {ms.name: ms for ms in rec.combined_depends}
+    by_name = {ms.name: ms for ms in combined_depends(rec)}
     assert set(by_name) == {"python", "mkl", "numpy-base"}
     assert by_name["numpy-base"].optional is True
     assert by_name["mkl"].optional is False
@@ -154,8 +155,8 @@ def test_dict_like_access_and_match_spec_round_trip():
     assert rec["name"] == "numpy" and rec.get("md5", "none") == "none" and "license" in rec
     with pytest.raises(KeyError):
         rec["nope"]
-    assert rec.to_match_spec().match(rec)
-    assert str(rec.to_match_spec()) == "defaults/osx-64::numpy==1.15.1=py37_0"
+    assert exact_spec(rec).match(rec)
+    assert str(exact_spec(rec)) == "defaults/osx-64::numpy==1.15.1=py37_0"
     assert MatchSpec.from_dist_str(rec.dist_str()).match(rec)
     assert not MatchSpec.from_dist_str("conda-forge/osx-64::numpy-1.15.1-py37_0").match(rec)
 

@@ -14,12 +14,11 @@ import random
 import pytest
 
 from conda_deepdive.exceptions import CondaError, InvalidVersionSpec
-from conda_deepdive.models.version import (
+from conda_deepdive.models.version import VersionOrder, normalized_version
+from conda_deepdive.models.version_spec import (
     BuildNumberMatch,
     VersionMatch,
-    VersionOrder,
     VersionSpec,
-    normalized_version,
     treeify,
     untreeify,
     ver_eval,
@@ -358,10 +357,3 @@ def test_version_spec_doctests_hold():
 
     result = doctest.testmod(version_spec)
     assert result.attempted >= 5 and result.failed == 0
-
-
-def test_version_forwards_exactly_the_spec_names():
-    from conda_deepdive.models import version, version_spec
-
-    assert set(version._SPEC_NAMES) == set(version_spec.__all__)
-    assert all(getattr(version, n) is getattr(version_spec, n) for n in version_spec.__all__)

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conda_deepdive.exceptions import InvalidVersionSpec
-from conda_deepdive.models.version import BuildNumberMatch, VersionOrder, VersionSpec
+from conda_deepdive.models.version import VersionOrder
+from conda_deepdive.models.version_spec import BuildNumberMatch, VersionSpec
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -59,6 +59,7 @@ from .matchers import (  # noqa: F401  (re-exported: conda keeps them in match_s
     MatchInterface,
     _make_component,
 )
+from .records import PackageRecord
 from .spec_parser import _parse_simple_spec, _parse_spec_str
 from .version_spec import VersionSpec
 
@@ -160,8 +161,8 @@ class MatchSpec:
             return cls._from_components(dict(parsed))
         if isinstance(spec_arg, Mapping):
             return cls._from_components(dict(spec_arg, **kwargs))
-        if hasattr(spec_arg, "to_match_spec"):
-            spec = spec_arg.to_match_spec()
+        if isinstance(spec_arg, PackageRecord):
+            spec = exact_spec(spec_arg)
             return cls(spec, **kwargs) if kwargs else spec
         raise InvalidMatchSpec(
             f"{spec_arg!r}", f"cannot build a MatchSpec from a {type(spec_arg).__name__}; give a string or keywords"
@@ -334,8 +335,6 @@ class MatchSpec:
     def match(self, record: Any) -> bool:
         """Does ``record`` (a PackageRecord or a plain dict) satisfy every field matcher?"""
         if record.__class__ is dict:
-            from .records import PackageRecord
-
             record = PackageRecord.from_dict(record)
         name = self._exact_name
         if name is not None and record.name != name:
@@ -599,6 +598,8 @@ def _canonical_str(components: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "combined_depends",
+    "exact_spec",
     "CaseInsensitiveStrMatch",
     "ChannelMatch",
     "ExactStrMatch",
@@ -609,3 +610,24 @@ __all__ = [
     "MatchSpec",
     "clear_caches",
 ]
+
+
+# -- what a record says about other packages, as MatchSpecs -----------------------------------
+# (conda has these as PackageRecord methods; here a record is plain data and the query language
+# reads it, so models/records.py never needs to import this module)
+
+
+def exact_spec(rec: PackageRecord) -> MatchSpec:
+    """The spec that matches only this record: ``channel/subdir::name==version=build``
+    (conda's ``PackageRecord.to_match_spec``)."""
+    return MatchSpec(channel=rec.channel, subdir=rec.subdir, name=rec.name, version=rec.version, build=rec.build)
+
+
+def combined_depends(rec: PackageRecord) -> tuple:
+    """``depends`` merged per name, plus ``constrains`` as *optional* specs (conda's
+    ``PackageRecord.combined_depends``: everything a record says about other packages)."""
+    result = {ms.name: ms for ms in MatchSpec.merge(rec.depends)}
+    for spec in rec.constrains:
+        ms = MatchSpec(spec)
+        result[ms.name] = MatchSpec(ms, optional=(ms.name not in result))
+    return tuple(result.values())

@@ -332,30 +332,6 @@ class PackageRecord:
             "version": self.version,
         }
 
-    @property
-    def combined_depends(self) -> tuple:
-        """``depends`` merged per name, plus ``constrains`` as *optional* specs (conda's view of
-        everything a record says about other packages)."""
-        from .match_spec import MatchSpec
-
-        result = {ms.name: ms for ms in MatchSpec.merge(self.depends)}
-        for spec in self.constrains:
-            ms = MatchSpec(spec)
-            result[ms.name] = MatchSpec(ms, optional=(ms.name not in result))
-        return tuple(result.values())
-
-    def to_match_spec(self):
-        from .match_spec import MatchSpec
-
-        return MatchSpec(
-            channel=self.channel, subdir=self.subdir, name=self.name, version=self.version, build=self.build
-        )
-
-    def to_simple_match_spec(self):
-        from .match_spec import MatchSpec
-
-        return MatchSpec(name=self.name, version=self.version)
-
     # -- dict-like access (conda's DictSafeMixin) ---------------------------------------------
     def __getitem__(self, key: str) -> Any:
         try:

@@ -75,9 +75,8 @@ Deliberate differences from conda 26.7.1 (only where conda crashes with a non-co
 absurdly long numbers raise :class:`InvalidVersionSpec` instead of ``ValueError``;
 ``.version``/``.local`` are tuples, not lists.
 
-The spec names (``VersionSpec``, ``BuildNumberMatch``, ``treeify``, ``ver_eval``, ...) can still be
-imported from here: they are forwarded to :mod:`~conda_deepdive.models.version_spec` (bottom of
-this file).
+The spec names (``VersionSpec``, ``BuildNumberMatch``, ``treeify``, ``ver_eval``, ...) live in
+:mod:`~conda_deepdive.models.version_spec`, which builds on this module (never the other way).
 """
 
 from __future__ import annotations
@@ -87,11 +86,7 @@ from typing import Any, Callable
 
 from ..exceptions import InvalidVersionSpec
 
-# the spec names live in version_spec.py and are forwarded from here (see the bottom of this file)
-_SPEC_NAMES = ("BaseSpec", "BuildNumberMatch", "VersionMatch", "VersionSpec", "treeify", "untreeify",
-               "ver_eval")
-
-__all__ = ["VersionOrder", "normalized_version", *_SPEC_NAMES]
+__all__ = ["VersionOrder", "normalized_version"]
 
 _ALLOWED = re.compile(r"^[*.+!_0-9a-z]+$")
 # digits | runs of '*' | anything else: '1rc2' -> '1', 'rc', '2'
@@ -463,25 +458,3 @@ def _parse(vstr: str, text: str) -> tuple[str, list, list]:
 def normalized_version(version: str) -> VersionOrder:
     """conda's old name for ``VersionOrder(version)``."""
     return VersionOrder(version)
-
-
-# ---------------------------------------------------------------------------------------------
-# The specs live in version_spec.py; the old import path (conda's: everything in one module)
-# keeps working. The forward is lazy, on first use, because version_spec imports this module:
-# an import at the top or bottom of this file would be an import cycle whenever version_spec
-# happens to load first. (Same pattern as conda_deepdive/models/__init__.py.)
-_IN_VERSION_SPEC = frozenset(_SPEC_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _IN_VERSION_SPEC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import version_spec
-
-    value = getattr(version_spec, name)
-    globals()[name] = value  # next time a plain module attribute: no call
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _IN_VERSION_SPEC)

@@ -370,9 +370,9 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             key = (prec.depends, prec.constrains, prec.features)
             deps = self._deps_cache.get(key)
             if deps is None:
-                from conda_deepdive.models.match_spec import MatchSpec
+                from conda_deepdive.models.match_spec import MatchSpec, combined_depends
 
-                deps = [self.parse_spec(d) for d in prec.combined_depends]
+                deps = [self.parse_spec(d) for d in combined_depends(prec)]
                 deps.extend(MatchSpec(track_features=feat) for feat in prec.features or ())
                 self._deps_cache[key] = deps
             self.ms_depends_[prec] = deps

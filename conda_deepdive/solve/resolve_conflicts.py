@@ -189,11 +189,10 @@ def build_conflict_map(r: "Resolve", specs: Iterable[Any], specs_to_add=None, hi
 
 
 def _system_spec(prec: Any):
-    from conda_deepdive.models.match_spec import MatchSpec
+    from conda_deepdive.models.match_spec import MatchSpec, PackageRecord, exact_spec
 
-    to_ms = getattr(prec, "to_match_spec", None)
-    if to_ms is not None:
-        return to_ms()
+    if isinstance(prec, PackageRecord):
+        return exact_spec(prec)
     return MatchSpec(name=prec.name, version=prec.version, build=prec.build)
 
 

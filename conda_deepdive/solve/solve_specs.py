@@ -59,13 +59,9 @@ def _ms(spec: Any) -> Any:
 
 def _exact_spec(prec: Any) -> Any:
     """The spec that matches only this record (conda's ``PackageRecord.to_match_spec``)."""
-    to_ms = getattr(prec, "to_match_spec", None)
-    if callable(to_ms):
-        return to_ms()
-    from conda_deepdive.models import MatchSpec
+    from conda_deepdive.models.match_spec import exact_spec
 
-    return MatchSpec(channel=prec.channel, subdir=prec.subdir, name=prec.name,
-                     version=prec.version, build=prec.build)
+    return exact_spec(prec)
 
 
 def _major_minor(version: str) -> str:
