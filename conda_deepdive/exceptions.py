@@ -65,7 +65,8 @@ class CondaValueError(CondaError, ValueError):
 class CondaKeyError(CondaError, KeyError):
     def __init__(self, key: Any, message: str = "", **kwargs: Any):
         self.key = key
-        super().__init__(f"{key!r}: {message}", **kwargs)
+        self.msg = f"{key!r}: {message}"  # conda's attribute: shown in the --json error document
+        super().__init__(self.msg, **kwargs)
 
 
 class ArgumentError(CondaError):
@@ -435,3 +436,87 @@ class CacheLockTimeout(CondaError):
 
 class InjectedFault(CondaError):
     """conda-deepdive: the failure asked for with ``CONDA_DEEPDIVE_FAIL_AT`` (teaching rollback)."""
+
+
+class CouldntParseError(CondaError):
+    """A condarc value has the wrong shape for the edit asked (``key 'channels' should be a list``)."""
+
+
+class MirrorError(CondaError):
+    """conda-deepdive: ``mirror`` could not do anything at all (upstream unreachable, bad options).
+
+    Exit code 2, like conda-mirror's "nothing could be done"; a mirror that ran but lost some files
+    exits 1 with the list instead (see :mod:`conda_deepdive.mirror.conda_mirror`).
+    """
+
+    return_code = 2
+
+
+# --- interrupted runs, link scripts, removing environments (issue 12, part B) ------------------
+
+
+class CondaSignalInterrupt(CondaError):
+    """Ctrl-C or SIGTERM arrived (conda's name and message: ``Signal interrupt SIGINT``).
+
+    conda raises it from its signal handler while a transaction executes and exits 1; a
+    conda-deepdive run exits 130 (128 + SIGINT, the shell's convention) at any stage, after the
+    same rollback an error gets.
+    """
+
+    return_code = 130
+
+    def __init__(self, signum: int):
+        import signal
+
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = str(signum)
+        self.signum = signum
+        super().__init__("Signal interrupt %(signal_name)s", signal_name=name, signum=signum)
+
+
+class LinkScriptTimeout(CondaError):
+    """conda-deepdive: a package script ran longer than ``link_script_timeout`` seconds (conda has
+    no limit); it was stopped with its whole process group."""
+
+
+class CondaEnvironmentError(CondaError, EnvironmentError):
+    """conda's error for an operation on the wrong environment (``remove --all`` of base…)."""
+
+
+class CondaEnvException(CondaError):
+    """conda's error for environment-level misuse (e.g. removing ``default_activation_env``)."""
+
+
+class NoSpaceLeftError(CondaError):
+    """The disk filled up (conda turns an ``ENOSPC`` OSError into this one)."""
+
+    def __init__(self, caused_by: BaseException, **kwargs: Any):
+        super().__init__("No space left on devices.", caused_by=caused_by, **kwargs)
+
+
+class NoSpaceLeftError(CondaError):
+    """conda's error for ``ENOSPC`` ("No space left on devices."); here it also names the path."""
+
+    def __init__(self, caused_by: BaseException | None = None, path: str | None = None, **kwargs: Any):
+        where = f" (while writing {path})" if path else ""
+        super().__init__(f"No space left on devices.{where}", caused_by=caused_by, **kwargs)
+
+
+class CondaOSError(CondaError):
+    """An operating-system error conda reports as itself (conda's ``CondaOSError``)."""
+
+
+class ParseError(CondaError):
+    """A file that cannot be parsed (conda's ``ParseError``): too deeply nested, not JSON/YAML…"""
+
+
+def os_error(exc: OSError, path: str | None = None, doing: str = "writing") -> CondaError:
+    """The documented CondaError for a disk error: ENOSPC → NoSpaceLeftError, else CondaOSError."""
+    import errno
+
+    if getattr(exc, "errno", None) == errno.ENOSPC:
+        return NoSpaceLeftError(exc, path=path)
+    where = path or getattr(exc, "filename", None) or "?"
+    return CondaOSError(f"Error {doing} {where}: {exc.strerror or exc}", caused_by=exc)

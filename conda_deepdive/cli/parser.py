@@ -291,16 +291,105 @@ def _configure_list(sub) -> None:
 
 
 def _configure_config(sub) -> None:
-    p = sub.add_parser("config", help="Show configuration values and where they come from.",
-                       description="Show configuration values (conda config --show / --show-sources).")
+    p = sub.add_parser("config", help="Modify configuration values in .condarc.",
+                       description="Modify configuration values in .condarc (conda config): "
+                                   "--show / --show-sources read, --set / --add / --remove … write.")
     _add_output(p, dry_run=False)
-    g = p.add_mutually_exclusive_group()
+    loc = p.add_argument_group(
+        "Config File Location Selection",
+        "Without one of these flags, the user config file at '~/.condarc' is used.")
+    where = loc.add_mutually_exclusive_group()
+    where.add_argument("--system", action="store_true", default=None,
+                       help="Write to the system .condarc file (<root prefix>/.condarc).")
+    where.add_argument("--env", action="store_true", default=None,
+                       help="Write to the active conda environment .condarc file ($CONDA_PREFIX). "
+                            "If no environment is active, write to the user config file.")
+    where.add_argument("--file", action="store", default=None, help="Write to the given file.")
+    g = p.add_argument_group("Config Subcommands").add_mutually_exclusive_group()
     g.add_argument("--show", nargs="*", default=None, metavar="KEY",
                    help="Display configuration values as calculated and compiled. "
                         "If no arguments given, show information for all configuration values.")
     g.add_argument("--show-sources", action="store_true", default=None,
                    help="Display all identified configuration sources.")
+    m = p.add_argument_group("Config Modifiers").add_mutually_exclusive_group()
+    # dest names are conda's (args.get, args.prepend …): they are not Context settings, and
+    # main_config reads them before any Context is built
+    m.add_argument("--get", nargs="*", default=None, metavar="KEY", help="Get a configuration value.")
+    m.add_argument("--append", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="Add one configuration value to the end of a list key.")
+    m.add_argument("--prepend", "--add", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="Add one configuration value to the beginning of a list key.")
+    m.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="Set a boolean or string key.")
+    m.add_argument("--remove", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="Remove a configuration value from a list key. This removes all instances "
+                        "of the value.")
+    m.add_argument("--remove-key", action="append", default=[], metavar="KEY",
+                   help="Remove a configuration key (and all its values).")
     p.set_defaults(func=f"{_PKG}.main_config.execute")
+
+
+def _configure_mirror(sub) -> None:
+    text = ("Mirror a channel (or part of it) into a local directory, like conda-mirror: "
+            "parallel, verified, atomic, incremental.")
+    p = sub.add_parser(
+        "mirror", help=text, description=text,
+        epilog="Examples:\n\n"
+               "    conda-deepdive mirror --upstream-channel main --platform linux-64\n"
+               "    conda-deepdive mirror --upstream-channel main --platform linux-64 -vvv "
+               "--num-threads 12 --temp-directory ./temp/ -k --config conf.yaml\n"
+               "    conda-deepdive mirror --upstream-channel conda-forge --closure numpy "
+               "--target-directory ./mirror/conda-forge")
+    p.add_argument("--upstream-channel", metavar="CHANNEL", default=None,
+                   help="Channel to mirror: a name (resolved like conda: channel_alias, "
+                        "default_channels, custom_channels) or a URL.")
+    p.add_argument("--target-directory", metavar="DIR", default=None,
+                   help="Where the mirror goes (default: ./anaconda/pkgs/<name> for defaults "
+                        "channels, ./anaconda/cloud/<name> otherwise).")
+    p.add_argument("--temp-directory", metavar="DIR", default=None,
+                   help="Accepted for conda-mirror compatibility. Downloads are written under a "
+                        "temporary name inside the target directory (same filesystem: the final "
+                        "rename is atomic), so this directory is not used.")
+    p.add_argument("--platform", action="append", default=None, metavar="SUBDIR",
+                   help="Subdir to mirror (repeatable); noarch is always mirrored too.")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="conda-mirror's YAML config: blacklist / whitelist (and default values "
+                        "for the options).")
+    p.add_argument("--include", action="append", default=None, metavar="SPEC",
+                   help="Keep only records matching one of these MatchSpecs (repeatable).")
+    p.add_argument("--exclude", action="append", default=None, metavar="SPEC",
+                   help="Drop records matching one of these MatchSpecs (repeatable).")
+    p.add_argument("--closure", action="append", default=None, metavar="SPEC",
+                   help="Keep what the solver could ever look at for these specs "
+                        "(the reduced index), across the platform and noarch (repeatable).")
+    p.add_argument("-D", "--include-depends", action="store_true", default=None,
+                   help="conda-mirror: also keep the dependencies of whitelisted records "
+                        "(done here with the solver's closure).")
+    p.add_argument("--num-threads", type=int, default=None, metavar="N",
+                   help="Downloads in flight at once (default 8; 0 = number of CPUs).")
+    p.add_argument("--max-retries", type=int, default=None, metavar="N",
+                   help="Retries per file after the first attempt (default 5).")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="Connect/read timeout per request (default 30).")
+    p.add_argument("--keep-removed", action="store_true", default=None,
+                   help="Do not delete files that are no longer in the mirrored index.")
+    p.add_argument("--no-validate-target", action="store_true", default=None,
+                   help="Trust files already in the target without checking them.")
+    p.add_argument("--no-progress", action="store_false", dest="show_progress", default=None,
+                   help="Do not display progress bars.")
+    p.add_argument("-k", "--insecure", action="store_false", dest="ssl_verify", default=None,
+                   help="Allow \"insecure\" SSL connections (ssl_verify: false).")
+    p.add_argument("--ssl-verify", "--ssl_verify", dest="ssl_verify", default=None,
+                   help="A CA bundle path, or 'False' to disable verification.")
+    p.add_argument("--proxy", default=None, help="Proxy URL.")
+    p.add_argument("--json", action="store_true", default=None,
+                   help="Report the result as a JSON document.")
+    p.add_argument("-v", "--verbose", action=_CountAction, dest="verbosity",
+                   help="More output (repeatable, as conda-mirror's -v/-vv/-vvv).")
+    p.add_argument("-q", "--quiet", action="store_true", default=None, help="Only the summary.")
+    p.add_argument("--dry-run", action="store_true", default=None,
+                   help="Show what would be downloaded and removed; change nothing.")
+    p.set_defaults(func=f"{_PKG}.main_mirror.execute")
 
 
 def _configure_nested(sub, name: str, text: str) -> None:
@@ -356,6 +445,7 @@ def generate_parser() -> ArgumentParser:
     _configure_nested(sub, "trace", "Run a conda command stage by stage and show what each stage did.")
     _configure_nested(sub, "explain", "Explain, stage by stage, what a conda command would do and why.")
     _configure_serve(sub)
+    _configure_mirror(sub)
     return p
 
 

@@ -48,6 +48,9 @@ __all__ = [
     "type_map",
     "jsonable",
     "format_dict",
+    "ConfigurationFile",
+    "MISSING",
+    "config_item_lines",
 ]
 
 #: conda's search order for configuration (``conda.base.constants.SEARCH_PATH``), lowest
@@ -449,6 +452,13 @@ def type_primitive(s: Setting, raw: Any, source: str, key: str | None = None) ->
         if int in types and isinstance(raw, str) and raw.strip().isdigit():
             return int(raw)
         return _boolify(key, raw, source)
+    if float in types and not isinstance(raw, bool):
+        try:  # timeouts (remote_*_timeout_secs): conda reads them as floats
+            return float(raw)
+        except (TypeError, ValueError):
+            raise CustomValidationError(
+                f"Parameter {key} = {raw!r} declared in {source} is invalid.\n"
+                f"The value {raw!r} cannot be converted to a number.") from None
     if int in types and not isinstance(raw, bool):
         try:
             return int(raw)
@@ -541,3 +551,230 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(repr(v) for v in value) + "]"
     return "None" if value is None else str(value)
+
+
+# ------------------------------------------------------------------------------------------
+# writing (conda.cli.condarc.ConfigurationFile): ``conda config --set/--add/--remove …``
+# ------------------------------------------------------------------------------------------
+
+class _Missing:
+    """conda's ``MISSING``: the key is not in the file (``None`` is a value a file may hold)."""
+
+    def __repr__(self) -> str:
+        return "<MISSING>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING = _Missing()
+
+
+def _round_trip_yaml():
+    """ruamel.yaml set up exactly as conda's ``conda.common.serialize.yaml`` writer:
+    round-trip mode (comments and key order survive), block style, lists indented by 4 with the
+    dash at 2 (``channels:\\n  - conda-forge``)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, offset=2, sequence=4)
+    yaml.default_flow_style = False
+    return yaml
+
+
+class ConfigurationFile:
+    """One condarc file being edited, as ``conda config`` edits it.
+
+    ``settings`` maps every known setting *and alias* name to its :class:`Setting` (the Context
+    declares them; this module only knows how to edit). Edits change :attr:`content` (ruamel's
+    round-trip mapping, so comments and key order are kept); :meth:`write` saves it. Warnings
+    conda prints on stderr (``Unknown key: 'x'``, ``… already in 'channels' list, moving to the
+    top``) go to ``warning_handler``.
+
+    What to notice: ``--add`` is ``--prepend`` — the last channel added gets the *highest*
+    priority — and ``--remove channels defaults`` fails when ``channels`` was never written
+    with ``defaults`` in it, because the file (not the merged value) is what is edited.
+    """
+
+    def __init__(self, path: str, settings: Mapping[str, Setting],
+                 warning_handler: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.settings = settings
+        self.warning_handler = warning_handler or (lambda msg: None)
+        self.content: Any = {}
+
+    def __repr__(self) -> str:
+        return f"ConfigurationFile({self.path!r}, keys={list(self.content)})"
+
+    # -- reading and writing -----------------------------------------------------------
+    def read(self, path: str | None = None) -> Any:
+        """Load ``path`` (default: this file); a missing file is an empty mapping."""
+        path = path or self.path
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except FileNotFoundError:
+            self.content = {}
+            return self.content
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationLoadError(
+                "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
+                path=path, reason=str(exc)) from None
+        self.content = _round_trip_yaml().load(text) or {}
+        return self.content
+
+    def write(self, path: str | None = None) -> None:
+        """Save the content (temp file + rename: a crash never leaves half a condarc)."""
+        from conda_deepdive.exceptions import CondaError
+
+        path = path or self.path
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                _round_trip_yaml().dump(self.content, fh)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with _suppress_os_error():
+                os.unlink(tmp)
+            raise CondaError(f"Cannot write to condarc file at {path}\nCaused by {exc!r}") from None
+
+    # -- conda's operations ----------------------------------------------------------------
+    def _setting(self, name: str) -> Setting | None:
+        return self.settings.get(name)
+
+    def _canonical(self, name: str) -> str | None:
+        """conda's ``name_for_alias``: ``channel`` → ``channels``; ``None`` if not an alias."""
+        s = self.settings.get(name)
+        return s.name if s is not None and s.name != name else None
+
+    def key_exists(self, key: str) -> bool:
+        first = key.split(".")[0]
+        s = self.settings.get(first)
+        if s is None or s.name != first:
+            if s is None:
+                self.warning_handler(f"Unknown key: {key!r}")
+            return s is not None
+        return True
+
+    def add(self, key: str, item: Any, prepend: bool = False) -> None:
+        """``--prepend/--add`` (``prepend=True``) and ``--append``."""
+        from conda_deepdive.exceptions import CondaValueError, CouldntParseError
+
+        key, subkey = key.split(".", 1) if "." in key else (key, None)
+        s = self.settings.get(key)
+        if s is not None and s.name == key and s.kind == "sequence":
+            arglist = self.content.setdefault(key, [])
+        elif s is not None and s.name == key and s.kind == "map":
+            arglist = self.content.setdefault(key, {}).setdefault(subkey, [])
+        else:
+            raise CondaValueError(f"Key '{key}' is not a known sequence parameter.")
+        if not isinstance(arglist, list):
+            raise CouldntParseError(f"key {key!r} should be a list, not {type(self.content[key]).__name__}.")
+        if item in arglist:
+            where = "top" if prepend else "bottom"
+            label = key if subkey is None else f"{key}.{subkey}"
+            self.warning_handler(f"Warning: {item!r} already in {label!r} list, moving to the {where}")
+            kept = [p for p in arglist if p != item]
+            arglist.clear()
+            arglist.extend(kept)
+        arglist.insert(0 if prepend else len(arglist), item)
+
+    def get_key(self, key: str) -> tuple[str, Any]:
+        """``(canonical key, value)`` or ``(key, MISSING)``."""
+        if not self.key_exists(key):
+            return key, MISSING
+        key = self._canonical(key) or key
+        node: Any = self.content
+        try:
+            for part in key.split("."):
+                node = node[part]
+        except (KeyError, TypeError):
+            return key, MISSING
+        return key, node
+
+    def set_key(self, key: str, item: Any) -> None:
+        """``--set KEY VALUE``: a primitive (typed as the setting says) or ``map.key``."""
+        from conda_deepdive.exceptions import CondaKeyError
+
+        if not self.key_exists(key):
+            raise CondaKeyError(key, "unknown parameter")
+        key = self._canonical(key) or key
+        first, *rest = key.split(".")
+        s = self.settings[first]
+        if s.kind == "primitive" and not rest:
+            self.content[first] = type_primitive(s, item, "--set parameter", first)
+        elif s.kind == "map" and len(rest) == 1:
+            self.content.setdefault(first, {})[rest[0]] = item
+        else:
+            raise CondaKeyError(key, "invalid parameter")
+
+    def remove_item(self, key: str, item: Any) -> None:
+        """``--remove KEY VALUE``: every occurrence of ``item`` in the list ``key``."""
+        from conda_deepdive.exceptions import CondaKeyError
+
+        first, *rest = key.split(".")
+        s = self.settings.get(first)
+        if s is None:
+            raise CondaKeyError(key, "unknown parameter")
+        if s.kind != "sequence" or rest:
+            raise CondaKeyError(key, "invalid parameter")
+        if first not in self.content:
+            if first != "channels":
+                raise CondaKeyError(key, "undefined in config")
+            self.content[first] = ["defaults"]  # conda: an unset channels list means [defaults]
+        if item not in self.content[first]:
+            raise CondaKeyError(first, f"value {item!r} not present in config")
+        self.content[first] = [i for i in self.content[first] if i != item]
+
+    def remove_key(self, key: str) -> None:
+        """``--remove-key KEY`` (a dotted key reaches into a map)."""
+        from conda_deepdive.exceptions import CondaKeyError
+
+        parts = key.split(".")
+        node: Any = self.content
+        try:
+            for part in parts[:-1]:
+                node = node[part]
+            del node[parts[-1]]
+        except (KeyError, TypeError):
+            alias = self._canonical(key)
+            if alias:
+                try:
+                    return self.remove_key(alias)
+                except CondaKeyError:
+                    pass
+            raise CondaKeyError(key, "undefined in config") from None
+
+
+class _suppress_os_error:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        return exc_type is not None and issubclass(exc_type, OSError)
+
+
+def config_item_lines(key: str, value: Any) -> list[str]:
+    """conda's ``print_config_item``: the ``--get`` lines that would re-create ``value``.
+
+    Lists print as ``--add`` lines in *reverse* order (``--add`` prepends, so typing them in
+    this order rebuilds the file); for ``channels`` the first line says ``# lowest priority``
+    and the last ``# highest priority``.
+    """
+    lines: list[str] = []
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            lines.extend(config_item_lines(f"{key}.{k}", v))
+    elif isinstance(value, (bool, int, str)):
+        lines.append(" ".join(("--set", key, str(value))))
+    elif isinstance(value, (list, tuple)):
+        n = len(value)
+        for q, item in enumerate(reversed(value)):
+            item = str(item) if isinstance(item, str) else item  # ruamel's scalar strings
+            if key == "channels" and q in (0, n - 1):
+                note = "  # lowest priority" if q == 0 else "  # highest priority"
+                lines.append(" ".join(("--add", key, repr(item), note)))
+            else:
+                lines.append(" ".join(("--add", key, repr(item))))
+    return lines
