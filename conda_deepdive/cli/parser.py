@@ -419,6 +419,93 @@ def _configure_serve(sub) -> None:
     p.set_defaults(func=f"{_PKG}.main_serve.execute")
 
 
+def _configure_info(sub) -> None:
+    text = "Display information about current conda install."
+    p = sub.add_parser("info", help=text, description=text,
+                       epilog="Examples:\n\n    conda-deepdive info\n    conda-deepdive info --envs\n"
+                              "    conda-deepdive info --json")
+    _add_output(p, dry_run=False)
+    p.add_argument("--offline", action="store_true", default=None, help=argparse.SUPPRESS)
+    p.add_argument("-a", "--all", action="store_true", default=None, help="Show all information.")
+    p.add_argument("--base", action="store_true", default=None, help="Display base environment path.")
+    p.add_argument("-e", "--envs", action="store_true", default=None,
+                   help="List all known conda environments. Combine with `--json` to obtain more details.")
+    p.add_argument("-s", "--system", action="store_true", default=None, help="List environment variables.")
+    p.add_argument("--size", action="store_true", default=None,
+                   help="Show conda-managed disk usage for each environment (excludes untracked "
+                        "files created after installation).")
+    p.add_argument("--unsafe-channels", action="store_true", default=None,
+                   help="Display list of channels with tokens exposed.")
+    p.set_defaults(func=f"{_PKG}.main_info.execute")
+
+
+def _configure_search(sub) -> None:
+    text = ("Search for packages and display associated information using the MatchSpec format.")
+    p = sub.add_parser(
+        "search", help=text,
+        description=f"{text}\n\nMatchSpec is a query language for conda packages.",
+        epilog="Examples:\n\n    conda-deepdive search numpy\n    conda-deepdive search 'numpy>=1.26'\n"
+               "    conda-deepdive search '*mutex*'\n    conda-deepdive search conda-forge::numpy\n"
+               "    conda-deepdive search 'numpy[subdir=linux-64]' --info")
+    p.add_argument("--envs", action="store_true", default=None,
+                   help="Search all of the current user's environments.")
+    p.add_argument("-i", "--info", action="store_true", default=None,
+                   help="Provide detailed information about each package.")
+    p.add_argument("--subdir", "--platform", dest="subdir", default=None,
+                   help="Search the given subdir. Should be formatted like 'osx-64', 'linux-32', "
+                        "'win-64', and so on. The default is to search the current platform.")
+    p.add_argument("--skip-flexible-search", action="store_true", default=None,
+                   help="Do not perform flexible search if initial search fails.")
+    p.add_argument("match_spec", default="*", nargs="?", help=argparse.SUPPRESS)
+    _add_channels(p)
+    _add_networking(p)
+    _add_output(p, dry_run=False)
+    p.set_defaults(func=f"{_PKG}.main_search.execute")
+
+
+def _configure_clean(sub) -> None:
+    text = "Remove unused packages and caches."
+    p = sub.add_parser("clean", help=text, description=text,
+                       epilog="Examples:\n\n    conda-deepdive clean --tarballs\n"
+                              "    conda-deepdive clean --all --dry-run")
+    g = p.add_argument_group("Removal Targets")
+    g.add_argument("-a", "--all", action="store_true", default=None,
+                   help="Remove index cache, unused cache packages, tarballs, tempfiles, and logfiles.")
+    g.add_argument("-i", "--index-cache", action="store_true", default=None, help="Remove index cache.")
+    g.add_argument("-p", "--packages", action="store_true", default=None,
+                   help="Remove unused packages from writable package caches. WARNING: This does "
+                        "not check for packages installed using symlinks back to the package cache.")
+    g.add_argument("-t", "--tarballs", action="store_true", default=None,
+                   help="Remove cached package tarballs.")
+    g.add_argument("-f", "--force-pkgs-dirs", action="store_true", default=None,
+                   help="Remove *all* writable package caches. This option is not included with "
+                        "the --all flag.")
+    g.add_argument("-c", "--tempfiles", nargs="*", default=None, metavar="TEMPFILES",
+                   help="Remove temporary files that could not be deleted earlier due to being "
+                        "in-use. The argument is a path (or list of paths) to the environment(s) "
+                        "where the tempfiles should be found and removed.")
+    g.add_argument("-l", "--logfiles", action="store_true", default=None, help="Remove log files.")
+    _add_output(p)
+    p.set_defaults(func=f"{_PKG}.main_clean.execute")
+
+
+def _configure_env(sub) -> None:
+    p = sub.add_parser("env", help="Create and manage conda environments (here: env list).",
+                       description="Create and manage conda environments (here: env list).")
+    env_sub = p.add_subparsers(metavar="COMMAND", dest="env_cmd", title="commands")
+    env_sub.required = True
+    text = "An alias for `conda info --envs`. Lists all conda environments."
+    lp = env_sub.add_parser("list", help=text, description=text,
+                            epilog="Examples:\n\n    conda-deepdive env list\n"
+                                   "    conda-deepdive env list --json")
+    _add_output(lp, dry_run=False)
+    lp.add_argument("--size", action="store_true", default=None,
+                    help="Show conda-managed disk usage for each environment.")
+    # conda: func=main_info.execute with the defaults of `conda info --envs`
+    lp.set_defaults(func=f"{_PKG}.main_env.execute", envs=True, base=False, unsafe_channels=False,
+                    system=False, all=False)
+
+
 def generate_parser() -> ArgumentParser:
     """The whole command line: conda's sub-commands for installing, plus ``trace``,
     ``explain`` and ``serve`` of conda-deepdive."""
@@ -446,6 +533,10 @@ def generate_parser() -> ArgumentParser:
     _configure_nested(sub, "explain", "Explain, stage by stage, what a conda command would do and why.")
     _configure_serve(sub)
     _configure_mirror(sub)
+    _configure_info(sub)
+    _configure_search(sub)
+    _configure_clean(sub)
+    _configure_env(sub)
     return p
 
 
