@@ -10,7 +10,7 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
-TEACHING_CHANNELS = PROJECT_ROOT / "data" / "channels"
+TEACHING_CHANNELS = PROJECT_ROOT / "conda_deepdive" / "data" / "channels"
 
 
 def shared_path(*parts: str) -> Path:

@@ -269,7 +269,7 @@ def test_numpy_from_the_teaching_channel_via_the_cli(tmp_path):
 
     main = TEACHING_CHANNELS / "pkgs" / "main"
     if not (main / "linux-64" / "repodata.json").exists():
-        pytest.skip("teaching channel data/channels/pkgs/main is not built")
+        pytest.skip("teaching channel conda_deepdive/data/channels/pkgs/main is not built")
     prefix = tmp_path / "env"
     env = dict(test_env(tmp_path), CONDA_PKGS_DIRS=str(tmp_path / "pkgs"))
     run = subprocess.run([sys.executable, "-m", "conda_deepdive", "create", "-y", "-p", str(prefix),

@@ -8,7 +8,7 @@ in ``custom_channels`` or under ``channel_alias``, and otherwise ``scheme://loca
 
 Which of these a ``conda-meta`` record gets depends on the *configured* channel settings, so the
 records must be read with the Context's ``ChannelConfig`` — here the teaching-defaults layer
-(``default_channels`` = data/channels/pkgs/{main,free}, ``channel_alias`` = data/channels/pkgs,
+(``default_channels`` = conda_deepdive/data/channels/pkgs/{main,free}, ``channel_alias`` = data/channels/pkgs,
 ``custom_channels`` conda-forge → data/channels/cloud).
 """
 

@@ -1,4 +1,4 @@
-"""The committed teaching channels (data/channels) are complete, self-consistent and reproducible."""
+"""The committed teaching channels (conda_deepdive/data/channels) are complete, self-consistent and reproducible."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_channel_layout_is_a_mirror(channel):
 
 def test_data_dir_is_small():
     total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
-    assert total < 10 * 1024 * 1024, f"data/ is {total} bytes"
+    assert total < 10 * 1024 * 1024, f"conda_deepdive/data/ is {total} bytes"
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

@@ -3,11 +3,17 @@
 Real conda's built-in defaults send you to ``https://repo.anaconda.com/pkgs/main`` and
 ``https://conda.anaconda.org/<name>``. conda-deepdive works offline by default, so its built-in
 layer of settings (shown as ``teaching defaults`` in ``config --show-sources``) points the same
-*names* at the channels shipped in ``data/channels`` — laid out like a conda-mirror tree:
+*names* at the channels shipped inside the package, in ``conda_deepdive/data/channels`` — laid
+out like a conda-mirror tree:
 
 * ``defaults`` → ``pkgs/main`` and ``pkgs/free`` (``default_channels``),
 * any other name → ``channel_alias`` = ``file://…/data/channels/pkgs`` (so ``-c free`` works),
 * ``conda-forge`` → ``custom_channels`` → ``file://…/data/channels/cloud/conda-forge``.
+
+The channels and the recipes they are built from are *package data*: a wheel carries them and
+they are found with :mod:`importlib.resources`, so an installed copy works from any directory.
+Channel URLs are ``file://`` URLs, so the data must be real files on disk; when the package is
+imported from a zip, :func:`importlib.resources.as_file` extracts it once for the process.
 
 A condarc, a ``CONDA_*`` variable or a flag that sets these wins, as any higher layer does; set
 ``CONDA_DEEPDIVE_REAL_DEFAULTS=1`` to start from conda's real built-in defaults instead.
@@ -15,19 +21,36 @@ A condarc, a ``CONDA_*`` variable or a flag that sets these wins, as any higher 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
+from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
-__all__ = ["project_root", "channels_dir", "teaching_settings", "teaching_enabled"]
+__all__ = ["data_dir", "channels_dir", "recipes_dir", "teaching_settings", "teaching_enabled"]
 
 
-def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+@functools.cache
+def data_dir() -> Path:
+    """``conda_deepdive/data``: the package data (teaching channels and their recipes)."""
+    root = resources.files("conda_deepdive") / "data"
+    if isinstance(root, Path):  # a regular install or a checkout: the files are already on disk
+        return root
+    # imported from a zip: extract once, keep the copy until the interpreter exits
+    stack = contextlib.ExitStack()
+    atexit.register(stack.close)
+    return Path(stack.enter_context(resources.as_file(root)))
 
 
 def channels_dir() -> Path:
-    """``data/channels`` of this checkout (the committed teaching channels)."""
-    return project_root() / "data" / "channels"
+    """The committed teaching channels (``conda_deepdive/data/channels``); every caller uses this."""
+    return data_dir() / "channels"
+
+
+def recipes_dir() -> Path:
+    """The YAML recipes the teaching channels are built from (``conda_deepdive/data/recipes``)."""
+    return data_dir() / "recipes"
 
 
 def teaching_enabled(env: Mapping[str, str]) -> bool:

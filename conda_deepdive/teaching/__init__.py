@@ -2,8 +2,8 @@
 
 ``python -m conda_deepdive trace install numpy`` needs channels to read. Instead of downloading
 anaconda.org, the project ships three small channels laid out like a conda mirror
-(``data/channels/pkgs/main``, ``pkgs/free`` and ``cloud/conda-forge``), generated from the
-YAML recipes in ``data/recipes/`` by this package:
+(``conda_deepdive/data/channels/pkgs/main``, ``pkgs/free`` and ``cloud/conda-forge``), generated from the
+YAML recipes in ``conda_deepdive/data/recipes/`` by this package:
 
 * :mod:`.recipes` — recipe YAML → :class:`~.recipes.PackageSpec` (conda-build's job, in small);
 * :mod:`.archive` — ``.tar.bz2`` and ``.conda`` archives with a real ``info/`` directory;

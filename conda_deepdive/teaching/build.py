@@ -1,6 +1,6 @@
 """Build the teaching channels: ``python -m conda_deepdive.teaching.build [--out DIR]``.
 
-Reads the recipes under ``data/recipes/`` (see :mod:`.recipes`), builds every package archive
+Reads the recipes under ``conda_deepdive/data/recipes/`` (see :mod:`.recipes`), builds every package archive
 (:mod:`.archive`) and indexes each channel (:mod:`.indexer`), writing::
 
     <out>/pkgs/main/{channeldata.json,index.html,linux-64/,noarch/}
@@ -9,7 +9,7 @@ Reads the recipes under ``data/recipes/`` (see :mod:`.recipes`), builds every pa
 
 which is the layout of a conda mirror: ``channel_alias: file://<out>/pkgs`` makes the channel
 name ``main`` mean ``<out>/pkgs/main``, and ``file://<out>/cloud`` as alias serves
-``conda-forge``. The default output is the project's committed ``data/channels``; the build is
+``conda-forge``. The default output is the committed ``conda_deepdive/data/channels``; the build is
 byte-reproducible, so rebuilding it must leave ``git status`` clean.
 
 Each channel is first written to a temporary directory beside the destination and then moved
@@ -26,15 +26,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from conda_deepdive.config.teaching_defaults import channels_dir, data_dir, recipes_dir
 from conda_deepdive.teaching.archive import BuiltPackage, build_package, dumps_json
 from conda_deepdive.teaching.indexer import channel_index_html, channeldata, subdir_files
 from conda_deepdive.teaching.recipes import ChannelSpec, load_channels
 
 __all__ = ["DATA_DIR", "RECIPES_DIR", "CHANNELS_DIR", "ChannelBuild", "build_channel", "build_all", "main"]
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-RECIPES_DIR = DATA_DIR / "recipes"
-CHANNELS_DIR = DATA_DIR / "channels"
+# the package data (found through importlib.resources, so an installed copy finds it too)
+DATA_DIR = data_dir()
+RECIPES_DIR = recipes_dir()
+CHANNELS_DIR = channels_dir()
 SUBDIRS = ("linux-64", "noarch")
 # zstd output is stable for a given library version and level, not across versions: the
 # committed .conda/.zst bytes were made with this libzstd (zstandard.ZSTD_VERSION)
@@ -109,7 +111,7 @@ def build_all(out_dir: Path | str = CHANNELS_DIR, recipes_dir: Path | str = RECI
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m conda_deepdive.teaching.build",
-        description="Build the offline teaching channels from data/recipes/.")
+        description="Build the offline teaching channels from conda_deepdive/data/recipes/.")
     parser.add_argument("--out", type=Path, default=CHANNELS_DIR,
                         help=f"output directory (default: {CHANNELS_DIR})")
     parser.add_argument("--recipes", type=Path, default=RECIPES_DIR, help=argparse.SUPPRESS)

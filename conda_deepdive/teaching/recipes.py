@@ -2,7 +2,7 @@
 
 A real channel is made by conda-build (recipe → package archive) and conda-index
 (archives → ``repodata.json``). Our recipes play the first part in miniature: each YAML file
-under ``data/recipes/<channel>/`` lists packages with the metadata conda-build would put in
+under ``conda_deepdive/data/recipes/<channel>/`` lists packages with the metadata conda-build would put in
 ``info/index.json`` (name, version, build string, depends, constrains, …) and the few files
 each package carries.
 

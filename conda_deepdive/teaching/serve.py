@@ -1,7 +1,7 @@
 """Serve a channel directory over HTTP, with the caching headers conda relies on.
 
 ``python -m conda_deepdive serve [DIR] [--port N] [--bind ADDR]`` (default DIR: the project's
-``data/channels``) starts a small static file server on 127.0.0.1. Point conda — or
+``conda_deepdive/data/channels``, the teaching channels) starts a small static file server on 127.0.0.1. Point conda — or
 conda-deepdive — at it with ``channel_alias: http://127.0.0.1:8999/pkgs`` and channel
 ``main``, or ``http://127.0.0.1:8999/cloud`` + ``conda-forge``.
 
@@ -32,9 +32,11 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Iterator
 
+from conda_deepdive.config.teaching_defaults import channels_dir
+
 __all__ = ["DEFAULT_DIRECTORY", "DEFAULT_PORT", "ChannelRequestHandler", "make_server", "serving", "serve", "main"]
 
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "channels"
+DEFAULT_DIRECTORY = channels_dir()  # the package data, wherever the package is installed
 DEFAULT_PORT = 8999
 DEFAULT_MAX_AGE = 30  # seconds; what repo.anaconda.com sends for repodata
 
