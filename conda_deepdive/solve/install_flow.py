@@ -99,7 +99,9 @@ def requested_specs(command: str, args: Any, context: Any) -> list[str]:
         prefix_data = PrefixData(context.target_prefix)
         for spec in specs:
             if not spec.is_name_only_spec:
-                raise CondaError(f"Invalid spec for 'conda update': {spec}\nUse 'conda install' instead.")
+                from conda_deepdive.exceptions import CondaUpdatePackageError
+
+                raise CondaUpdatePackageError(spec)
             if prefix_data.get(spec.name, None) is None:
                 raise PackageNotInstalledError(context.target_prefix, spec.name)
     return packages
