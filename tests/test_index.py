@@ -183,6 +183,9 @@ def test_noarch_always_included_and_virtual_packages_attached(tmp_path):
 
 def test_threads_keep_deterministic_order(tmp_path):
     chans = [channel_url(n) for n in ("test-index2", "test-index4", "test-index1")]
+    # a first load writes the sparse name indexes (index/sparse.py) that both runs below read
+    SubdirData.clear_memory_cache()
+    fetch_index(make_context(tmp_path, subdir="linux-64", channels=chans))
     results = []
     for threads in (1, 4):
         SubdirData.clear_memory_cache()

@@ -26,14 +26,16 @@ class RecordStore:
 
     __slots__ = ("_entries", "_positions", "_built", "_all", "_make", "_trackers")
 
-    def __init__(self, entries: list[tuple[str, dict]], positions: dict[str, list[int]],
-                 make: Callable[[str, dict], Any]) -> None:
-        self._entries = entries  # (filename, raw entry) in file order
+    def __init__(self, entries: list[tuple], positions: dict[str, list[int]],
+                 make: Callable[..., Any], trackers: dict[str, list[str]] | None = None) -> None:
+        # (filename, raw entry) in file order; the sparse reader (sparse.py) stores
+        # (filename, start, end) byte ranges instead: ``make(*entry)`` builds either
+        self._entries = entries
         self._positions = positions  # name -> indexes into _entries, in file order
         self._built: list[Any] = [None] * len(entries)
         self._all: tuple | None = None
         self._make = make
-        self._trackers: dict[str, list[str]] | None = None
+        self._trackers: dict[str, list[str]] | None = trackers  # known up front when sparse
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -75,8 +77,7 @@ class RecordStore:
         for i in positions:
             rec = built[i]
             if rec is None:
-                fn, raw = self._entries[i]
-                rec = built[i] = self._make(fn, raw)
+                rec = built[i] = self._make(*self._entries[i])
             out.append(rec)
         return tuple(out)
 
@@ -87,7 +88,6 @@ class RecordStore:
             with gc_policy.paused():
                 for i, rec in enumerate(built):
                     if rec is None:
-                        fn, raw = self._entries[i]
-                        built[i] = make(fn, raw)
+                        built[i] = make(*self._entries[i])
             self._all = tuple(built)
         return self._all

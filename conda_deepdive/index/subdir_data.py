@@ -41,6 +41,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 from conda_deepdive.index import gc_policy
@@ -50,9 +51,11 @@ from conda_deepdive.reporting import Reporter
 from conda_deepdive.index.repodata_cache import (
     REPODATA_FN,
     RepodataFetch,
+    _cache_dir,
     _channel_name,
     _strip_credentials,
     _url_to_path,
+    cache_fn_url,
 )
 
 __all__ = ["SubdirData", "FetchInfo", "STAGE"]
@@ -91,6 +94,7 @@ class FetchInfo:
     fetch_seconds: float = 0.0
     parse_seconds: float = 0.0
     records_seconds: float = 0.0
+    reader: str = "json"  # "json" (full parse) | "sparse" (sparse.py) | "shards" (shards.py)
 
     def summary(self) -> dict:
         return {
@@ -110,6 +114,7 @@ class FetchInfo:
             "fetch_seconds": round(self.fetch_seconds, 6),
             "parse_seconds": round(self.parse_seconds, 6),
             "records_seconds": round(self.records_seconds, 6),
+            "reader": self.reader,
         }
 
     def __repr__(self) -> str:
@@ -128,6 +133,14 @@ def _channel_class():
     from conda_deepdive.models.channel import Channel
 
     return Channel
+
+
+def _sparse_enabled(context: Any) -> bool:
+    from conda_deepdive.index.sparse import sparse_enabled
+
+    # the switch may come from the process or from the environment the Context was loaded with
+    env = getattr(context, "_env", None)
+    return sparse_enabled() and (not isinstance(env, dict) or sparse_enabled(env))
 
 
 def _record_class():
@@ -269,12 +282,19 @@ class SubdirData:
 
         with gc_policy.paused():  # ~10⁵ acyclic objects: see gc_policy.py
             t0 = time.perf_counter()
-            repodata = fetcher.parse(fetched)
-            parse_seconds = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            self._store = self._build_records(repodata)
-            records_seconds = time.perf_counter() - t0
-            del repodata
+            reader, store = "json", None
+            if fetched.parsed is None and fetched.data and _sparse_enabled(self.context):
+                store = self._sparse_store(fetched, fn)  # None: fall back to the full parse
+            if store is not None:
+                reader, self._store = "sparse", store
+                parse_seconds, records_seconds = time.perf_counter() - t0, 0.0
+            else:
+                repodata = fetcher.parse(fetched)
+                parse_seconds = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                self._store = self._build_records(repodata)
+                records_seconds = time.perf_counter() - t0
+                del repodata
 
         self.fetch_info = FetchInfo(
             channel=_channel_name(self.channel), subdir=self.subdir, url=self.url,
@@ -283,7 +303,7 @@ class SubdirData:
             json_bytes=len(fetched.data or b""), record_count=len(self._store),
             cache_path=fetched.cache_path, fallbacks=tuple(fallbacks),
             fetch_seconds=fetch_seconds, parse_seconds=parse_seconds,
-            records_seconds=records_seconds,
+            records_seconds=records_seconds, reader=reader,
         )
         if memo_key is not None:
             with self._memory_lock:
@@ -317,29 +337,13 @@ class SubdirData:
     # -- getting the bytes ---------------------------------------------------------------------
     def _build_records(self, repodata: dict) -> RecordStore:
         """``packages.conda`` + ``packages`` → a :class:`RecordStore` of completed ``PackageRecord``s."""
-        if repodata.get("repodata_version", 0) > MAX_REPODATA_VERSION:
-            raise CondaUpgradeError(
-                f"The repodata of {self.url} has repodata_version "
-                f"{repodata['repodata_version']}; only version {MAX_REPODATA_VERSION} is understood."
-            )
-        info = repodata.get("info") or {}
-        subdir = info.get("subdir") or self.subdir
-        if subdir != self.subdir:
-            raise ChannelError(
-                f"{self.url}/repodata.json says info.subdir = {subdir!r} but was fetched for "
-                f"subdir {self.subdir!r} of channel {_channel_name(self.channel)}."
-            )
-        # conda overwrites each record's subdir/arch/platform with the file's info values
-        arch, platform = info.get("arch"), info.get("platform")
+        make = self._record_maker(repodata.get("info") or {}, repodata.get("repodata_version", 0))
         ctx = self.context
-        add_pip = bool(ctx.add_pip_as_python_dependency)
         legacy = repodata.get("packages") or {}
         modern = {} if getattr(ctx, "use_only_tar_bz2", False) else (repodata.get("packages.conda") or {})
         # a .tar.bz2 whose .conda twin exists is dropped: conda prefers the newer format
         shadowed = {fn[: -len(_CONDA_EXT)] + _TAR_BZ2_EXT for fn in modern}
 
-        from_repodata = _record_class().from_repodata
-        channel, base_url = self.channel, self.url_w_credentials
         for fn, raw in modern.items():
             twin = legacy.get(fn[: -len(_CONDA_EXT)] + _TAR_BZ2_EXT)
             if twin is not None:  # conda remembers the twin's checksum and size
@@ -363,10 +367,74 @@ class SubdirData:
                     pos.append(len(entries))
                 append((fn, raw))
 
+        # records are built per name when first asked for (record_store.py)
+        return RecordStore(entries, positions, make)
+
+    def _record_maker(self, info: dict, repodata_version: Any) -> Any:
+        """Check the file's ``info``/``repodata_version``; return ``make(fn, raw) -> record``."""
+        if (repodata_version or 0) > MAX_REPODATA_VERSION:
+            raise CondaUpgradeError(
+                f"The repodata of {self.url} has repodata_version "
+                f"{repodata_version}; only version {MAX_REPODATA_VERSION} is understood."
+            )
+        subdir = info.get("subdir") or self.subdir
+        if subdir != self.subdir:
+            raise ChannelError(
+                f"{self.url}/repodata.json says info.subdir = {subdir!r} but was fetched for "
+                f"subdir {self.subdir!r} of channel {_channel_name(self.channel)}."
+            )
+        # conda overwrites each record's subdir/arch/platform with the file's info values
+        arch, platform = info.get("arch"), info.get("platform")
+        add_pip = bool(self.context.add_pip_as_python_dependency)
+        from_repodata = _record_class().from_repodata
+        channel, base_url = self.channel, self.url_w_credentials
+
         def make(fn: str, raw: dict) -> Any:
             if add_pip and raw.get("name") == "python" and str(raw.get("version", "")).startswith(("2.", "3.")):
                 raw = {**raw, "depends": [*(raw.get("depends") or ()), "pip"]}
             return from_repodata(fn, raw, channel, subdir, base_url, arch, platform)
 
-        # records are built per name when first asked for (record_store.py)
-        return RecordStore(entries, positions, make)
+        return make
+
+    def _sparse_store(self, fetched: Any, fn: str) -> RecordStore | None:
+        """The records of a monolithic file read sparsely (sparse.py); ``None`` = parse fully.
+
+        The name index is kept beside the repodata cache (``<hash>.sparse.msgpack``), stamped
+        with the size and mtime of the file it describes, so the next run skips the scan."""
+        from conda_deepdive.index import sparse
+
+        if fetched.source == "cache" and fetched.cache_path:
+            source = Path(fetched.cache_path)
+        elif fetched.source == "file":
+            source = _url_to_path(self.url_w_credentials) / fetched.filename
+        else:
+            source = None
+        ctx = self.context
+        tar_only = bool(getattr(ctx, "use_only_tar_bz2", False))
+        try:
+            st = source.stat() if source is not None else None
+        except OSError:
+            st = None
+        stamp = (fetched.filename, st.st_size, st.st_mtime_ns) if st is not None else ()
+        key = cache_fn_url(self.url_w_credentials, fn)[: -len(".json")] + ("1" if tar_only else "")
+        path = sparse.index_path(_cache_dir(ctx), key)
+        t0 = time.perf_counter()
+        index = sparse.load_index(path, stamp) if stamp else None
+        verdict = "loaded"
+        if index is None:
+            index = sparse.build_index(fetched.data, tar_only, stamp)
+            if index is None:
+                self.reporter.event(STAGE, "sparse_fallback", channel=_channel_name(self.channel),
+                                    subdir=self.subdir, filename=fetched.filename)
+                return None
+            verdict = "built"
+            if stamp and not sparse.save_index(path, index):
+                verdict = "built (not saved: cache folder not writable)"
+        make = self._record_maker(index.info or {}, index.repodata_version)
+        self.reporter.event(STAGE, "sparse_index", channel=_channel_name(self.channel),
+                            subdir=self.subdir, filename=fetched.filename, index=verdict,
+                            index_path=str(path), records=len(index.entries),
+                            names=len(index.positions),
+                            index_seconds=round(time.perf_counter() - t0, 6))
+        build = sparse.make_decoder(fetched.data, index, make)
+        return RecordStore(index.entries, index.positions, build, trackers=index.features)
