@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
+from conda_deepdive.solve.install_flow import SolveStageResult
 
 __all__ = ["Session", "STAGES", "StageSpec", "SolveStageResult", "DeferredFailure"]
 
@@ -67,36 +68,6 @@ STAGES: tuple[StageSpec, ...] = (
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 _SOLVING_COMMANDS = ("create", "install", "update", "remove")
-
-
-@dataclass
-class SolveStageResult:
-    """Stage 6's result: the solver's outcome plus the attempts it took to get there."""
-
-    outcome: Any
-    unlink_precs: tuple
-    link_precs: tuple
-    attempts: list = field(default_factory=list)  # solve.Attempt objects, in order
-    solver: Any = None
-
-    @property
-    def final_state(self) -> tuple:
-        return tuple(getattr(self.outcome, "final_state", ()) or ())
-
-    def summary(self) -> dict:
-        return {
-            "attempts": [a.summary() for a in self.attempts],
-            "unlink": sorted(r.dist_str() for r in self.unlink_precs),
-            "link": sorted(r.dist_str() for r in self.link_precs),
-            "outcome": _summary(self.outcome),
-        }
-
-    def __repr__(self) -> str:
-        tries = ", ".join(f"{a.repodata_fn}/{a.update_modifier}:{a.outcome}" for a in self.attempts)
-        return (
-            f"SolveStageResult(link={len(self.link_precs)}, unlink={len(self.unlink_precs)}, "
-            f"attempts=[{tries}])"
-        )
 
 
 def _summary(obj: Any) -> Any:

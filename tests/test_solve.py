@@ -333,7 +333,9 @@ def test_solve_for_transaction_hands_over_a_plan(world) -> None:
     prefix = tmp / "env"
     _install(prefix, index, ["python-3.6.6-0", "zlib-1.2.11-0"], ["python=3.6"])
     solver = Solver(str(prefix), index.channels, specs_to_add=["six"], context=ctx, index=index)
-    txn = solver.solve_for_transaction(update_modifier="freeze_installed")
+    from conda_deepdive.transaction.transaction import solve_for_transaction
+
+    txn = solve_for_transaction(solver, update_modifier="freeze_installed")
     assert not txn.nothing_to_do
     actions = txn.json_actions()
     assert [a["dist_name"] for a in actions["LINK"]] == ["six-1.11.0-py36_0"]

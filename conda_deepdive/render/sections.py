@@ -12,7 +12,7 @@ index      ``index.Index`` (+ ``FetchInfo`` per subdir)  channels → URLs, repo
 priority   ``channel_priority.PriorityReport``           ranks, names offered by several channels
 specs      ``solve.SpecsState``                          the spec list handed to SAT, and why
 reduce     ``reduction.ReducedIndex``                    records before → after, per name
-solve      ``pipeline.SolveStageResult``                 attempts, SAT size, passes, final state
+solve      ``install_flow.SolveStageResult``               attempts, SAT size, passes, final state
 transaction ``transaction.UnlinkLinkTransaction``        conda's package plan, the PathAction tree
 fetch      ``fetch_extract.ProgressiveFetchExtract``     cached / extract / download per package
 link       ``transaction.UnlinkLinkTransaction``         every action, in conda's execution order

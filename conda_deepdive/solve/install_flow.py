@@ -16,7 +16,8 @@ This module holds those decisions so :mod:`conda_deepdive.pipeline` can show eve
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from conda_deepdive.exceptions import (
     CondaError,
@@ -29,9 +30,6 @@ from conda_deepdive.exceptions import (
     SpecsConfigurationConflictError,
     UnsatisfiableError,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from conda_deepdive.pipeline import Session, SolveStageResult
 
 REPODATA_FN = "repodata.json"
 
@@ -155,10 +153,12 @@ def make_solver(command: str, args: Any, context: Any, repodata_fn: str, index: 
     )
 
 
-def solve_attempts(session: "Session") -> "SolveStageResult":
+def solve_attempts(session: Any) -> "SolveStageResult":
     """conda's solve loop (:func:`conda_deepdive.solve.solve.solve_with_retries`), starting from the
-    solver whose first phases already ran as stages 4–5b (unless one of them failed)."""
-    from conda_deepdive.pipeline import SolveStageResult
+    solver whose first phases already ran as stages 4–5b (unless one of them failed).
+
+    ``session`` is the :class:`conda_deepdive.pipeline.Session` running the stages (passed in:
+    the pipeline builds on this module, never the other way)."""
     from conda_deepdive.solve.solve import solve_with_retries
 
     command, args, context = session.command, session.args, session.context
@@ -201,3 +201,38 @@ def solve_attempts(session: "Session") -> "SolveStageResult":
         attempts=list(result.attempts),
         solver=result.solver,
     )
+
+
+@dataclass
+class SolveStageResult:
+    """Stage 6's result: the solver's outcome plus the attempts it took to get there."""
+
+    outcome: Any
+    unlink_precs: tuple
+    link_precs: tuple
+    attempts: list = field(default_factory=list)  # solve.Attempt objects, in order
+    solver: Any = None
+
+    @property
+    def final_state(self) -> tuple:
+        return tuple(getattr(self.outcome, "final_state", ()) or ())
+
+    def summary(self) -> dict:
+        return {
+            "attempts": [a.summary() for a in self.attempts],
+            "unlink": sorted(r.dist_str() for r in self.unlink_precs),
+            "link": sorted(r.dist_str() for r in self.link_precs),
+            "outcome": _summary(self.outcome),
+        }
+
+    def __repr__(self) -> str:
+        tries = ", ".join(f"{a.repodata_fn}/{a.update_modifier}:{a.outcome}" for a in self.attempts)
+        return (
+            f"SolveStageResult(link={len(self.link_precs)}, unlink={len(self.unlink_precs)}, "
+            f"attempts=[{tries}])"
+        )
+
+
+def _summary(obj: Any) -> Any:
+    fn = getattr(obj, "summary", None)
+    return fn() if callable(fn) else repr(obj)

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-if TYPE_CHECKING:  # pragma: no cover
-    from conda_deepdive.solve.resolve import Resolve
-
+# ``r`` below is the Resolve; it is passed in, never imported: resolve.py builds on this module.
 __all__ = ["ReducedIndex", "get_reduced_index", "exactness_and_number_of_deps"]
 
 
@@ -111,7 +109,7 @@ class ReducedIndex(Mapping):
         }
 
 
-def exactness_and_number_of_deps(r: "Resolve", ms: Any) -> int:
+def exactness_and_number_of_deps(r: Any, ms: Any) -> int:
     """conda's sort key for explicit specs: exact specs (and those with strict deps) first."""
     if ms.strictness == 3:
         precs = r.find_matches(ms)
@@ -132,7 +130,7 @@ def _reason_kind(reason: str) -> str:
 
 
 def get_reduced_index(
-    r: "Resolve", explicit_specs, sort_by_exactness: bool = True, exit_on_conflict: bool = False
+    r: Any, explicit_specs, sort_by_exactness: bool = True, exit_on_conflict: bool = False
 ) -> ReducedIndex:
     """Run conda's two-phase reduction for ``explicit_specs`` over ``r``'s index."""
     t0 = time.perf_counter()

@@ -22,13 +22,11 @@ at all when the conflict is deeper than the check depth — then conda's message
 from __future__ import annotations
 
 from textwrap import dedent
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from conda_deepdive.exceptions import ResolvePackageNotFound, UnsatisfiableError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from conda_deepdive.solve.resolve import Resolve
-
+# ``r`` below is the Resolve; it is passed in, never imported: resolve.py builds on this module.
 __all__ = [
     "build_conflict_map",
     "build_graph_of_deps",
@@ -62,7 +60,7 @@ def _untargeted(ms: Any):
     return MatchSpec(ms, target=None) if ms.target else ms
 
 
-def build_graph_of_deps(r: "Resolve", spec: Any) -> tuple[dict, set]:
+def build_graph_of_deps(r: Any, spec: Any) -> tuple[dict, set]:
     """``({spec: {dep: {dep of dep: {}}}}, every dep seen)``, breadth first, limited depth."""
     from conda_deepdive.models.match_spec import MatchSpec
 
@@ -118,7 +116,7 @@ def breadth_first_search_for_dep_graph(root: Any, target_name: str, graph: dict,
     return found
 
 
-def build_conflict_map(r: "Resolve", specs: Iterable[Any], specs_to_add=None, history_specs=None) -> dict:
+def build_conflict_map(r: Any, specs: Iterable[Any], specs_to_add=None, history_specs=None) -> dict:
     """conda's ``Resolve.build_conflict_map``: classified conflict chains (see module docstring)."""
     roots = list(dict.fromkeys(list(specs) + [_spec(s) for s in specs_to_add or ()]))
     roots = [s for s in roots if not s.name.startswith("__")]
@@ -204,7 +202,7 @@ class _OrderedSet(dict):
         self[item] = None
 
 
-def classify_bad_deps(r: "Resolve", bad_deps: list, specs_to_add=None, history_specs=None) -> dict:
+def classify_bad_deps(r: Any, bad_deps: list, specs_to_add=None, history_specs=None) -> dict:
     """Sort chains into conda's four kinds of explanation."""
     classes: dict[str, Any] = {
         "python": _OrderedSet(),

@@ -388,19 +388,6 @@ class Solver(SpecCollector):
                             link=[p.dist_str() for p in link])
         return unlink, link
 
-    def solve_for_transaction(self, update_modifier: Any = None, deps_modifier: Any = None,
-                              prune: bool = False, ignore_pinned: bool | None = None,
-                              force_remove: bool | None = None, force_reinstall: bool | None = None,
-                              should_retry_solve: bool = False) -> Any:
-        """An :class:`~conda_deepdive.transaction.transaction.UnlinkLinkTransaction` for the solution."""
-        from conda_deepdive.transaction.transaction import PrefixSetup, UnlinkLinkTransaction
-
-        unlink, link = self.solve_for_diff(update_modifier, deps_modifier, prune, ignore_pinned,
-                                           force_remove, force_reinstall, should_retry_solve)
-        setup = PrefixSetup(self.prefix, unlink, link, self.specs_to_remove, self.specs_to_add,
-                            self.neutered_specs)
-        return UnlinkLinkTransaction(setup, context=self.context, reporter=self.reporter)
-
 
 def diff_for_unlink_link_precs(prefix: str, final_precs: Iterable[Any], specs_to_add: Iterable[Any] = (),
                                force_reinstall: bool = False, channel_config: Any = None) -> tuple:

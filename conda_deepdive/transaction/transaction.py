@@ -73,7 +73,7 @@ from conda_deepdive.link.entry_points import get_major_minor_version, site_packa
 from conda_deepdive.models.enums import LinkType
 from conda_deepdive.reporting import Reporter
 
-__all__ = ["PrefixSetup", "UnlinkLinkTransaction", "make_unlink_actions", "FAIL_AT_VAR"]
+__all__ = ["PrefixSetup", "UnlinkLinkTransaction", "solve_for_transaction", "make_unlink_actions", "FAIL_AT_VAR"]
 
 FAIL_AT_VAR = "CONDA_DEEPDIVE_FAIL_AT"
 
@@ -601,3 +601,19 @@ class _DictRecord:
             return self._data[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+def solve_for_transaction(solver: Any, update_modifier: Any = None, deps_modifier: Any = None,
+                          prune: bool = False, ignore_pinned: bool | None = None,
+                          force_remove: bool | None = None, force_reinstall: bool | None = None,
+                          should_retry_solve: bool = False) -> UnlinkLinkTransaction:
+    """The solver's diff, handed over as a transaction (conda's ``Solver.solve_for_transaction``).
+
+    conda keeps this on the Solver; here it lives with the transaction, so the solver never
+    imports the stage after it: the solve ends with a diff, the transaction starts from one.
+    """
+    unlink, link = solver.solve_for_diff(update_modifier, deps_modifier, prune, ignore_pinned,
+                                         force_remove, force_reinstall, should_retry_solve)
+    setup = PrefixSetup(solver.prefix, unlink, link, solver.specs_to_remove, solver.specs_to_add,
+                        solver.neutered_specs)
+    return UnlinkLinkTransaction(setup, context=solver.context, reporter=solver.reporter)
