@@ -101,7 +101,7 @@ def _iso(timestamp: float | None) -> str | None:
 
 
 def _created(prefix: str) -> float | None:
-    """conda-meta's birth time; Linux Pythons have none, then ``conda-meta/.creation-timestamp``."""
+    """conda-meta's birth time; Linux Pythons have none, then ``conda-meta/created_at``."""
     meta = os.path.join(prefix, "conda-meta")
     try:
         st = os.stat(meta)
@@ -111,7 +111,7 @@ def _created(prefix: str) -> float | None:
     if birth is not None:
         return birth
     try:
-        with open(os.path.join(meta, ".creation-timestamp"), encoding="utf-8") as fh:
+        with open(os.path.join(meta, "created_at"), encoding="utf-8") as fh:
             return float(fh.read().strip())
     except (OSError, ValueError):
         return None

@@ -213,7 +213,9 @@ def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None,
         return _search_envs(spec, context, env, args)
 
     spec_channel = spec.get_exact_value("channel")
-    channels = (str(spec_channel),) if spec_channel else tuple(context.channels)
+    # the MatchSpec's channel was parsed without our config: re-read it by name/URL under it
+    channels = ((getattr(spec_channel, "canonical_name", None) or str(spec_channel),)
+                if spec_channel else tuple(context.channels))
     with _Spinner("Loading channels", context, env):
         # stage 3, as install runs it: the same SubdirData loading, cache and tracer events
         index = fetch_index(context, channels=channels, subdirs=subdirs,
