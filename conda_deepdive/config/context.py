@@ -115,6 +115,8 @@ SETTINGS: tuple[Setting, ...] = (
     _p("root_prefix", "", aliases=("root_dir",)),
     _s("pkgs_dirs"),
     _s("envs_dirs", delimiter=os.pathsep, aliases=("envs_path",)),
+    # conda.core.envs_manager.register_env: add new prefixes to ~/.conda/environments.txt
+    _p("register_envs", True),
     # solver
     _p("add_pip_as_python_dependency", True),
     _s("pinned_packages", delimiter="&"),
