@@ -141,6 +141,8 @@ SETTINGS: tuple[Setting, ...] = (
     # network
     _p("ssl_verify", True, (bool, str), aliases=("verify_ssl",), validate=_ssl_verify_ok),
     _m("proxy_servers", types=(str, type(None))),
+    _p("remote_connect_timeout_secs", 9.15, (int, float)),
+    _p("remote_read_timeout_secs", 60.0, (int, float)),
     _p("default_threads", 0, (int,)),
     _p("fetch_threads", 5, (int,)),
     _p("repodata_threads", 0, (int,)),

@@ -40,6 +40,7 @@ from typing import Any, Iterable
 
 from conda_deepdive.fetch.package_cache import (
     PackageCacheData,
+    check_package_filename,
     hash_file,
     record_value,
     repodata_record_dict,
@@ -158,6 +159,12 @@ class CacheUrlAction(_FetchAction):
                     raise OfflineError(f"Cannot download {self.url} in offline mode.")
                 self._download(partial, progress)
             self._check(partial)
+        except OSError as exc:  # a full disk, a read-only cache…: one documented error
+            if os.path.lexists(partial):
+                os.unlink(partial)
+            from conda_deepdive.exceptions import os_error
+
+            raise os_error(exc, partial) from exc
         except BaseException:
             if os.path.lexists(partial):
                 os.unlink(partial)
@@ -179,6 +186,7 @@ class CacheUrlAction(_FetchAction):
             for chunk in iter(lambda: src.read(1 << 20), b""):
                 dst.write(chunk)
                 done += len(chunk)
+                self._stop_if_oversized(done)
                 if progress:
                     progress(done, total)
 
@@ -188,20 +196,45 @@ class CacheUrlAction(_FetchAction):
         from conda_deepdive.exceptions import CondaHTTPError
 
         verify = _ctx(self.context, "ssl_verify", True)
+        # conda's two timeouts: to connect, and between two reads of the body (a stalled server)
+        timeout = (float(_ctx(self.context, "remote_connect_timeout_secs", 9.15)),
+                   float(_ctx(self.context, "remote_read_timeout_secs", 60.0)))
         try:
-            with requests.get(self.url, stream=True, timeout=(10, 60), verify=verify) as resp:
+            with requests.get(self.url, stream=True, timeout=timeout, verify=verify) as resp:
                 if resp.status_code != 200:
                     raise CondaHTTPError(f"HTTP {resp.status_code} for url <{self.url}>")
-                total = int(resp.headers.get("Content-Length") or 0) or self.size
+                try:
+                    declared = int(resp.headers.get("Content-Length") or 0)
+                except ValueError:
+                    declared = 0
+                if declared:
+                    self._stop_if_oversized(declared, "the server announces")
+                total = declared or self.size
                 done = 0
                 with open(dest, "wb") as fh:
+                    # read the raw stream: a small gzip body must not inflate past the size check
                     for chunk in resp.iter_content(1 << 16):
                         fh.write(chunk)
                         done += len(chunk)
+                        self._stop_if_oversized(done)
                         if progress:
                             progress(done, total)
         except requests.RequestException as exc:
-            raise CondaHTTPError(f"Download of {self.url} failed: {exc}", caused_by=exc) from exc
+            raise CondaHTTPError(f"Download of {self.url} failed: {type(exc).__name__}: {exc}",
+                                 caused_by=exc) from exc
+
+    def _stop_if_oversized(self, done: int, what: str = "downloaded") -> None:
+        """A body is never read past the size the record declares (a hostile or broken server
+        could send gigabytes, or never stop)."""
+        if isinstance(self.size, int) and done > self.size:
+            from conda_deepdive.exceptions import ChecksumMismatchError
+
+            dist = strip_pkg_extension(self.target_package_basename)
+            raise ChecksumMismatchError(
+                f"Conda detected a mismatch between the expected content and downloaded content\n"
+                f"for package {dist} (url '{self.url}').\n"
+                f"  expected size: {self.size}\n  {what}: more than {self.size} bytes ({done}); stopped."
+            )
 
     def _check(self, path: str) -> None:
         from conda_deepdive.exceptions import ChecksumMismatchError
@@ -271,11 +304,14 @@ class ExtractPackageAction(_FetchAction):
             try:
                 with open(index_path, encoding="utf-8") as fh:
                     index_json = json.load(fh)
-            except (OSError, ValueError) as exc:
+                if not isinstance(index_json, dict):
+                    raise ValueError("it is not a JSON object")
+            except (OSError, ValueError, RecursionError) as exc:
+                detail = "nested too deeply" if isinstance(exc, RecursionError) else exc
                 raise CorruptedArchiveError(
                     f"Encountered corrupt package tarball at {self.source_full_path}: "
-                    f"info/index.json is missing or unreadable ({exc})."
-                ) from exc
+                    f"info/index.json is missing or unreadable ({detail})."
+                ) from None
             info = os.path.join(temp, "info")
             if not (os.path.isfile(os.path.join(info, "paths.json"))
                     or os.path.isfile(os.path.join(info, "files"))):
@@ -283,8 +319,14 @@ class ExtractPackageAction(_FetchAction):
                     f"Package {self.source_full_path} has neither info/paths.json nor info/files: "
                     f"there is no manifest of the files to link."
                 )
-            with open(os.path.join(info, "repodata_record.json"), "w") as fh:
-                json.dump(repodata_record_dict(self.record, index_json), fh, indent=2, sort_keys=False)
+            record_json = json.dumps(repodata_record_dict(self.record, index_json), indent=2, sort_keys=False)
+            try:
+                with open(os.path.join(info, "repodata_record.json"), "w") as fh:
+                    fh.write(record_json)
+            except OSError as exc:
+                from conda_deepdive.exceptions import os_error
+
+                raise os_error(exc, os.path.join(info, "repodata_record.json")) from exc
         except BaseException:
             if os.path.lexists(temp):
                 shutil.rmtree(temp, ignore_errors=True)
@@ -341,6 +383,12 @@ def _check_member(member: tarfile.TarInfo, dest_real: str, tarball: str) -> None
             f"Refusing to extract {tarball}: member {name!r} would be written through a symlink "
             f"that points outside the package"
         )
+    # ... nor onto one: a second member of the same name would open() (and chmod) its target
+    if os.path.islink(os.path.join(dest_real, name)):
+        raise SafetyError(
+            f"Refusing to extract {tarball}: member {name!r} would be written onto a symlink "
+            f"extracted earlier"
+        )
     if member.issym():
         target = member.linkname
         if not target:
@@ -353,7 +401,16 @@ def _check_member(member: tarfile.TarInfo, dest_real: str, tarball: str) -> None
                     f"Refusing to extract {tarball}: symlink {name!r} -> {target!r} escapes the package"
                 )
     elif member.islnk():
-        _check_member_name(member.linkname, tarball, what=f"hard link target of {name!r}")
+        linked = _check_member_name(member.linkname, tarball, what=f"hard link target of {name!r}")
+        # tarfile calls os.link(), which follows a symlink: the target must be a regular file
+        # already extracted inside the package, never a symlink (to /etc/passwd, say)
+        source = os.path.join(dest_real, linked)
+        if os.path.islink(source) or not os.path.isfile(source) or \
+                os.path.commonpath((dest_real, os.path.realpath(source))) != dest_real:
+            raise SafetyError(
+                f"Refusing to extract {tarball}: hard link {name!r} => {member.linkname!r} does not "
+                f"point at a regular file extracted earlier in the package"
+            )
 
 
 def _trusted_after_checks(member: tarfile.TarInfo, dest_path: str) -> tarfile.TarInfo:
@@ -397,10 +454,30 @@ def safe_extract(tarball: str, dest: str, progress=None) -> int:
     except SafetyError:
         shutil.rmtree(dest, ignore_errors=True)
         raise
-    except (LookupError, tarfile.TarError, EOFError, OSError, ValueError, KeyError) as exc:
+    except OSError as exc:
         shutil.rmtree(dest, ignore_errors=True)
+        import errno
+
+        if exc.errno == errno.ENOSPC:
+            from conda_deepdive.exceptions import os_error
+
+            raise os_error(exc, dest) from exc
         raise CorruptedArchiveError(
             f"Encountered corrupt package tarball at {tarball}: {type(exc).__name__}: {exc}",
+            caused_by=exc,
+        ) from exc
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    except Exception as exc:  # BadZipFile, ZstdError, TarError, EOFError, RecursionError…
+        shutil.rmtree(dest, ignore_errors=True)
+        from conda_deepdive.exceptions import CondaError
+
+        if isinstance(exc, CondaError):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise CorruptedArchiveError(
+            f"Encountered corrupt package tarball at {tarball}: {type(exc).__name__}: {detail}",
             caused_by=exc,
         ) from exc
     except BaseException:
@@ -462,6 +539,15 @@ class ProgressiveFetchExtract:
 
     def _actions_for(self, prec: Any) -> tuple:
         md5, sha256, size = (record_value(prec, k) for k in ("md5", "sha256", "size"))
+        label = f"{record_value(prec, 'name')}-{record_value(prec, 'version')}-{record_value(prec, 'build')}"
+        check_package_filename(record_value(prec, "fn"), label)
+        if (size is not None and (isinstance(size, bool) or not isinstance(size, int))) or any(
+                v is not None and not isinstance(v, str) for v in (md5, sha256)):
+            from conda_deepdive.exceptions import CondaVerificationError
+
+            raise CondaVerificationError(
+                f"The record of {label} has a size, md5 or sha256 of the wrong type "
+                f"(size={size!r}, md5={md5!r}, sha256={sha256!r}).")
         for d in self.pkgs_dirs:
             if PackageCacheData(d).get_extracted(prec) is not None:
                 return (None, None)

@@ -47,6 +47,8 @@ __all__ = [
     "repodata_record_dict",
     "hash_file",
     "get_entry_to_link",
+    "is_safe_package_filename",
+    "check_package_filename",
 ]
 
 CONDA_PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
@@ -67,6 +69,29 @@ def strip_pkg_extension(fn: str) -> str:
     for ext in CONDA_PACKAGE_EXTENSIONS:
         if fn.endswith(ext):
             return fn[: -len(ext)]
+    return fn
+
+
+def is_safe_package_filename(fn: Any) -> bool:
+    """A package filename from a channel may only name a file directly in the package cache:
+    ``name-1.0-0.conda`` yes; ``../../victim.tar.bz2``, ``/abs.conda``, ``a/b.conda`` no."""
+    if not isinstance(fn, str) or not fn.endswith(CONDA_PACKAGE_EXTENSIONS):
+        return False
+    if "/" in fn or "\\" in fn or "\x00" in fn or fn.startswith("."):
+        return False
+    return strip_pkg_extension(fn) not in ("", ".", "..")
+
+
+def check_package_filename(fn: Any, package: str) -> str:
+    """Raise :class:`~conda_deepdive.exceptions.SafetyError` unless ``fn`` is a plain package
+    filename (conda 26.7.1 joins it to the cache directory as it is: issue 12)."""
+    if not is_safe_package_filename(fn):
+        from conda_deepdive.exceptions import SafetyError
+
+        why = ("is not a string" if not isinstance(fn, str)
+               else "is not a .conda or .tar.bz2 file name" if not fn.endswith(CONDA_PACKAGE_EXTENSIONS)
+               else "is not a plain file name")
+        raise SafetyError(f"Refusing package {package}: its filename {fn!r} {why}.")
     return fn
 
 
@@ -243,6 +268,8 @@ class PackageCacheData:
     def get_extracted(self, rec: Any) -> PackageCacheEntry | None:
         """The extracted package for ``rec`` if it is present *and* is the same package."""
         fn = record_value(rec, "fn") or ""
+        if not is_safe_package_filename(fn):
+            return None
         dist = strip_pkg_extension(fn)
         full = os.path.join(self.pkgs_dir, dist)
         info = os.path.join(full, "info")
@@ -256,12 +283,14 @@ class PackageCacheData:
     def get_valid_tarball(self, rec: Any) -> str | None:
         """The cached tarball for ``rec`` if its size and hashes match the record."""
         fn = record_value(rec, "fn")
-        if not fn:
+        if not fn or not is_safe_package_filename(fn):
             return None
         path = os.path.join(self.pkgs_dir, fn)
         if not os.path.isfile(path):
             return None
         size = record_value(rec, "size")
+        if size is not None and not isinstance(size, int):
+            return None
         if size and os.path.getsize(path) != size:
             return None
         wanted = {k: record_value(rec, k) for k in ("md5", "sha256") if record_value(rec, k)}
@@ -325,7 +354,7 @@ def _read_json(path: str) -> dict | None:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
         return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 

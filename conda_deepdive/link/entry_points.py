@@ -86,7 +86,15 @@ def parse_entry_point_def(definition: str) -> tuple[str, str, str]:
         raise CondaValueError(
             f"Invalid entry point {definition!r}: expected 'command = module:function'"
         )
-    return match.group(1), match.group(2), match.group(3)
+    command = match.group(1)
+    if command in (".", "..") or "/" in command or "\\" in command or "\x00" in command:
+        from conda_deepdive.exceptions import CondaValueError
+
+        # bin/<command> must be a file directly in bin/, never bin/.. or bin/../../x
+        raise CondaValueError(
+            f"Invalid entry point {definition!r}: the command name {command!r} is not a plain file name"
+        )
+    return command, match.group(2), match.group(3)
 
 
 def generate_shebang_for_entry_point(executable: str) -> str:

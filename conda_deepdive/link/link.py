@@ -37,6 +37,7 @@ __all__ = [
     "PathData",
     "PackageInfo",
     "read_paths_data",
+    "check_short_path",
     "read_package_info",
     "determine_link_type",
     "ActionGroup",
@@ -125,12 +126,94 @@ class PathData:
         return f"PathData({self.path!r}, {self.path_type}{extra})"
 
 
+def check_short_path(path: Any, dist: str, source: str = "info/paths.json") -> str:
+    """A path a package names (``paths.json``, ``info/files``, ``has_prefix``…) must stay inside
+    the prefix: a non-empty relative string, no ``..`` component, no NUL. Returns it unchanged;
+    raises :class:`~conda_deepdive.exceptions.CondaVerificationError` otherwise.
+
+    conda 26.7.1 trusts these strings (its extraction library refuses ``..`` members, but the
+    manifest is joined to the prefix as it is); conda-deepdive refuses them before any change.
+    """
+    from conda_deepdive.exceptions import CondaVerificationError
+
+    why = None
+    if not isinstance(path, str) or not path:
+        why = "is not a non-empty string"
+    elif "\x00" in path:
+        why = "contains a NUL byte"
+    elif path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        why = "is an absolute path"
+    elif ".." in path.replace("\\", "/").split("/"):
+        why = "climbs out with '..'"
+    elif all(part in ("", ".") for part in path.split("/")):
+        why = "names the prefix itself"
+    if why:
+        raise CondaVerificationError(
+            f"The package {dist} lists an unsafe path in {source}: {path!r} {why}."
+        )
+    return path
+
+
+def _bad_paths_json(dist: str, why: str):
+    from conda_deepdive.exceptions import CondaVerificationError
+
+    return CondaVerificationError(f"The package {dist} has an invalid info/paths.json: {why}.")
+
+
+_PATH_TYPES = ("hardlink", "softlink", "directory")
+
+
+def _checked_path_entry(raw: Any, dist: str) -> "PathData":
+    """One ``paths.json`` entry, with every field of the type conda's ``PathDataV1`` expects."""
+    if not isinstance(raw, dict):
+        raise _bad_paths_json(dist, f"an entry is a {type(raw).__name__}, not an object")
+    path = check_short_path(raw.get("_path"), dist)
+    path_type = raw.get("path_type", "hardlink")
+    if path_type not in _PATH_TYPES:
+        raise _bad_paths_json(dist, f"{path!r} has path_type {path_type!r}")
+    for key in ("sha256", "sha256_in_prefix"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise _bad_paths_json(dist, f"{path!r} has a {key} that is not a string")
+    size = raw.get("size_in_bytes")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise _bad_paths_json(dist, f"{path!r} has size_in_bytes {size!r}")
+    placeholder, mode = raw.get("prefix_placeholder"), raw.get("file_mode")
+    if placeholder is not None and (not isinstance(placeholder, str) or not placeholder):
+        raise _bad_paths_json(dist, f"{path!r} has an empty or non-string prefix_placeholder")
+    if mode is not None and mode not in ("text", "binary"):
+        raise _bad_paths_json(dist, f"{path!r} has file_mode {mode!r} (expected 'text' or 'binary')")
+    if not isinstance(raw.get("no_link", False), (bool, type(None))):
+        raise _bad_paths_json(dist, f"{path!r} has a no_link that is not a boolean")
+    return PathData.from_json(raw)
+
+
+def load_json_file(path: str, dist: str, what: str) -> Any:
+    """``json.load`` for a file a package supplies: every failure (missing, not UTF-8, not JSON,
+    nested too deep for the parser) is a CondaVerificationError naming the package and the file."""
+    from conda_deepdive.exceptions import CondaVerificationError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except RecursionError:
+        raise CondaVerificationError(f"The package {dist} has an invalid {what}: "
+                                     f"it is nested too deeply to parse.") from None
+    except (OSError, ValueError) as exc:
+        raise CondaVerificationError(
+            f"The package {dist} has an invalid {what}: {type(exc).__name__}: {exc}".splitlines()[0]
+        ) from exc
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8") as fh:
             return [line.rstrip("\n") for line in fh if line.strip()]
     except FileNotFoundError:
         return []
+    except (OSError, ValueError) as exc:
+        from conda_deepdive.exceptions import CondaVerificationError
+
+        raise CondaVerificationError(f"Unreadable package metadata file {path}: {exc}") from exc
 
 
 def _parse_has_prefix_line(line: str) -> tuple[str, str, str]:
@@ -147,20 +230,36 @@ def read_paths_data(extracted_package_dir: str) -> tuple[PathData, ...]:
     """The package's file list: ``info/paths.json``, or conda's fallback for old packages."""
     info = os.path.join(extracted_package_dir, "info")
     paths_json = os.path.join(info, "paths.json")
+    dist = os.path.basename(extracted_package_dir.rstrip("/"))
     if os.path.isfile(paths_json):
-        with open(paths_json, encoding="utf-8") as fh:
-            raw = json.load(fh)
-        return tuple(PathData.from_json(p) for p in raw.get("paths", ()))
-    files = _read_lines(os.path.join(info, "files"))
+        raw = load_json_file(paths_json, dist, "info/paths.json")
+        entries = raw.get("paths", ()) if isinstance(raw, dict) else None
+        if not isinstance(entries, (list, tuple)):
+            raise _bad_paths_json(dist, "'paths' is not a list")
+        return tuple(_checked_path_entry(p, dist) for p in entries)
+    files = [check_short_path(f, dist, "info/files") for f in _read_lines(os.path.join(info, "files"))]
     if not files and not os.path.isfile(os.path.join(info, "files")):
         from conda_deepdive.exceptions import CondaVerificationError
 
         raise CondaVerificationError(
             f"The package at {extracted_package_dir} has neither info/paths.json nor info/files."
         )
-    has_prefix = dict(
-        (p, (ph, mode)) for ph, mode, p in map(_parse_has_prefix_line, _read_lines(os.path.join(info, "has_prefix")))
-    )
+    try:
+        parsed = [_parse_has_prefix_line(line) for line in _read_lines(os.path.join(info, "has_prefix"))]
+    except (ValueError, IndexError) as exc:
+        from conda_deepdive.exceptions import CondaVerificationError
+
+        raise CondaVerificationError(  # conda's message for a has_prefix it cannot split
+            f"Invalid has_prefix file at path: {os.path.join(info, 'has_prefix')} ({dist})") from exc
+    for placeholder, mode, p in parsed:
+        check_short_path(p, dist, "info/has_prefix")
+        if not placeholder or mode not in ("text", "binary"):
+            from conda_deepdive.exceptions import CondaVerificationError
+
+            raise CondaVerificationError(
+                f"Invalid has_prefix file at path: {os.path.join(info, 'has_prefix')} ({dist}: "
+                f"{p!r} has placeholder {placeholder!r}, mode {mode!r})")
+    has_prefix = {p: (ph, mode) for ph, mode, p in parsed}
     no_link = set(_read_lines(os.path.join(info, "no_link")))
     result = []
     for f in files:
@@ -223,18 +322,39 @@ def _noarch_of(rec: Any, index_json: dict, metadata: dict) -> str | None:
 
 def read_package_info(rec: Any, cache_entry: PackageCacheEntry) -> PackageInfo:
     """Read ``info/`` of an extracted package (``index.json``, paths, ``link.json``)."""
+    from conda_deepdive.exceptions import CondaVerificationError
+
     info = os.path.join(cache_entry.extracted_package_dir, "info")
-    with open(os.path.join(info, "index.json"), encoding="utf-8") as fh:
-        index_json = json.load(fh)
+    dist = os.path.basename(cache_entry.extracted_package_dir.rstrip("/"))
+    index_json = load_json_file(os.path.join(info, "index.json"), dist, "info/index.json")
+    if not isinstance(index_json, dict):
+        raise CondaVerificationError(f"The package {dist} has an invalid info/index.json: not an object.")
     metadata: dict = {}
     for name in ("link.json", "package_metadata.json"):
         path = os.path.join(info, name)
         if os.path.isfile(path):
-            with open(path, encoding="utf-8") as fh:
-                metadata = json.load(fh) or {}
+            metadata = load_json_file(path, dist, f"info/{name}") or {}
             break
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("noarch") or {}, dict):
+        raise CondaVerificationError(f"The package {dist} has an invalid info/link.json: not an object.")
     noarch = _noarch_of(rec, index_json, metadata)
+    if noarch not in (None, "generic", "python"):
+        from conda_deepdive.exceptions import CondaUpgradeError
+
+        raise CondaUpgradeError(  # conda's NoarchType.coerce message, plus the package
+            f"The noarch type for this package ({dist}) is set to '{noarch}'. The current version "
+            f"of conda is too old to install this package. Please update conda.")
     entry_points = tuple((metadata.get("noarch") or {}).get("entry_points") or ()) if noarch == "python" else ()
+    if any(not isinstance(ep, str) for ep in entry_points):
+        raise CondaVerificationError(f"The package {dist} has an entry point that is not a string.")
+    from conda_deepdive.exceptions import CondaValueError
+    from conda_deepdive.link.entry_points import parse_entry_point_def
+
+    for definition in entry_points:
+        try:
+            parse_entry_point_def(definition)
+        except CondaValueError as exc:
+            raise CondaVerificationError(f"The package {dist} has an unsafe entry point: {exc}") from None
     return PackageInfo(rec, cache_entry, index_json, read_paths_data(cache_entry.extracted_package_dir),
                        noarch, entry_points)
 

@@ -58,6 +58,11 @@ class ScriptResult:
 
 
 def script_path(prefix: str, name: str, action: str) -> str:
+    # the package name comes from the channel: it must not turn bin/.<name>-x.sh into another path
+    if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        from conda_deepdive.exceptions import CondaVerificationError
+
+        raise CondaVerificationError(f"The package name {name!r} cannot name a {action} script.")
     return os.path.join(prefix, "bin", f".{name}-{action}.sh")
 
 

@@ -47,7 +47,7 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from stat import S_ISLNK
+from stat import S_ISLNK, S_ISREG
 from typing import Any
 
 from conda_deepdive.link.entry_points import noarch_python_target_path
@@ -101,6 +101,100 @@ def _remove_empty_dirs(dirs, stop_at: str) -> None:
                 os.rmdir(d)
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------
+# never through a symlink that leads out of the prefix
+
+
+_MAX_SYMLINKS = 40  # what the kernel allows when it resolves one path (ELOOP after that)
+
+
+def _inside(root_real: str, path: str) -> bool:
+    return path == root_real or path.startswith(root_real.rstrip("/") + "/")
+
+
+def _walk(prefix_real: str, start: str, components, planned: dict, budget: list) -> str | None:
+    """Follow ``components`` from ``start`` the way the kernel would, one component at a time,
+    through symlinks that exist in the prefix *and* symlinks this transaction will create
+    (``planned``: short path -> relative target). Returns the real directory reached, or None as
+    soon as a step leaves the prefix (or the symlinks loop)."""
+    cur = start
+    for part in components:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            cur = os.path.dirname(cur)
+            if not _inside(prefix_real, cur):
+                return None
+            continue
+        nxt = os.path.join(cur, part)
+        target = planned.get(os.path.relpath(nxt, prefix_real)) if planned else None
+        if target is None:
+            try:
+                st = os.lstat(nxt)
+            except OSError:
+                st = None  # not there (yet): it will be created as a real directory
+            if st is not None and S_ISLNK(st.st_mode):
+                target = os.readlink(nxt)
+        if target is None:
+            cur = nxt
+            continue
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        if target.startswith("/"):
+            cur = os.path.realpath(target)
+            if not _inside(prefix_real, cur):
+                return None
+        else:
+            cur = _walk(prefix_real, cur, target.split("/"), planned, budget)
+            if cur is None:
+                return None
+    return cur
+
+
+def resolves_inside(prefix: str, short_dir: str, planned: dict | None = None) -> bool:
+    """Does the directory ``<prefix>/<short_dir>`` lead to a place inside the prefix, given the
+    symlinks on disk and the (relative) ones in ``planned``?"""
+    prefix_real = os.path.realpath(prefix)
+    return _walk(prefix_real, prefix_real, short_dir.split("/"), planned or {}, [_MAX_SYMLINKS]) is not None
+
+
+def _escape_error(package: str | None, short_path: str):
+    from conda_deepdive.exceptions import CondaVerificationError
+
+    return CondaVerificationError(
+        f"The package {package} would write '{short_path}' through a symlink that leads "
+        f"outside the prefix; refusing to link it."
+    )
+
+
+def check_parent_inside(tc: dict, prefix: str, short_path: str, package: str | None,
+                        whole: bool = False) -> None:
+    """Raise unless every parent directory of ``short_path`` (with ``whole``: the path itself too)
+    resolves inside ``prefix`` *now*. Checked directories are remembered in the transaction
+    context until the next symlink is created (:func:`forget_checked_dirs`)."""
+    directory = short_path if whole else short_path.rpartition("/")[0]
+    if not directory:
+        return
+    checked = tc.setdefault("_dirs_inside", {}).setdefault(prefix, set())
+    if directory in checked:
+        return
+    if not resolves_inside(prefix, directory):
+        raise _escape_error(package, short_path)
+    checked.add(directory)
+
+
+def forget_checked_dirs(tc: dict) -> None:
+    """A symlink was just created: directories checked before may now resolve elsewhere."""
+    tc.pop("_dirs_inside", None)
+
+
+def planned_symlinks(tc: dict, prefix: str) -> dict:
+    """``{short path: relative target}`` of the symlinks the transaction will create in ``prefix``
+    (filled while the link actions are made; read by ``verify``)."""
+    return tc.setdefault("_planned_symlinks", {}).setdefault(prefix, {})
 
 
 def _ctx(tc: dict, name: str, default: Any = None) -> Any:
@@ -243,6 +337,12 @@ class LinkPathAction(CreateInPrefixPathAction):
                 target = spd.path
             if spd.path_type == "softlink":
                 link_type, placeholder = LinkType.copy, None  # symlinks are re-created as symlinks
+                try:
+                    points_to = os.readlink(os.path.join(package_info.extracted_package_dir, spd.path))
+                except (OSError, ValueError):
+                    points_to = None
+                if points_to and not points_to.startswith("/"):  # absolute ones become copies
+                    planned_symlinks(tc, target_prefix)[os.path.normpath(target)] = points_to
             elif spd.prefix_placeholder:
                 link_type, placeholder = LinkType.copy, spd.prefix_placeholder
             elif spd.no_link:
@@ -276,10 +376,15 @@ class LinkPathAction(CreateInPrefixPathAction):
     def verify(self):
         from conda_deepdive.exceptions import CondaVerificationError, SafetyError
 
+        name = self.package_info.name
+        planned = planned_symlinks(self.transaction_context, self.target_prefix)
+        directory = (self.target_short_path if self.link_type == LinkType.directory
+                     else self.target_short_path.rpartition("/")[0])
+        if directory and not resolves_inside(self.target_prefix, directory, planned):
+            return _escape_error(name, self.target_short_path)
         if self.link_type == LinkType.directory:
             self._verified = True
             return None
-        name = self.package_info.name
         source = self.source_full_path
         try:
             # one lstat answers "does it exist", "is it a symlink" and "how big" at once
@@ -293,6 +398,25 @@ class LinkPathAction(CreateInPrefixPathAction):
                 f"specified in the package manifest cannot be found."
             )
         spd = self.source_path_data
+        if S_ISLNK(st.st_mode) and spd.path_type != "softlink":
+            # os.link() would follow it and hard-link whatever it points at, maybe outside
+            return CondaVerificationError(
+                f"The package {name} lists '{self.source_short_path}' as a {spd.path_type} file, "
+                f"but in the package it is a symlink; refusing to link it."
+            )
+        if S_ISLNK(st.st_mode) and spd.path_type == "softlink" and self.link_type != LinkType.softlink:
+            points_to = os.readlink(source)
+            if points_to.startswith("/"):
+                # conda keeps only relative symlinks as links and copies an absolute one's target
+                try:
+                    is_file = S_ISREG(os.stat(source).st_mode)
+                except OSError:
+                    is_file = False
+                if not is_file:
+                    return CondaVerificationError(
+                        f"The package {name} ships '{self.source_short_path}' -> '{points_to}': "
+                        f"conda copies an absolute symlink's target, and that is not a file here."
+                    )
         if self.link_type == LinkType.softlink or spd.path_type == "softlink":
             self.prefix_path_data = spd.replace(path_type="softlink", sha256_in_prefix=None)
         elif spd.path_type == "hardlink":
@@ -340,17 +464,23 @@ class LinkPathAction(CreateInPrefixPathAction):
     def _place(self, source: str, link_type: LinkType) -> None:
         target = self.target_full_path
         if link_type == LinkType.hardlink:
-            os.link(source, target)
+            os.link(source, target, follow_symlinks=False)
         elif link_type == LinkType.softlink:
             os.symlink(source, target)
-        elif os.path.islink(source):
-            os.symlink(os.readlink(source), target)
+            forget_checked_dirs(self.transaction_context)
+        elif os.path.islink(source) and not os.readlink(source).startswith("/"):
+            os.symlink(os.readlink(source), target)  # relative symlinks stay symlinks (as conda)
+            forget_checked_dirs(self.transaction_context)
         else:
+            # a file, or an absolute symlink: conda writes a copy of what it points at
+            # (gateways/disk/create.py: copy() keeps only relative symlinks as links)
             shutil.copy2(source, target)
 
     def execute(self) -> None:
         target = self.target_full_path
         link_type = self.link_type
+        check_parent_inside(self.transaction_context, self.target_prefix, self.target_short_path,
+                            self.package_name, whole=link_type == LinkType.directory)
         if link_type == LinkType.directory:
             self._created_dirs = _makedirs_tracking(target)
             self._execute_successful = True
@@ -361,9 +491,10 @@ class LinkPathAction(CreateInPrefixPathAction):
             # sequence below (create directories, hold a clobbered file, link) runs instead
             try:
                 if link_type == LinkType.hardlink:
-                    os.link(self.source_full_path, target)
+                    os.link(self.source_full_path, target, follow_symlinks=False)
                 else:
                     os.symlink(self.source_full_path, target)
+                    forget_checked_dirs(self.transaction_context)
             except OSError:
                 pass
             else:
@@ -443,6 +574,8 @@ class PrefixReplaceLinkAction(LinkPathAction):
             error = self.verify()
             if error:
                 raise error
+        check_parent_inside(self.transaction_context, self.target_prefix, self.target_short_path,
+                            self.package_name)
         self._created_dirs = _makedirs_tracking(os.path.dirname(self.target_full_path))
         self._hold_existing()
         self._place(self.intermediate_path or self.source_full_path, self.link_type)

@@ -1,0 +1,190 @@
+"""conda-deepdive against rattler (py-rattler), whole process, same requests, same run.
+
+Issue #16's goal: whole-process time ≤ 1.5× rattler's on ``create --dry-run numpy`` over
+main + free + bioconda osx-64 2018 (39,056 records, strict priority) and on ``pandas`` over
+test-index4, peak memory within 30 MB of rattler's, and time that stays flat (±20 %) from 39k to
+156k records on a warm cache.
+
+rattler runs from its **own** environment (never a dependency of ours): a venv with
+``py-rattler`` from PyPI, by default ``/tmp/rattler-venv`` (made on first use with
+``python -m venv`` + ``pip install py-rattler``), driving ``benchmarks/rattler_solve.py``.
+
+For each request, runs are interleaved (ours cold, ours warm, rattler) so a busy machine slows
+all alike; each row is the median over ``--runs``. *cold* = an empty package cache (our sparse
+name index is built from the file), *warm* = the cache of a previous run (the index is read).
+rattler reads local ``file://`` repodata the same way every time (its ``SparseRepoData`` indexes
+the file on open), so it has one row. Time is wall clock of the whole process; memory is the
+child's peak RSS (``ru_maxrss``).
+
+Growth: the three 2018 channels are copied under other names into a temporary folder
+(×1, ×2, ×4 = 39k, 78k, 156k records, the copies listed after the originals) and ``numpy`` is
+solved over each set by both tools.
+
+    python benchmarks/bench_rattler.py [--runs 5] [--skip-growth] [--rattler-python PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHANNELS = ROOT.parent / "shared" / "data" / "channels"
+OSX = ("main-osx64-2018", "free-osx64-2018", "bioconda-osx64-2018")
+RATTLER_VENV = Path("/tmp/rattler-venv")
+GOAL_RATIO, GOAL_MB, GOAL_FLAT = 1.5, 30.0, 0.20
+
+
+def _rattler_python(path: str | None) -> str:
+    if path:
+        return path
+    python = RATTLER_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(RATTLER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "py-rattler"], check=True)
+    return str(python)
+
+
+def _measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, bytes]:
+    """(wall seconds, peak RSS in MB, stdout) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, out
+
+
+class Request:
+    """One request, set up for both tools exactly as ``../shared/fidelity`` ran conda."""
+
+    def __init__(self, workdir: Path, label: str, channel_dirs: list[Path], subdir: str, spec: str,
+                 priority: str, rattler_python: str) -> None:
+        self.label, self.workdir, self.spec = label, workdir, spec
+        home = workdir / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        rc = workdir / "condarc"
+        rc.write_text(f"channel_priority: {priority}\nadd_pip_as_python_dependency: true\n")
+        virtual = {"osx-64": ["__osx=10.13"], "linux-64": ["__glibc=2.17", "__linux=5.15"]}[subdir]
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
+        self.env.update(HOME=str(home), XDG_CONFIG_HOME=str(home), CONDARC=str(rc), CONDA_SUBDIR=subdir,
+                        CONDA_OVERRIDE_CUDA="", CONDA_OVERRIDE_ARCHSPEC="x86_64")
+        for item in virtual:
+            name, version = item.split("=")
+            self.env[f"CONDA_OVERRIDE_{name.strip('_').upper()}"] = version
+        urls = [f"file://{d}" for d in channel_dirs]
+        self.ours = [sys.executable, "-m", "conda_deepdive", "create", "--dry-run", "--json",
+                     "--override-channels", *[x for u in urls for x in ("-c", u)],
+                     "-p", str(workdir / "env"), "--repodata-fn", "repodata.json", spec]
+        self.rattler = [rattler_python, str(ROOT / "benchmarks" / "rattler_solve.py"), "--subdir", subdir,
+                        "--priority", priority, "--virtual", "__unix=0", "--virtual", "__archspec=1=x86_64",
+                        *[x for v in virtual for x in ("--virtual", v)],
+                        *[x for u in urls for x in ("--channel", u)], spec]
+        self.runs = 0
+
+    def run(self, n: int) -> dict[str, list[tuple[float, float]]]:
+        rows: dict[str, list[tuple[float, float]]] = {"ours cold": [], "ours warm": [], "rattler": []}
+        answers = {}
+        warm_pkgs = self.workdir / "pkgs-warm"
+        _measure(self.ours, dict(self.env, CONDA_PKGS_DIRS=str(warm_pkgs)), str(ROOT))  # fills it
+        for i in range(n):
+            cold = dict(self.env, CONDA_PKGS_DIRS=str(self.workdir / f"pkgs-cold{self.runs}-{i}"))
+            t, mb, out = _measure(self.ours, cold, str(ROOT))
+            rows["ours cold"].append((t, mb))
+            t, mb, out = _measure(self.ours, dict(self.env, CONDA_PKGS_DIRS=str(warm_pkgs)), str(ROOT))
+            rows["ours warm"].append((t, mb))
+            answers["ours"] = sorted(a["dist_name"] for a in json.loads(out)["actions"]["LINK"])
+            t, mb, out = _measure(self.rattler, self.env, "/tmp")
+            rows["rattler"].append((t, mb))
+            answers["rattler"] = json.loads(out)["link"]
+        self.runs += 1
+        self.same_answer = answers["ours"] == answers["rattler"]
+        self.answer_size = len(answers["ours"])
+        return rows
+
+
+def _med(rows: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t for t, _ in rows), statistics.median(mb for _, mb in rows)
+
+
+def _table(title: str, req: Request, rows: dict) -> dict[str, tuple[float, float]]:
+    med = {k: _med(v) for k, v in rows.items()}
+    rt, rmb = med["rattler"]
+    print(f"\n{title}  ({len(next(iter(rows.values())))} runs each, answers "
+          f"{'identical' if req.same_answer else 'DIFFER'}: {req.answer_size} packages)")
+    print(f"  {'':10s} {'time s':>8s} {'peak MB':>8s} {'time / rattler':>15s} {'MB - rattler':>13s}")
+    for k, (t, mb) in med.items():
+        print(f"  {k:10s} {t:8.3f} {mb:8.1f} {t / rt:14.2f}x {mb - rmb:+12.1f}")
+    wt, wmb = med["ours warm"]
+    print(f"  goal: time <= {GOAL_RATIO}x rattler (warm: {'met' if wt / rt <= GOAL_RATIO else 'NOT met'}), "
+          f"memory within {GOAL_MB:.0f} MB (warm: {'met' if wmb - rmb <= GOAL_MB else 'NOT met'})")
+    return med
+
+
+def _copy_channels(dest: Path, copies: int) -> list[Path]:
+    """The three 2018 channels, then ``copies - 1`` renamed copies of them (lower priority)."""
+    dirs = [CHANNELS / name for name in OSX]
+    for k in range(1, copies):
+        for name in OSX:
+            target = dest / f"{name}-copy{k}"
+            if not target.exists():
+                for subdir in ("osx-64", "noarch"):
+                    (target / subdir).mkdir(parents=True)
+                    shutil.copyfile(CHANNELS / name / subdir / "repodata.json", target / subdir / "repodata.json")
+            dirs.append(target)
+    return dirs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--skip-growth", action="store_true")
+    ap.add_argument("--rattler-python", default=None, help="python of an env with py-rattler")
+    args = ap.parse_args(argv)
+    if not all((CHANNELS / n).is_dir() for n in (*OSX, "test-index4")):
+        print(f"{CHANNELS} is absent: nothing to benchmark")
+        return 0
+    rattler = _rattler_python(args.rattler_python)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; rattler: {rattler}")
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        osx = Request(tmp / "osx", "numpy", [CHANNELS / n for n in OSX], "osx-64", "numpy", "strict", rattler)
+        _table("create --dry-run numpy, main+free+bioconda osx-64 2018 (39,056 records, strict)",
+               osx, osx.run(args.runs))
+        ti4 = Request(tmp / "ti4", "pandas", [CHANNELS / "test-index4"], "linux-64", "pandas", "strict", rattler)
+        _table("create --dry-run pandas, test-index4 (5,643 records)", ti4, ti4.run(args.runs))
+        if args.skip_growth:
+            return 0
+        growth = {}
+        for copies, label in ((1, "39k"), (2, "78k"), (4, "156k")):
+            dirs = _copy_channels(tmp / "copies", copies)
+            req = Request(tmp / f"grow{copies}", "numpy", dirs, "osx-64", "numpy", "strict", rattler)
+            growth[label] = _med_all(req.run(args.runs))
+            growth[label]["same"] = req.same_answer
+        print("\nCost growth, numpy over 1, 2 and 4 copies of the 2018 channels (medians; time s / peak MB)")
+        print(f"  {'records':8s} {'ours cold':>16s} {'ours warm':>16s} {'rattler':>16s}  answers")
+        for label, med in growth.items():
+            cells = "".join(f" {med[k][0]:7.3f} / {med[k][1]:6.1f}" for k in ("ours cold", "ours warm", "rattler"))
+            print(f"  {label:8s}{cells}  {'identical' if med['same'] else 'DIFFER'}")
+        for k in ("ours cold", "ours warm", "rattler"):
+            ratio = growth["156k"][k][0] / growth["39k"][k][0]
+            flat = abs(ratio - 1) <= GOAL_FLAT
+            print(f"  {k:10s} time 156k / 39k = {ratio:.2f}"
+                  + (f"  (goal ±{GOAL_FLAT:.0%}: {'met' if flat else 'NOT met'})" if k == "ours warm" else ""))
+    return 0
+
+
+def _med_all(rows: dict) -> dict:
+    return {k: _med(v) for k, v in rows.items()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
