@@ -143,12 +143,22 @@ class ConsoleProgress(Reporter):
         return FAILED
 
     def fetch_started(self) -> None:
-        """package_cache_data: the header of the download/extract section (not with --quiet)."""
+        """package_cache_data: the header of the download/extract section (not with --quiet);
+        on a terminal, one progress bar per package below it (render/progress_bars.py)."""
         if self.enabled and not self.quiet:
             end = "\n" if self.is_tty else " ...working..."
             self.write("\nDownloading and Extracting Packages:" + end)
+            if self.animated:
+                from conda_deepdive.render.progress_bars import FetchProgressBars
+
+                self._bars = FetchProgressBars(self.stream).start()
 
     def fetch_finished(self) -> None:
+        """Close the bars (they vanish, conda's leave=False), then conda's closing text; called
+        after a failed fetch too, as conda prints it before raising."""
+        bars, self._bars = getattr(self, "_bars", None), None
+        if bars is not None:
+            bars.stop()
         if self.enabled and not self.quiet:
             self.write("\r\n" if self.is_tty else " done\n")
 
@@ -180,6 +190,9 @@ class ConsoleProgress(Reporter):
 
     def progress(self, stage: str, task: str, done: int, total: int | None) -> None:
         self.inner.progress(stage, task, done, total)
+        bars = getattr(self, "_bars", None)
+        if bars is not None:
+            bars.progress(stage, task, done, total)
 
     def warning(self, stage: str, message: str) -> None:
         self.inner.warning(stage, message)
@@ -277,11 +290,17 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
             print("\nDryRunExit: Dry run. Exiting.\n")
             return 0
         if confirm:
+    elif session.command == "remove":
+        from conda_deepdive.solve.install_flow import check_remove_specs
+
+        check_remove_specs(session.args, context.target_prefix)
             _confirm(context)
     # conda's handle_txn: download_and_extract(), then execute() = prepare, verify, execute
     progress.fetch_started()
-    session.run(until="fetch")
-    progress.fetch_finished()
+    try:
+        session.run(until="fetch")
+    finally:
+        progress.fetch_finished()
     if session.next_stage == "link":
         _txn_step(progress, "Preparing transaction", txn.prepare)
         _txn_step(progress, "Verifying transaction", txn.verify)

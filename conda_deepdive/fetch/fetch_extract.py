@@ -597,6 +597,11 @@ class ProgressiveFetchExtract:
         return tuple(e for _, e in self.paired_actions.values() if e is not None)
 
     # -- running ------------------------------------------------------------------------------
+    def _package_size(self, dist: str) -> int:
+        """The record's tarball size (0 when unknown): the unit of the package's progress."""
+        sizes = [a.size for a in self.paired_actions.get(dist, ()) if a is not None]
+        return next((int(x) for x in sizes if isinstance(x, int) and x > 0), 0)
+
     def _run_one(self, dist: str) -> BaseException | None:
         cache, extract = self.paired_actions[dist]
         done = []
@@ -616,6 +621,8 @@ class ProgressiveFetchExtract:
                     target=action.target_full_path,
                     duration_seconds=round(time.perf_counter() - started, 6),
                 )
+            size = self._package_size(dist)
+            self.reporter.progress("fetch", dist, size, size)  # this package's bar is full
             return None
         except BaseException as exc:  # undo this package only; others stay cached
             for action in reversed(done):
@@ -648,6 +655,10 @@ class ProgressiveFetchExtract:
             self._prepared = False
             self.prepare()
             todo = [d for d, (c, e) in self.paired_actions.items() if c or e]
+            # progress("fetch", <dist>, 0, size): one bar per package, largest first like conda's
+            # ProgressiveFetchExtract (the "<dist> (download|extract)" tasks carry the details)
+            for d in sorted(todo, key=lambda d: -self._package_size(d)):
+                self.reporter.progress("fetch", d, 0, self._package_size(d))
             threads = max(1, int(_ctx(self.context, "fetch_threads", 5) or 5))
             if threads == 1 or len(todo) <= 1:
                 results = [self._run_one(d) for d in todo]
