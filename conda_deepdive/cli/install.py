@@ -290,10 +290,6 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
             print("\nDryRunExit: Dry run. Exiting.\n")
             return 0
         if confirm:
-    elif session.command == "remove":
-        from conda_deepdive.solve.install_flow import check_remove_specs
-
-        check_remove_specs(session.args, context.target_prefix)
             _confirm(context)
     # conda's handle_txn: download_and_extract(), then execute() = prepare, verify, execute
     progress.fetch_started()
