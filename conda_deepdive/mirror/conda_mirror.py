@@ -52,7 +52,7 @@ from conda_deepdive.mirror.state import UPSTREAM_COPY, MirrorState
 from conda_deepdive.reporting import Reporter
 
 __all__ = ["Failure", "SubdirReport", "MirrorResult", "mirror_channel", "resolve_upstream",
-           "default_target", "client_condarc", "DEFAULTS_NAMES", "PACKAGE_SUFFIXES"]
+           "default_target", "client_condarc", "check_consistency", "DEFAULTS_NAMES", "PACKAGE_SUFFIXES"]
 
 STAGE = "mirror"
 PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
@@ -449,6 +449,11 @@ def mirror_channel(
     dl.on_done = done
     for sd in live:
         sd.dir.mkdir(parents=True, exist_ok=True)
+        # a file that will be *replaced* (upstream rebuilt it under the same name, or the copy
+        # here is bad) must leave the live index before its new bytes take its name
+        replacing = {j.fn for j in jobs if j.subdir == sd.name and Path(j.dest).exists()}
+        if replacing:
+            _withdraw(sd.dir, replacing)
     outcomes = dl.fetch_all(jobs)
     dl.close()
     received = sum(o.received for o in outcomes if o.ok)
@@ -525,6 +530,28 @@ def mirror_channel(
     return result_
 
 
+def _withdraw(directory: Path, fns: set[str]) -> None:
+    """Re-publish the live index of ``directory`` without ``fns`` (before they are replaced)."""
+    try:
+        live = json.loads((directory / "repodata.json").read_bytes())
+    except (OSError, ValueError):
+        return
+    names = set((live.get("packages") or {})) | set((live.get("packages.conda") or {}))
+    if not names & fns:
+        return
+    doc = {k: ({fn: r for fn, r in v.items() if fn not in fns}
+               if k in ("packages", "packages.conda") and isinstance(v, dict) else v)
+           for k, v in live.items()}
+    try:
+        current = json.loads((directory / "current_repodata.json").read_bytes())
+        current = {k: ({fn: r for fn, r in v.items() if fn not in fns}
+                       if k in ("packages", "packages.conda") and isinstance(v, dict) else v)
+                   for k, v in current.items()}
+    except (OSError, ValueError):
+        current = None
+    publish_index(directory, doc, current_repodata=current)
+
+
 def _job(upstream: str, sd: _Subdir, fn: str, rec: Mapping[str, Any]) -> DownloadJob:
     return DownloadJob(f"{upstream}/{sd.name}/{fn}", str(sd.dir / fn), sd.name, fn, rec.get("size"),
                        rec.get("sha256"), rec.get("md5"), rec.get("name"), rec.get("version"),
@@ -575,3 +602,50 @@ def _verify_existing(items: list[tuple[_Subdir, str]], num_threads: int, reporte
 
     with ThreadPoolExecutor(max_workers=max(1, num_threads)) as pool:
         list(pool.map(check, items))
+
+
+def check_consistency(target: str | os.PathLike, *, verify_hashes: bool = True) -> list[str]:
+    """Everything wrong with a mirror *as a client sees it right now* (empty list: consistent).
+
+    For every subdir with a ``repodata.json``: each file the index names must exist with the
+    declared size (and sha256/md5 when ``verify_hashes``); ``current_repodata.json`` may only
+    name files ``repodata.json`` names. Safe to run while a sync is in progress — that is the
+    point: the answer must be "consistent" at every instant.
+    """
+    problems: list[str] = []
+    root = Path(target)
+    for index in sorted(root.glob("*/repodata.json")):
+        subdir = index.parent
+        try:
+            repodata = json.loads(index.read_bytes())
+        except (OSError, ValueError) as exc:
+            problems.append(f"{subdir.name}/repodata.json unreadable: {exc}")
+            continue
+        entries = {**(repodata.get("packages") or {}), **(repodata.get("packages.conda") or {})}
+        for fn, rec in entries.items():
+            path = subdir / fn
+            try:
+                size = path.stat().st_size
+            except OSError:
+                problems.append(f"{subdir.name}/{fn} is in the index but missing")
+                continue
+            if rec.get("size") is not None and size != rec["size"]:
+                problems.append(f"{subdir.name}/{fn} has {size} bytes, the index says {rec['size']}")
+                continue
+            if verify_hashes:
+                algo = "sha256" if rec.get("sha256") else "md5"
+                if rec.get(algo):
+                    _, digests = hash_file(path, (algo,))
+                    if digests[algo] != rec[algo]:
+                        problems.append(f"{subdir.name}/{fn}: {algo} differs from the index")
+        current = subdir / "current_repodata.json"
+        if current.exists():
+            try:
+                cur = json.loads(current.read_bytes())
+            except (OSError, ValueError) as exc:
+                problems.append(f"{subdir.name}/current_repodata.json unreadable: {exc}")
+                continue
+            for fn in {**(cur.get("packages") or {}), **(cur.get("packages.conda") or {})}:
+                if not (subdir / fn).exists():
+                    problems.append(f"{subdir.name}/current_repodata.json names missing {fn}")
+    return problems

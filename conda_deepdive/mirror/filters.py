@@ -165,7 +165,7 @@ def apply_filters(
             for fn in match_pattern_item(packages, item):
                 dropped.pop(fn, None)
     include_specs = [MatchSpec(s) for s in include]
-    exclude_specs = [MatchSpec(s) for s in exclude]
+    exclude_specs = [(s, MatchSpec(s)) for s in exclude]
     if include_specs or exclude_specs:
         for fn, rec in packages.items():
             if fn in dropped:
@@ -173,7 +173,7 @@ def apply_filters(
             if include_specs and not any(ms.match(rec) for ms in include_specs):
                 dropped[fn] = "matches no --include spec"
                 continue
-            hit = next((ms for ms in exclude_specs if ms.match(rec)), None)
+            hit = next((text for text, ms in exclude_specs if ms.match(rec)), None)
             if hit is not None:
                 dropped[fn] = f"--exclude {hit}"
     return FilterResult(frozenset(fn for fn in packages if fn not in dropped), dropped)

@@ -1,0 +1,219 @@
+"""The mirror stage against a loopback HTTP server: fidelity, incremental runs, filters, closure.
+
+The upstream is a copy of the bundled teaching channel ``pkgs/main`` (so tests may change it),
+served by :mod:`mirror_fault_server` (no network). Faults, kill -9 and the CLI are in
+``test_mirror_faults.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conda_deepdive.config.teaching_defaults import channels_dir
+from conda_deepdive.mirror.conda_mirror import check_consistency, client_condarc, mirror_channel
+from conda_deepdive.mirror.filters import MirrorConfig, apply_filters, load_mirror_config
+from conda_deepdive.reporting import RecordingReporter
+
+from mirror_fault_server import FaultServer
+
+pytestmark = pytest.mark.network
+
+
+@pytest.fixture
+def upstream(tmp_path) -> Path:
+    root = tmp_path / "upstream"
+    shutil.copytree(channels_dir() / "pkgs" / "main", root / "main")
+    return root
+
+
+@pytest.fixture
+def server(upstream):
+    with FaultServer(upstream) as srv:
+        yield srv
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())
+            if p.is_file() and p.name.endswith((".conda", ".tar.bz2"))}
+
+
+def test_mirror_equals_upstream(server, upstream, tmp_path):
+    target = tmp_path / "mirror" / "main"
+    rec = RecordingReporter()
+    result = mirror_channel(f"{server.url}/main", target, ["linux-64"], num_threads=4, reporter=rec)
+    assert result.exit_code == 0, result
+    for subdir in ("linux-64", "noarch"):
+        up, mine = upstream / "main" / subdir, target / subdir
+        # nothing left out: upstream's index bytes, as they are
+        assert (mine / "repodata.json").read_bytes() == (up / "repodata.json").read_bytes()
+        assert _files(mine) == _files(up)
+        # current_repodata.json recomputed as conda-index computes it
+        assert json.loads((mine / "current_repodata.json").read_text()) == \
+            json.loads((up / "current_repodata.json").read_text())
+        import bz2
+        import zstandard
+        raw = (mine / "repodata.json").read_bytes()
+        assert bz2.decompress((mine / "repodata.json.bz2").read_bytes()) == raw
+        assert zstandard.ZstdDecompressor().decompressobj().decompress(
+            (mine / "repodata.json.zst").read_bytes()) == raw
+    assert json.loads((target / "channeldata.json").read_text()) == \
+        json.loads((upstream / "main" / "channeldata.json").read_text())
+    assert check_consistency(target) == []
+    kinds = rec.kinds("mirror")
+    assert kinds[0] == "stage_started" and kinds[-1] == "stage_finished"
+    assert "progress" in kinds and "download_finished" in kinds and "published" in kinds
+    assert "exit 0" in repr(result) and result.summary()["files_downloaded"] == 112
+
+
+def test_unchanged_rerun_downloads_nothing(server, tmp_path):
+    target = tmp_path / "m"
+    first = mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    assert first.downloaded_files == 112
+    before = server.package_requests()
+    again = mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    assert again.exit_code == 0 and again.downloaded_files == 0 and again.skipped == 112
+    assert server.package_requests() == before  # not one package request
+    assert [s.index_status for s in again.subdirs] == [304, 304]  # conditional GET
+    assert (server.statuses[-1][1] in (304, 200))
+
+
+def test_lost_state_verifies_once_without_downloading(server, tmp_path):
+    target = tmp_path / "m"
+    mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    for state in target.glob("*/.mirror-state.json"):
+        state.unlink()
+    before = server.package_requests()
+    again = mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    assert again.downloaded_files == 0 and server.package_requests() == before
+    assert all((target / sd / ".mirror-state.json").exists() for sd in ("linux-64", "noarch"))
+
+
+def test_filtered_index_keeps_upstream_shape(server, upstream, tmp_path):
+    conf = tmp_path / "conf.yaml"
+    conf.write_text("blacklist:\n    - name: 'numpy'\nwhitelist:\n    - version: '2.1.*'\n      name: numpy\n")
+    config = load_mirror_config(str(conf))
+    target = tmp_path / "m"
+    result = mirror_channel(f"{server.url}/main", target, ["linux-64"], config=config)
+    assert result.exit_code == 0
+    up = json.loads((upstream / "main" / "linux-64" / "repodata.json").read_text())
+    mine = json.loads((target / "linux-64" / "repodata.json").read_text())
+    assert list(mine) == list(up)  # info, packages, packages.conda, removed, repodata_version
+    assert mine["removed"] == up["removed"] and mine["repodata_version"] == up["repodata_version"]
+    numpy = {r["version"] for k in ("packages", "packages.conda") for r in mine[k].values() if r["name"] == "numpy"}
+    assert numpy == {"2.1.3"}
+    for key in ("packages", "packages.conda"):
+        assert list(mine[key]) == [fn for fn in up[key] if fn in mine[key]]  # upstream's order
+        for fn, rec in mine[key].items():
+            assert rec == up[key][fn]
+    on_disk = set(_files(target / "linux-64"))
+    assert on_disk == set(mine["packages"]) | set(mine["packages.conda"])
+    assert check_consistency(target) == []
+
+
+def test_conda_mirror_matching_rules():
+    packages = {
+        "a-1-py27_0.tar.bz2": {"name": "a", "version": "1", "build": "py27_0", "build_number": 0},
+        "a-2-py36_0.tar.bz2": {"name": "a", "version": "2", "build": "py36_0", "build_number": 0},
+        "B-3-py27_1.tar.bz2": {"name": "B", "version": "3", "build": "py27_1", "build_number": 1},
+    }
+    seed = MirrorConfig(blacklist=({"build": "py2*"},), whitelist=({"build": "py3*"},))
+    assert apply_filters(packages, seed).kept == {"a-2-py36_0.tar.bz2"}
+    # lower-cased on both sides, every key of an item must match
+    assert apply_filters(packages, MirrorConfig(blacklist=({"name": "b", "build": "PY27*"},))).kept == \
+        {"a-1-py27_0.tar.bz2", "a-2-py36_0.tar.bz2"}
+    # a version pattern with spec characters is a conda version spec
+    assert apply_filters(packages, MirrorConfig(blacklist=({"version": ">=2"},))).kept == {"a-1-py27_0.tar.bz2"}
+    # build number comparison (conda-mirror sent these to a build-number matcher)
+    assert apply_filters(packages, MirrorConfig(blacklist=({"build": ">=1"},))).kept == \
+        {"a-1-py27_0.tar.bz2", "a-2-py36_0.tar.bz2"}
+    # a whitelist alone changes nothing
+    assert apply_filters(packages, MirrorConfig(whitelist=({"name": "a"},))).kept == set(packages)
+    got = apply_filters(packages, None, include=["a"], exclude=["a<2"])
+    assert got.kept == {"a-2-py36_0.tar.bz2"}
+    assert got.dropped["a-1-py27_0.tar.bz2"] == "--exclude a<2"
+
+
+def test_removed_only_after_new_index_and_keep_removed(server, tmp_path):
+    target = tmp_path / "m"
+    mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    keep = mirror_channel(f"{server.url}/main", target, ["linux-64"], exclude=["numpy"], keep_removed=True)
+    assert keep.removed == () and any(p.name.startswith("numpy") for p in (target / "linux-64").iterdir())
+    index = json.loads((target / "linux-64" / "repodata.json").read_text())
+    assert not any(r["name"] == "numpy" for r in index["packages.conda"].values())
+    gone = mirror_channel(f"{server.url}/main", target, ["linux-64"], exclude=["numpy"])
+    assert gone.removed and all("numpy" in r for r in gone.removed)
+    assert not any(p.name.startswith("numpy") for p in (target / "linux-64").iterdir())
+    assert check_consistency(target) == []
+
+
+def test_upstream_removal_and_rebuilt_file(server, upstream, tmp_path):
+    """A file upstream drops goes after the new index; a file rebuilt under the same name is
+    withdrawn from the live index before its new bytes take the name."""
+    target = tmp_path / "m"
+    mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    up = upstream / "main" / "linux-64"
+    index = json.loads((up / "repodata.json").read_text())
+    fn = "zlib-1.2.13-h5eee18b_1.conda"
+    del index["packages.conda"][fn]
+    (up / fn).unlink()
+    (up / "repodata.json").write_text(json.dumps(index, indent=2))
+    result = mirror_channel(f"{server.url}/main", target, ["linux-64"])
+    assert result.exit_code == 0 and "linux-64/" + fn in result.removed
+    assert not (target / "linux-64" / fn).exists()
+    assert check_consistency(target) == []
+
+
+def test_dry_run_changes_nothing(server, tmp_path):
+    target = tmp_path / "m"
+    result = mirror_channel(f"{server.url}/main", target, ["linux-64"], dry_run=True)
+    assert result.dry_run and result.downloaded_files == 112 and len(result.planned) == 112
+    assert not target.exists() or not any(target.rglob("*.conda"))
+    assert server.package_requests() == 0
+
+
+def test_parallel_downloads_overlap(upstream, tmp_path):
+    with FaultServer(upstream, latency=0.05) as srv:
+        result = mirror_channel(f"{srv.url}/main", tmp_path / "m", ["linux-64"], include=["numpy"],
+                                num_threads=8)
+    assert result.exit_code == 0
+    assert srv.max_in_flight >= 4  # conda-mirror: always 1
+
+
+def test_closure_solves_the_same_offline(tmp_path, env):
+    """--closure numpy: the solver's reduced index over linux-64 + noarch. Solving `create numpy`
+    against the mirror alone gives the same plan as against upstream."""
+    from conda_deepdive.cli.main import main
+
+    up_url = (channels_dir() / "pkgs" / "main").as_uri()
+    target = tmp_path / "m"
+    result = mirror_channel(up_url, target, ["linux-64"], closure=["numpy"])
+    assert result.exit_code == 0
+    names = {fn.split("/", 1)[1].rsplit("-", 2)[0] for fn in result.closure_pulled_by}
+    assert {"numpy", "python", "pip", "openssl"} <= names  # pip: conda makes it a python dependency
+    assert not names & {"cowsay", "tablekit", "plotkit"}
+    assert all(why == ("numpy",) for why in result.closure_pulled_by.values())
+
+    def plan(channel: str) -> list:
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = main(["create", "--dry-run", "--json", "-p", str(tmp_path / "env"), "--override-channels",
+                       "-c", channel, "numpy"], env=env)
+        assert rc == 0, out.getvalue()
+        doc = json.loads(out.getvalue())
+        return sorted((a["name"], a["version"], a["build_string"]) for a in doc["actions"]["LINK"])
+
+    assert plan(target.as_uri()) == plan(up_url)
+
+
+def test_client_condarc_explains_cloud(tmp_path):
+    text, why = client_condarc(tmp_path / "anaconda" / "cloud" / "conda-forge")
+    assert "custom_channels:\n  conda-forge: file://" in text and why and "anaconda/cloud" in why
+    text, why = client_condarc(tmp_path / "anaconda" / "pkgs" / "main")
+    assert why is None and text.startswith("channel_alias: file://")
