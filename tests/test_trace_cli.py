@@ -49,14 +49,15 @@ def _temp_envs(tmp: Path) -> list[Path]:
 # ------------------------------------------------------------------------------------------------
 
 def test_trace_install_runs_every_stage_in_a_temporary_env(capsys, tmp_path):
-    rc, out = _trace(capsys, tmp_path, *_nested("numpy"))
+    rc, out = _trace(capsys, tmp_path, "--keep", *_nested("numpy"))
     assert rc == 0, out
     assert "fresh temporary environment" in out and "(-y)" in out
     for spec in STAGES:
         assert spec.title in out, spec.title
     assert "Traceback" not in out
     envs = _temp_envs(tmp_path)
-    assert len(envs) == 1  # kept, because something was linked into it
+    assert len(envs) == 1  # kept (--keep), although it is never registered
+    assert not (tmp_path / "home" / ".conda").exists()
     meta = envs[0] / "env" / "conda-meta"
     assert (meta / "history").read_text().count("+") >= 27
     assert len(list(meta.glob("numpy-2.1.3-*.json"))) == 1

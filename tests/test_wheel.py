@@ -93,4 +93,7 @@ def test_unpacked_wheel_traces_outside_the_checkout(wheel, tmp_path, env):
                           cwd=cwd, env=run_env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "UnavailableInvalidChannel" not in proc.stdout
-    assert os.listdir(cwd) == []  # nothing is left in the working directory
+    # nothing is left in the user's conda registry, in the temp dir, or in the working directory
+    assert not (Path(env["HOME"]) / ".conda").exists()
+    assert list(tmp_path.glob("conda-deepdive-trace-*")) == []
+    assert os.listdir(cwd) == []

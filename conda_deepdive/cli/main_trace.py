@@ -14,7 +14,12 @@ solution's dependency graph as ``.dot`` or ``.svg``.
 
 Without ``-p``/``-n`` the command runs in a *fresh temporary environment* (for ``install``,
 ``update`` and ``remove`` an empty one with ``conda-meta/history``, so conda's prefix checks
-pass) and the confirmation is answered with yes.
+pass) and the confirmation is answered with yes. A trace leaves nothing behind on a machine
+that also has a real conda: the temporary environment is removed at the end (``--keep`` keeps
+it to look around in) and is never registered in ``~/.conda/environments.txt`` — the file the
+real ``conda env list`` reads — because the nested command runs with conda's own switch for
+that, ``CONDA_REGISTER_ENVS=false`` (the ``register_envs`` setting; you see it in the Context
+stage as set by ``envvars``).
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ class TraceOptions:
     stage: str | None = None
     export: str | None = None
     graph: str | None = None
+    keep: bool = False
 
     @classmethod
     def from_args(cls, args: Any) -> "TraceOptions":
         return cls(step=bool(getattr(args, "step", None)), stage=getattr(args, "stage", None),
-                   export=getattr(args, "export", None), graph=getattr(args, "graph", None))
+                   export=getattr(args, "export", None), graph=getattr(args, "graph", None),
+                   keep=bool(getattr(args, "keep", None)))
 
 
 @dataclass
@@ -55,11 +62,17 @@ class PreparedCommand:
         return getattr(self.parsed.namespace, "prefix", None)
 
 
-def prepare_nested(nested: Any, parser: Any, env: Mapping[str, str], *, assume_yes: bool = True) -> PreparedCommand:
+#: conda's switch for ~/.conda/environments.txt (conda.core.envs_manager.register_env)
+REGISTER_ENVS_VAR = "CONDA_REGISTER_ENVS"
+
+
+def prepare_nested(nested: Any, parser: Any, env: dict[str, str], *, assume_yes: bool = True) -> PreparedCommand:
     """Give the nested command a fresh temporary prefix when it has no ``-p``/``-n``.
 
     ``create`` gets a path that does not exist yet; ``install``/``update``/``remove`` get an
-    empty environment (``conda-meta/history``), which is what conda checks for.
+    empty environment (``conda-meta/history``), which is what conda checks for. ``env`` (the
+    variables the run will see) gets ``CONDA_REGISTER_ENVS=false``, so the throw-away prefix is
+    never added to the user's ``~/.conda/environments.txt``.
     """
     from conda_deepdive.cli.parser import TEMPORARY_PREFIX, parse_command
 
@@ -79,6 +92,8 @@ def prepare_nested(nested: Any, parser: Any, env: Mapping[str, str], *, assume_y
     notes = [f"No -p/-n given: using a fresh temporary environment {prefix}"
              + ("" if nested.command == "create" else
                 " (created empty, with conda-meta/history, so conda's prefix checks pass)")]
+    env[REGISTER_ENVS_VAR] = "false"
+    notes.append(f"It is not registered in ~/.conda/environments.txt ({REGISTER_ENVS_VAR}=false).")
     if assume_yes and not getattr(ns, "yes", None) and not getattr(ns, "dry_run", None):
         argv.append("-y")
         notes.append("The confirmation is answered with yes (-y).")
@@ -127,6 +142,12 @@ class Tracer:
 
     # -- running ----------------------------------------------------------------------------
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            self.cleanup()  # also after Ctrl-C or a crash: no temporary environment is left behind
+
+    def _run(self) -> int:
         from conda_deepdive.exceptions import CondaError
         from conda_deepdive.render.console import error_panel
 
@@ -243,9 +264,11 @@ class Tracer:
             notes.append(f"Stage '{wanted}' was not reached: {why}.")
         root = self.prepared.temp_root
         if root is not None:
-            if "link" in self.session.results:
-                notes.append(f"The temporary environment is kept at {self.prepared.prefix} — look "
-                             f"around, then delete it with: rm -rf {root}")
+            if self.options.keep:
+                notes.append(f"The temporary environment is kept at {self.prepared.prefix} (--keep) — "
+                             f"look around, then delete it with: rm -rf {root}")
+            elif "link" in self.session.results:
+                notes.append("The temporary environment was removed (trace --keep keeps it to look around in).")
             else:
                 notes.append("The temporary environment was removed (nothing was linked into it).")
         elif "link" in self.session.results:
@@ -255,8 +278,9 @@ class Tracer:
         return notes
 
     def cleanup(self) -> None:
+        """Remove the temporary environment (unless --keep); safe to call more than once."""
         root = self.prepared.temp_root
-        if root is not None and "link" not in self.session.results:
+        if root is not None and not self.options.keep:
             shutil.rmtree(root, ignore_errors=True)
 
     def solution_graph(self) -> Any:
@@ -294,7 +318,7 @@ class Tracer:
         return []
 
     def export_notes(self) -> list[str]:
-        return list(self.prepared.notes[:1]) if self.prepared.temp_root else []
+        return list(self.prepared.notes[:2]) if self.prepared.temp_root else []
 
     def write_export(self, path: str) -> str:
         from conda_deepdive.render.export import write_export

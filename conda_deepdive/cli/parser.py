@@ -404,6 +404,10 @@ def _configure_nested(sub, name: str, text: str) -> None:
                    help="Write the recorded trace to FILE (.json, .html or .svg).")
     p.add_argument("--graph", metavar="FILE", default=None,
                    help="Write the solution's dependency graph to FILE (.dot or .svg).")
+    if name == "trace":
+        p.add_argument("--keep", action="store_true", default=None,
+                       help="Keep the temporary environment (used when no -p/-n is given) instead "
+                            "of removing it at the end.")
     p.add_argument("nested_argv", metavar="COMMAND ...", nargs=argparse.REMAINDER,
                    help="The conda command to run, e.g. 'install -p /tmp/env numpy'.")
     p.set_defaults(func=f"{_PKG}.main_{name}.execute")

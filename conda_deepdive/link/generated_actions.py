@@ -469,29 +469,50 @@ class _EnvironmentsTxt:
 
     def _add_line(self) -> bool:
         path = self.target_full_path
-        if not path or self.target_prefix in _read_lines(path):
+        location = os.path.normpath(self.target_prefix)  # conda registers the normalised path
+        if not path or location in _read_lines(path):
             return False
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "a") as fh:
-            fh.write(self.target_prefix + "\n")
+            fh.write(location + "\n")
         return True
 
     def _drop_line(self) -> bool:
         path = self.target_full_path
+        location = os.path.normpath(self.target_prefix)
         lines = _read_lines(path) if path else []
-        if self.target_prefix not in lines:
+        if location not in lines:
             return False
-        _write_lines(path, [line for line in lines if line != self.target_prefix])
+        _write_lines(path, [line for line in lines if line != location])
         return True
+
+
+#: conda.core.envs_manager.register_env leaves out conda-build's scratch environments
+_NEVER_REGISTERED = ("placehold_pl", "skeleton_")
 
 
 class RegisterEnvironmentLocationAction(_EnvironmentsTxt, PathAction):
     """Add the prefix to ``~/.conda/environments.txt`` (what ``conda env list`` reads).
-    conda never undoes this; conda-deepdive removes the line again on rollback."""
+
+    As ``conda.core.envs_manager.register_env``: nothing happens when ``register_envs`` is false
+    (``CONDA_REGISTER_ENVS=false``, condarc ``register_envs: false``; ``trace`` sets it for its
+    temporary environments), for conda-build's scratch prefixes, or when the prefix is already
+    listed. conda's ``verify`` also touches (creates) an empty environments.txt even when nothing
+    will be registered; conda-deepdive leaves the file alone then. conda never undoes a
+    registration; conda-deepdive removes the line again on rollback."""
+
+    @property
+    def wanted(self) -> bool:
+        context = self.transaction_context.get("context")
+        if context is not None and not getattr(context, "register_envs", True):
+            return False
+        path = self.target_full_path
+        return bool(path) and path != os.devnull and not any(
+            marker in self.target_prefix for marker in _NEVER_REGISTERED)
 
     def execute(self) -> None:
         self._execute_successful = True
-        self._changed = self._add_line()
+        self._changed = self._add_line() if self.wanted else False
 
     def reverse(self) -> None:
         if self._changed:
