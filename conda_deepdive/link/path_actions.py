@@ -77,8 +77,12 @@ def _rm(path: str) -> None:
         shutil.rmtree(path)
 
 
-def _makedirs_tracking(path: str) -> list[str]:
-    """``mkdir -p`` that returns the directories it really created (outermost first)."""
+def _makedirs_tracking(path: str, created: list[str] | None = None) -> list[str]:
+    """``mkdir -p`` that returns the directories it really created (outermost first).
+
+    Each directory is appended to ``created`` as soon as it exists, so an action interrupted
+    half-way (a full disk, Ctrl-C) still knows what to remove on rollback."""
+    created = [] if created is None else created
     missing = []
     probe = path
     while not os.path.lexists(probe):
@@ -89,7 +93,8 @@ def _makedirs_tracking(path: str) -> list[str]:
         probe = parent
     for d in reversed(missing):
         os.mkdir(d)
-    return list(reversed(missing))
+        created.append(d)
+    return created
 
 
 def _remove_empty_dirs(dirs, stop_at: str) -> None:
@@ -372,6 +377,11 @@ class LinkPathAction(CreateInPrefixPathAction):
         self.prefix_path_data: PathData | None = None
         self._created_dirs: list[str] = []
         self._clobber_hold: str | None = None
+        # half-done state, for reverse() after a failure *inside* execute() (full disk, Ctrl-C):
+        # _fast_tried = the one-call link was attempted (the target may or may not be ours);
+        # _holding = an existing target is being set aside as <path>.c~;
+        # _placing = from here on, whatever is at the target was put there by this action
+        self._fast_tried = self._holding = self._placing = False
 
     def verify(self):
         from conda_deepdive.exceptions import CondaVerificationError, SafetyError
@@ -381,6 +391,10 @@ class LinkPathAction(CreateInPrefixPathAction):
         directory = (self.target_short_path if self.link_type == LinkType.directory
                      else self.target_short_path.rpartition("/")[0])
         if directory and not resolves_inside(self.target_prefix, directory, planned):
+            reported = self.transaction_context.setdefault("_escapes_reported", set())
+            if name in reported:  # one line per package: its first such path says it all
+                return None       # (the transaction fails on that first error anyway)
+            reported.add(name)
             return _escape_error(name, self.target_short_path)
         if self.link_type == LinkType.directory:
             self._verified = True
@@ -455,10 +469,12 @@ class LinkPathAction(CreateInPrefixPathAction):
         # so that a rollback can put it back (conda cannot)
         target = self.target_full_path
         if os.path.lexists(target) and not (self.link_type == LinkType.directory and os.path.isdir(target)):
-            self._clobber_hold = target + HOLD
-            if os.path.lexists(self._clobber_hold):
-                _rm(self._clobber_hold)
-            os.replace(target, self._clobber_hold)
+            hold = target + HOLD
+            if os.path.lexists(hold):
+                _rm(hold)
+            self._holding = True  # no stale <path>.c~ is left: one that appears from now is ours
+            os.replace(target, hold)
+            self._clobber_hold = hold
             self.transaction_context.setdefault("clobbered", []).append(self.target_short_path)
 
     def _place(self, source: str, link_type: LinkType) -> None:
@@ -482,13 +498,14 @@ class LinkPathAction(CreateInPrefixPathAction):
         check_parent_inside(self.transaction_context, self.target_prefix, self.target_short_path,
                             self.package_name, whole=link_type == LinkType.directory)
         if link_type == LinkType.directory:
-            self._created_dirs = _makedirs_tracking(target)
+            _makedirs_tracking(target, self._created_dirs)
             self._execute_successful = True
             return
         if link_type == LinkType.hardlink or link_type == LinkType.softlink:
             # the common case — the directory exists and nothing is in the way — costs one system
             # call; if the link fails for any reason nothing has changed yet, and the careful
             # sequence below (create directories, hold a clobbered file, link) runs instead
+            self._fast_tried = True
             try:
                 if link_type == LinkType.hardlink:
                     os.link(self.source_full_path, target, follow_symlinks=False)
@@ -501,21 +518,41 @@ class LinkPathAction(CreateInPrefixPathAction):
                 self._created_dirs = []
                 self._execute_successful = True
                 return
-        self._created_dirs = _makedirs_tracking(os.path.dirname(target))
+        _makedirs_tracking(os.path.dirname(target), self._created_dirs)
         self._hold_existing()
+        self._placing = True  # the target is free now: anything that appears there is ours
         self._place(self.source_full_path, self.link_type)
         self._execute_successful = True
 
+    def _target_is_ours(self) -> bool:
+        """After an interrupted fast path: is the target the link this action made?"""
+        target, source = self.target_full_path, self.source_full_path
+        try:
+            if self.link_type == LinkType.hardlink:
+                return os.path.samefile(source, target) and not os.path.islink(target)
+            if self.link_type == LinkType.softlink:
+                return os.path.islink(target) and os.readlink(target) == source
+        except OSError:
+            return False
+        return False
+
     def reverse(self) -> None:
-        if not self._execute_successful:
-            return
+        """Undo execute() — also when it stopped half-way: a partial copy left by a full disk is
+        removed, a file set aside as ``<path>.c~`` goes back, created directories go."""
+        done = self._execute_successful
+        if not (done or self._placing or self._holding or self._fast_tried or self._created_dirs):
+            return  # never started
         target = self.target_full_path
-        if self.link_type != LinkType.directory and os.path.lexists(target):
+        if self.link_type != LinkType.directory and os.path.lexists(target) and (
+                done or self._placing or (self._fast_tried and not self._holding and self._target_is_ours())):
             _rm(target)
-        if self._clobber_hold and os.path.lexists(self._clobber_hold):
-            os.replace(self._clobber_hold, target)
+        hold = target + HOLD
+        if (self._clobber_hold or self._holding) and os.path.lexists(hold) and not os.path.lexists(target):
+            os.replace(hold, target)
         _remove_empty_dirs(self._created_dirs, self.target_prefix)
         self._execute_successful = False
+        self._fast_tried = self._holding = self._placing = False
+        self._created_dirs = []
 
     def cleanup(self) -> None:
         if self._clobber_hold and os.path.lexists(self._clobber_hold):
@@ -543,14 +580,21 @@ class PrefixReplaceLinkAction(LinkPathAction):
         error = super().verify()
         if error:
             return error
+        from conda_deepdive.exceptions import os_error
+
         temp_dir = self.transaction_context["temp_dir"]
-        os.makedirs(temp_dir, exist_ok=True)
-        self.intermediate_path = os.path.join(temp_dir, str(uuid.uuid4()))
-        shutil.copy2(self.source_full_path, self.intermediate_path)
-        os.chmod(self.intermediate_path, os.stat(self.intermediate_path).st_mode | 0o200)
+        if os.path.islink(temp_dir):  # never let a package-made .condatmp symlink redirect the copy
+            return _escape_error(self.package_name, os.path.basename(temp_dir))
+        try:
+            os.makedirs(temp_dir, exist_ok=True)
+            self.intermediate_path = os.path.join(temp_dir, str(uuid.uuid4()))
+            shutil.copy2(self.source_full_path, self.intermediate_path)
+            os.chmod(self.intermediate_path, os.stat(self.intermediate_path).st_mode | 0o200)
+            with open(self.intermediate_path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:  # a full disk: one documented error, not a traceback
+            raise os_error(exc, self.intermediate_path or temp_dir) from exc
         new_prefix = _ctx(self.transaction_context, "target_prefix_override", "") or self.target_prefix
-        with open(self.intermediate_path, "rb") as fh:
-            data = fh.read()
         try:
             new = update_prefix_bytes(data, new_prefix, self.prefix_placeholder, self.file_mode)
         except PaddingTooShort:
@@ -560,8 +604,11 @@ class PrefixReplaceLinkAction(LinkPathAction):
                 f"{self.target_full_path}.\nThe package must be rebuilt with conda-build > 2.0."
             ) from None
         if new != data:
-            with open(self.intermediate_path, "wb") as fh:
-                fh.write(new)
+            try:
+                with open(self.intermediate_path, "wb") as fh:
+                    fh.write(new)
+            except OSError as exc:
+                raise os_error(exc, self.intermediate_path) from exc
         self.prefix_path_data = self.source_path_data.replace(
             path_type="hardlink", prefix_placeholder=self.prefix_placeholder, file_mode=self.file_mode,
             sha256_in_prefix=hashlib.sha256(new).hexdigest(),
@@ -576,8 +623,9 @@ class PrefixReplaceLinkAction(LinkPathAction):
                 raise error
         check_parent_inside(self.transaction_context, self.target_prefix, self.target_short_path,
                             self.package_name)
-        self._created_dirs = _makedirs_tracking(os.path.dirname(self.target_full_path))
+        _makedirs_tracking(os.path.dirname(self.target_full_path), self._created_dirs)
         self._hold_existing()
+        self._placing = True
         self._place(self.intermediate_path or self.source_full_path, self.link_type)
         self._execute_successful = True
 
