@@ -190,7 +190,23 @@ class PackagesNotFoundInChannelsError(PackagesNotFoundError):
 
 
 class PackagesNotFoundInPrefixError(PackagesNotFoundError):
-    """``The following packages are missing from the target environment`` (+ the prefix)."""
+    """``The following packages are missing from the target environment`` (+ the prefix).
+
+    conda 26.7.1 builds it as a ``PackageNotInstalledError`` with a list: its ``--json``
+    document carries ``package_name`` (the list), ``packages_formatted`` (a dash list that
+    starts with a newline) and ``prefix``."""
+
+    def __init__(self, packages: Any = (), channel_urls: Any = (), prefix: Any = None, **kwargs: Any):
+        if prefix is None or channel_urls:
+            PackagesNotFoundError.__init__(self, packages, channel_urls, prefix, **kwargs)
+            return
+        names = [str(p) for p in packages]
+        CondaError.__init__(
+            self,
+            "The following packages are missing from the target environment:\n"
+            "  prefix: %(prefix)s\n%(packages_formatted)s\n",
+            prefix=str(prefix), package_name=names,
+            packages_formatted="".join(f"\n  - {n}" for n in names), **kwargs)
 
 
 class PackageNotInstalledError(PackagesNotFoundInPrefixError):
@@ -268,9 +284,31 @@ class LinkError(CondaError):
 
 
 class CondaMultiError(CondaError):
+    """Several errors at once. Printed as conda prints it: each error's ``repr`` on its own line
+    (so a failed transaction reads ``LinkError: …`` — and, after conda's rollback, the empty
+    ``()`` conda appends), ``--json`` as ``Multiple Errors Encountered.`` with every error's map."""
+
     def __init__(self, errors: list[BaseException]):
         self.errors = list(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors) + "\n"
+
+    def __repr__(self) -> str:
+        return "\n".join(str(e) if isinstance(e, OSError) and not isinstance(e, CondaError)
+                         else e.__repr__() for e in self.errors)
+
+    def dump_map(self) -> dict:
+        def one(error: Any) -> dict:
+            if isinstance(error, CondaError):
+                return error.dump_map()
+            return {"error": repr(error), "exception_name": type(error).__name__,
+                    "exception_type": str(type(error)), "message": str(error)}
+
+        return {"exception_type": "<class 'conda.CondaMultiError'>",
+                "exception_name": "CondaMultiError",
+                "errors": [one(e) for e in self.errors], "error": "Multiple Errors Encountered."}
 
 
 class CondaSystemExit(CondaError, SystemExit):

@@ -22,6 +22,23 @@ The progress lines are conda's *spinners* (``conda.reporters.get_spinner``, draw
   ``conda.cli.install`` is visible in the output. (The ``Channels:`` / ``Platform:`` header
   comes from the libmamba solver's spinner message, not from classic);
 * ``--json`` prints none of this: conda's JSON reporter backend draws no spinners.
+
+What the stages report as *warnings and messages* is printed where conda prints it:
+
+* a package script's ``.messages.txt`` — on stdout, inside the open ``Executing transaction``
+  line (stderr with ``--json``), as ``conda.core.link.messages`` prints it;
+* a failed transaction — ``ERROR conda.core.link:_execute(1070): An error occurred while
+  installing package '…'.`` on stderr, then ``Rolling back transaction: ...working... done``;
+* conda's pre-link warning — on stderr in the shape of Python's ``warnings.warn``;
+* ``safety_checks: warn`` / ``path_conflict: warn`` findings — the whole list, on stderr (on
+  stdout as one JSON line with ``--json``), as ``conda.exceptions.maybe_raise`` prints them;
+* conda-deepdive's own notices (stale repodata cache used, a wait for the prefix lock) — one
+  ``WARNING: …`` line on stderr.
+
+Ctrl-C and SIGTERM anywhere in the run raise ``CondaSignalInterrupt`` (exit 130 after the
+rollback); the prefix lock (``transaction/prefix_lock.py``) is held from before the solve to the
+end, so a second process changing the same prefix waits and then solves against what the first
+one left.
 """
 
 from __future__ import annotations
@@ -30,7 +47,7 @@ import json
 import sys
 from typing import Any, Mapping, TextIO
 
-from conda_deepdive.exceptions import CondaSystemExit, PackagesNotFoundError
+from conda_deepdive.exceptions import CondaSystemExit, PackagesNotFoundInPrefixError
 from conda_deepdive.reporting import Reporter
 
 __all__ = ["install", "run_session", "ConsoleProgress"]
@@ -40,6 +57,11 @@ SOLVING = "Solving environment"
 FROZEN_RETRY = "unsuccessful initial attempt using frozen solve. Retrying with flexible solve."
 NEXT_REPODATA = "unsuccessful attempt using repodata from {fn}, retrying with next repodata source."
 FAILED = "failed"
+#: conda.core.link.UnlinkLinkTransaction._execute's log.error, with conda 26.7.1's line number
+EXECUTE_ERROR = "ERROR conda.core.link:_execute(1070): An error occurred while {verb} package '{dist}'.\n"
+ROLLING_BACK = "Rolling back transaction"
+#: where conda's pre-link warnings.warn() points (conda 26.7.1; the directory depends on the install)
+PRE_LINK_WARNING_SOURCE = "conda/core/link.py:1622"
 
 
 def collecting(repodata_fn: str) -> str:
@@ -66,6 +88,7 @@ class ConsoleProgress(Reporter):
         self._collected: set[str] = set()
         self._last_fn = "repodata.json"
         self._retry_unfrozen = False
+        self.json = False
 
     def __repr__(self) -> str:
         return f"ConsoleProgress(enabled={self.enabled}, animated={self.animated}, open={self._open!r})"
@@ -83,6 +106,7 @@ class ConsoleProgress(Reporter):
 
         context, command = session.context, session.command
         self.enabled = not context.json
+        self.json = bool(context.json)
         is_tty = self._tty if self._tty is not None else _isatty(self.stream)
         term = str(session.env.get("TERM", ""))
         # console.py: animations are off with --quiet, when stdout is no TTY, or for a dumb TERM
@@ -187,6 +211,29 @@ class ConsoleProgress(Reporter):
         if stage == "solve" and kind == "attempt":
             self._attempt(str(data.get("repodata_fn")), str(data.get("update_modifier")),
                           str(data.get("outcome")))
+        elif stage == "link":
+            self._link_event(kind, data)
+        elif stage == "transaction" and kind == "printed_errors":
+            # conda.exceptions.print_conda_exception of the verify findings
+            if self.json:
+                _write(sys.stdout, json.dumps(data.get("json"), sort_keys=True) + "\n")
+            else:
+                _write(sys.stderr, f"\n{data.get('text')}\n\n")
+
+    def _link_event(self, kind: str, data: dict) -> None:
+        if kind == "script_messages":
+            # conda.core.link.messages: print(m), on stderr with --json
+            _write(sys.stderr if self.json else self.stream, f"{data.get('text')}\n")
+        elif kind == "failed":
+            if self._open is not None:
+                self.end("done")  # conda's Executing spinner ends before the rollback starts
+            if data.get("dist") and not data.get("interrupted") and data.get("group") in ("link", "unlink"):
+                verb = "uninstalling" if data.get("group") == "unlink" else "installing"
+                _write(sys.stderr, EXECUTE_ERROR.format(verb=verb, dist=data["dist"]))
+        elif kind == "rollback_started":
+            self.begin(ROLLING_BACK)
+        elif kind == "rollback_finished":
+            self.end("done")
 
     def progress(self, stage: str, task: str, done: int, total: int | None) -> None:
         self.inner.progress(stage, task, done, total)
@@ -196,6 +243,19 @@ class ConsoleProgress(Reporter):
 
     def warning(self, stage: str, message: str) -> None:
         self.inner.warning(stage, message)
+        if " uses a pre-link script. Pre-link scripts are potentially dangerous." in message:
+            # Python's warnings.showwarning format, as conda's warnings.warn() appears
+            _write(sys.stderr, f"{PRE_LINK_WARNING_SOURCE}: UserWarning: {message}\n  warnings.warn(\n")
+        elif stage in ("index", "fetch") or message.startswith("reverse of "):
+            _write(sys.stderr, f"WARNING: {message}\n")
+
+
+def _write(stream: TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 def _isatty(stream: Any) -> bool:
@@ -247,7 +307,21 @@ def _attach(session: Any) -> ConsoleProgress:
 
 def run_session(session: Any, *, confirm: bool = True) -> int:
     """Run an already built session to its end, printing what conda prints. Returns the exit code."""
+    from contextlib import ExitStack
+
+    from conda_deepdive.transaction.transaction import interrupt_signals
+
     progress = _attach(session)
+    with interrupt_signals(), ExitStack() as held:  # Ctrl-C / SIGTERM -> CondaSignalInterrupt
+        return _run_session(session, progress, confirm, held)
+
+
+def _say_waiting(message: str) -> None:
+    """The one line a second process prints while it waits for the prefix lock."""
+    _write(sys.stderr, message + "\n")
+
+
+def _run_session(session: Any, progress: "ConsoleProgress", confirm: bool, held: Any) -> int:
     session.run(until="context")
     if "context" not in session.results or session.stopped_reason:
         session.run(until="transaction")  # not a solving command: nothing to print
@@ -255,6 +329,18 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
     context = session.context
     progress.configure(session)
     from conda_deepdive.solve.install_flow import first_attempt
+
+    if not context.dry_run:
+        from conda_deepdive.transaction.prefix_lock import prefix_lock
+
+        # before the solve reads the prefix: a second process solves against what we leave
+        held.enter_context(prefix_lock(context.target_prefix, on_wait=_say_waiting))
+    if session.command == "create":
+        _replace_existing_prefix(context, session.env)
+    elif session.command == "remove":
+        from conda_deepdive.solve.install_flow import check_remove_specs
+
+        check_remove_specs(session.args, context.target_prefix)
 
     force_remove = session.command == "remove" and bool(
         getattr(session.args, "force_remove", None) or getattr(context, "force_remove", False))
@@ -274,7 +360,8 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
         if session.command == "remove":
             from conda_deepdive.solve.install_flow import remove_specs
 
-            raise PackagesNotFoundError(remove_specs(session.args))
+            # conda.cli.install.handle_txn: nothing to remove
+            raise PackagesNotFoundInPrefixError(remove_specs(session.args), prefix=prefix)
         if session.command != "create":
             if context.json:
                 _print_json({"message": "All requested packages already installed.", "success": True})
@@ -310,6 +397,45 @@ def run_session(session: Any, *, confirm: bool = True) -> int:
             "# To deactivate an active environment, use\n#\n#     $ conda deactivate\n"
         )
     return 0
+
+
+def confirm_yn(context: Any, message: str, default: str = "no") -> None:
+    """conda's ``reporters.confirm_yn`` + the console prompt: ``-y`` answers yes; otherwise
+    ``<message> ([y]/n)? `` on stdout, an empty answer (or end of input) is ``default``, and
+    "no" exits with ``CondaSystemExit: Exiting.``"""
+    if context.always_yes:
+        return
+    options = "/".join(f"[{c[0]}]" if c == default else c[0] for c in ("yes", "no"))
+    choices = {"yes": "yes", "y": "yes", "no": "no", "n": "no", "": default}
+    while True:
+        sys.stdout.write(f"{message} ({options})? ")
+        sys.stdout.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer in choices:
+            sys.stdout.write("\n")
+            break
+        print(f"Invalid choice: {answer}")
+    if choices[answer] == "no":
+        raise CondaSystemExit("Exiting.")
+
+
+def _replace_existing_prefix(context: Any, env: Any) -> None:
+    """conda.cli.main_create: an environment (``conda-meta/history``) at the target is removed
+    after a confirmation (``-y`` confirms); a plain directory is kept, after a confirmation."""
+    from conda_deepdive.solve.install_flow import existing_target, remove_environment
+
+    prefix = context.target_prefix
+    kind = existing_target(prefix)
+    if kind == "environment":
+        confirm_yn(context,
+                   f"WARNING: A conda environment already exists at '{prefix}'\n\n"
+                   "Remove existing environment?\nThis will remove ALL directories contained within "
+                   "this specified prefix directory, including any other conda environments.\n\n")
+        remove_environment(prefix, env)
+    elif kind == "directory":
+        confirm_yn(context,
+                   f"WARNING: A directory already exists at the target location '{prefix}'\n"
+                   "but it is not a conda environment.\nContinue creating environment")
 
 
 def _txn_step(progress: ConsoleProgress, message: str, step: Any) -> None:

@@ -35,7 +35,11 @@ def print_error(exc: BaseException, json_mode: bool) -> int:
 
         sys.stdout.write(json.dumps(exc.dump_map(), indent=2, sort_keys=True) + "\n")
     else:
-        sys.stderr.write(f"\n{exc!r}\n\n")
+        # conda's print_conda_exception: the leaf errors of a CondaMultiError, a blank line apart
+        leaves = getattr(exc, "errors", None) if type(exc).__name__ == "CondaMultiError" else None
+        text = "\n\n".join(e.__repr__() if not isinstance(e, OSError) or hasattr(e, "dump_map")
+                             else str(e) for e in leaves) if leaves else repr(exc)
+        sys.stderr.write(f"\n{text}\n\n")
     sys.stderr.flush()
     sys.stdout.flush()
     return rc
@@ -66,6 +70,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except KeyboardInterrupt:  # Ctrl-C outside a command that catches it: one line, exit 130
+        import signal
+
+        from conda_deepdive.exceptions import CondaSignalInterrupt
+
+        return print_error(CondaSignalInterrupt(signal.SIGINT), json_mode)
     return result if isinstance(result, int) else 0
 
 

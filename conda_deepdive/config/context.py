@@ -107,6 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     _p("use_local", False),
     _s("repodata_fns", ("current_repodata.json", "repodata.json")),
     _p("local_repodata_ttl", 1, (bool, int)),
+    _p("repodata_use_shards", True),
     _p("offline", False),
     # platform
     _p("subdir", ""),
@@ -156,6 +157,9 @@ SETTINGS: tuple[Setting, ...] = (
     _p("always_copy", False, aliases=("copy",)),
     _p("always_softlink", False, aliases=("softlink",)),
     _p("clobber", False),
+    _p("path_conflict", "clobber", choices=("clobber", "warn", "prevent")),
+    # conda-deepdive only: seconds a package script may run (None = no limit, as in conda)
+    _p("link_script_timeout", None, (int, float, type(None))),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

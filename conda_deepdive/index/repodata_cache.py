@@ -406,6 +406,17 @@ class RepodataFetch:
             return self._from_cache(cache, fn, "304", filename=nm.filename, status=304)
         except _ServerUnreachable as down:
             if not have_cache:
+                if fn != REPODATA_FN and self._has_cache(REPODATA_FN):
+                    # the README's promise for a server that is down: never cached
+                    # current_repodata.json, but a cached repodata.json -> go on with that one
+                    # (the caller falls back as for a 404; conda 26 stops with CondaHTTPError)
+                    self.reporter.warning(
+                        STAGE,
+                        f"{self.url}/{fn} could not be fetched ({str(down.error).splitlines()[0]}) "
+                        f"and was never cached; falling back to {REPODATA_FN}.",
+                    )
+                    raise _unavailable(RepodataIsEmpty, self.channel, self.url, 0,
+                                       "SERVER UNREACHABLE") from None
                 raise down.error from None
             self.reporter.warning(
                 STAGE,
@@ -413,6 +424,12 @@ class RepodataFetch:
                 f"using the cached copy from {where}. (conda 26 would stop with CondaHTTPError.)",
             )
             return self._from_cache(cache, fn, "stale")
+
+    def _has_cache(self, fn: str) -> bool:
+        key = cache_fn_url(self.url_w_credentials, fn)[: -len(".json")]
+        if getattr(self.context, "use_only_tar_bz2", False):
+            key += "1"
+        return RepodataCache(_cache_dir(self.context), key).exists()
 
     def _from_cache(self, cache: RepodataCache, fn: str, verdict: str, *,
                     filename: str | None = None, status: int | None = None) -> _Fetched:

@@ -184,13 +184,15 @@ class CreatePythonEntryPointAction(CreateInPrefixPathAction):
         if os.path.lexists(self.target_full_path):
             self._clobber_hold = self.target_full_path + HOLD
             os.replace(self.target_full_path, self._clobber_hold)
+        self._writing = True  # a half-written entry point (full disk, Ctrl-C) is ours to remove
         write_entry_point(self.target_full_path, python, self.module, self.func)
         self.prefix_path_data.size_in_bytes = os.path.getsize(self.target_full_path)
         self._execute_successful = True
 
     def reverse(self) -> None:
-        if self._execute_successful and os.path.lexists(self.target_full_path):
+        if (self._execute_successful or getattr(self, "_writing", False)) and os.path.lexists(self.target_full_path):
             os.unlink(self.target_full_path)
+        self._writing = False
         if self._clobber_hold and os.path.lexists(self._clobber_hold):
             os.replace(self._clobber_hold, self.target_full_path)
         self._execute_successful = False

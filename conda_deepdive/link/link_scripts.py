@@ -21,6 +21,13 @@ a ``PATH`` that starts with the script's own directory. How it runs differs per 
 After each script conda prints ``<prefix>/.messages.txt`` (if the script wrote one) and deletes it.
 What to notice: script output is only shown when the script fails.
 
+Each script runs in a process group of its own (``start_new_session``), listed in
+:data:`ACTIVE_SCRIPTS` while it runs. If the install is interrupted (Ctrl-C, SIGTERM) or the
+script outlives ``link_script_timeout`` seconds (a conda-deepdive setting; default ``None``, no
+limit, as in conda), the whole group is terminated — a script's own children included — so
+nothing survives the tool. conda only forwards the signal to the script it started
+(``conda.ACTIVE_SUBPROCESSES``).
+
 Difference from conda: conda's wrapper runs ``conda shell.posix hook`` and ``conda activate``;
 we do not have a conda executable, so our wrapper exports the same variables itself and
 sources the environment's ``etc/conda/activate.d/*.sh`` scripts, as activation does.
@@ -29,11 +36,19 @@ sources the environment's ``etc/conda/activate.d/*.sh`` scripts, as activation d
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
 
-__all__ = ["ScriptResult", "script_path", "run_script", "read_messages"]
+__all__ = ["ScriptResult", "script_path", "run_script", "read_messages", "ACTIVE_SCRIPTS",
+           "terminate_active_scripts"]
+
+#: the script processes running right now (each the leader of its own process group)
+ACTIVE_SCRIPTS: set = set()
+
+#: how long a terminated script's group gets to exit after SIGTERM before SIGKILL (seconds)
+_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -97,11 +112,12 @@ def run_script(
     activate: bool = False,
     base_env: dict | None = None,
     envs_dirs=(),
+    timeout: float | None = None,
 ) -> ScriptResult:
     """Run ``<prefix>/bin/.<name>-<action>.sh`` the way conda does; raise ``LinkError`` on a
     failed pre-link/post-link. ``prefix`` is where the script lives (the extracted package for
     pre-link), ``target_prefix`` is the environment (``PREFIX``)."""
-    from conda_deepdive.exceptions import LinkError
+    from conda_deepdive.exceptions import LinkError, LinkScriptTimeout
 
     name, version = record.name, record.version
     path = script_path(prefix, name, action)
@@ -145,27 +161,79 @@ def run_script(
     else:
         command = ("bash", "-x", path)
     try:
-        proc = subprocess.run(
-            command, cwd=os.path.dirname(path), env=env, capture_output=True, text=True
-        )
+        returncode, stdout, stderr = _run_in_own_group(command, os.path.dirname(path), env, timeout)
+    except subprocess.TimeoutExpired:
+        read_messages(prefix)
+        raise LinkScriptTimeout(
+            f"{action} script for package {dist} did not finish within {timeout:g} seconds "
+            f"(link_script_timeout) and was stopped with its process group\n"
+            f"location of script: {path}"
+        ) from None
     finally:
         if wrapper:
             os.unlink(wrapper)
     messages = read_messages(prefix)
     result = ScriptResult(
-        action, dist, path, True, proc.returncode, proc.stdout, proc.stderr, messages, command
+        action, dist, path, True, returncode, stdout, stderr, messages, command
     )
-    if proc.returncode != 0 and action in ("pre-link", "post-link"):
-        raise LinkError(
+    if returncode != 0 and action in ("pre-link", "post-link"):
+        error = LinkError(
             f"{action} script failed for package {dist}\n"
             f"location of failed script: {path}\n"
             f"==> script messages <==\n{messages or '<None>'}\n"
             f"==> script output <==\n"
-            f"stdout: {proc.stdout}\n"
-            f"stderr: {proc.stderr}\n"
-            f"return code: {proc.returncode}\n"
+            f"stdout: {stdout}\n"
+            f"stderr: {stderr}\n"
+            f"return code: {returncode}\n"
         )
+        error._script_messages = messages  # conda prints them before it raises (not in --json)
+        raise error
     return result
+
+
+def _run_in_own_group(command, cwd: str, env: dict, timeout: float | None) -> tuple[int, str, str]:
+    """Run ``command`` as the leader of a new process group; on a timeout or any interruption
+    (KeyboardInterrupt, a signal turned into an exception) terminate the whole group first."""
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    ACTIVE_SCRIPTS.add(proc)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:
+        _terminate_group(proc)
+        raise
+    finally:
+        ACTIVE_SCRIPTS.discard(proc)
+    return proc.returncode, stdout, stderr
+
+
+def _terminate_group(proc) -> None:
+    """SIGTERM to the script's process group, SIGKILL after a grace period; reap the leader."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        try:
+            proc.communicate(timeout=_GRACE_SECONDS if sig == signal.SIGTERM else None)
+            # the leader is gone; its children may not be: SIGKILL the group once more
+            if sig == signal.SIGTERM:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            break
+        except subprocess.TimeoutExpired:
+            continue
+        except BaseException:  # a second interruption while we clean up: finish cleaning up
+            continue
+
+
+def terminate_active_scripts() -> None:
+    """Stop every script still running (the CLI's signal handler calls this)."""
+    for proc in list(ACTIVE_SCRIPTS):
+        _terminate_group(proc)
 
 
 def _q(value: str) -> str:

@@ -51,13 +51,17 @@ class UnlinkPathAction(RemoveFromPrefixPathAction):
         if self.link_type != LinkType.directory and os.path.lexists(self.target_full_path):
             if os.path.lexists(self.holding_full_path):
                 _rm(self.holding_full_path)
+            self._moving = True  # no stale <path>.c~ is left: one that appears from now is ours
             os.replace(self.target_full_path, self.holding_full_path)
         self._execute_successful = True
 
     def reverse(self) -> None:
-        if self.link_type != LinkType.directory and os.path.lexists(self.holding_full_path):
+        # only a rename this action made (or was making when it was interrupted) is undone:
+        # a <path>.c~ left over from an earlier run is not put back over the file
+        if getattr(self, "_moving", False) and self.link_type != LinkType.directory and \
+                os.path.lexists(self.holding_full_path):
             os.replace(self.holding_full_path, self.target_full_path)
-        self._execute_successful = False
+        self._execute_successful = self._moving = False
 
     def cleanup(self) -> None:
         # os.path.isdir follows symlinks: a renamed *directory symlink* is therefore never

@@ -62,9 +62,17 @@ def check_prefix(command: str, args: Any, prefix: str) -> None:
             raise CondaValueError(
                 f"Environment names cannot contain spaces (' '): {os.path.basename(prefix)!r}"
             )
-        if os.path.exists(prefix) and os.path.isdir(os.path.join(prefix, "conda-meta")):
-            raise CondaValueError(f"prefix already exists: {prefix}")
+        # conda.cli.main_create: ``conda-meta/history`` marks an environment; the command line
+        # asks before replacing it (existing_target / remove_environment), a dry run refuses
+        if has_history and getattr(args, "dry_run", False):
+            raise CondaValueError("Cannot `create --dry-run` with an existing conda environment")
         return
+    if command == "remove" and os.path.isdir(prefix) and not has_history:
+        # conda.cli.main_remove: PrefixData.assert_environment() (history marks an environment)
+        raise DirectoryNotACondaEnvironmentError(
+            "The target directory exists, but it is not a conda environment.\n"
+            "Use 'conda create' to convert the directory to a conda environment.\n"
+            "  target directory: %(target_directory)s\n", target_directory=prefix)
     if os.path.isdir(prefix):
         if not has_history and os.listdir(prefix) and not os.path.isdir(os.path.join(prefix, "conda-meta")):
             raise DirectoryNotACondaEnvironmentError(
@@ -72,6 +80,39 @@ def check_prefix(command: str, args: Any, prefix: str) -> None:
             )
         return
     raise EnvironmentLocationNotFound(prefix)
+
+
+def existing_target(prefix: str) -> str | None:
+    """What ``create`` finds at its target: ``"environment"`` (``conda-meta/history`` exists,
+    conda's ``PrefixData.is_environment``), ``"directory"`` (anything else that is a directory),
+    or ``None``."""
+    if os.path.isfile(os.path.join(prefix, "conda-meta", "history")):
+        return "environment"
+    if os.path.isdir(prefix):
+        return "directory"
+    return None
+
+
+def remove_environment(prefix: str, env: Any = None) -> None:
+    """conda's ``rm_rf(prefix)`` + ``unregister_env(prefix)``: the directory goes, and its line
+    in ``~/.conda/environments.txt`` (``env`` supplies HOME; default ``os.environ``)."""
+    import shutil
+
+    if os.path.islink(prefix) or os.path.isfile(prefix):
+        os.unlink(prefix)
+    elif os.path.isdir(prefix):
+        shutil.rmtree(prefix)
+    home = (env if isinstance(env, dict) else os.environ).get("HOME") or os.path.expanduser("~")
+    path = os.path.join(home, ".conda", "environments.txt")
+    try:
+        with open(path) as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return
+    kept = [line for line in lines if line.strip() and os.path.normpath(line.strip()) != os.path.normpath(prefix)]
+    if len(kept) != len([line for line in lines if line.strip()]):
+        with open(path, "w") as fh:
+            fh.writelines(line + "\n" for line in kept)
 
 
 def requested_specs(command: str, args: Any, context: Any) -> list[str]:
@@ -103,6 +144,21 @@ def requested_specs(command: str, args: Any, context: Any) -> list[str]:
             if prefix_data.get(spec.name, None) is None:
                 raise PackageNotInstalledError(context.target_prefix, spec.name)
     return packages
+
+
+def check_remove_specs(args: Any, prefix: str) -> None:
+    """conda.cli.main_remove: every spec must match an installed record, else
+    ``PackagesNotFoundInPrefixError`` with the unmatched specs, sorted — before any solve."""
+    if getattr(args, "features", None) or getattr(args, "all", None):
+        return
+    from conda_deepdive.index.prefix_data import PrefixData
+    from conda_deepdive.models import MatchSpec
+
+    prefix_data = PrefixData(prefix)
+    specs = [MatchSpec(s) for s in remove_specs(args)]
+    unmatched = [str(spec) for spec in specs if not tuple(prefix_data.query(spec))]
+    if unmatched:
+        raise PackagesNotFoundError(tuple(sorted(unmatched)), prefix=prefix)
 
 
 def remove_specs(args: Any) -> list[str]:

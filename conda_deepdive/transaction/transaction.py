@@ -27,9 +27,20 @@ Teaching hook: ``CONDA_DEEPDIVE_FAIL_AT=<n>`` (the n-th executed action, countin
 ``CONDA_DEEPDIVE_FAIL_AT=<ActionClassName>`` (its first action) makes that action fail, so you
 can watch a rollback restore the prefix. Read from ``env=`` (default ``os.environ``).
 
+Interruptions: while ``execute()`` runs, SIGINT (Ctrl-C), SIGTERM and SIGQUIT raise
+:class:`~conda_deepdive.exceptions.CondaSignalInterrupt` (conda's ``signal_handler`` +
+``conda_signal_handler``). It is handled like any other failure — the executed actions, and the
+one that was half-done, are reversed — and then re-raised on its own (exit code 130), not inside
+a ``CondaMultiError``. A second signal during the rollback is held back until the rollback is
+finished. A new prefix that fails anywhere (prepare, verify, execute, interrupted) is removed.
+
+Concurrency: ``execute()`` holds the prefix's lock (:mod:`conda_deepdive.transaction.prefix_lock`);
+the command line already took it before solving, so a second process waits for the first.
+
 Where conda-deepdive differs from conda (each on purpose, each small): the pyc compile action is
 part of the rollback (conda forgets it); the first failure stops execution (conda finishes the
-current side first); FETCH lists records in link order (conda: set order).
+current side first); FETCH lists records in link order (conda: set order); a package script can
+be given a time limit (``link_script_timeout``; conda has none).
 """
 
 from __future__ import annotations
@@ -37,8 +48,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -76,6 +90,14 @@ from conda_deepdive.reporting import Reporter
 __all__ = ["PrefixSetup", "UnlinkLinkTransaction", "solve_for_transaction", "make_unlink_actions", "FAIL_AT_VAR"]
 
 FAIL_AT_VAR = "CONDA_DEEPDIVE_FAIL_AT"
+
+#: conda.core.link.run_script's warning, word for word (``%s`` = the package's dist_str)
+PRE_LINK_WARNING = (
+    "Package %s uses a pre-link script. Pre-link scripts are potentially dangerous.\n"
+    "This is because pre-link scripts have the ability to change the package contents in the\n"
+    "package cache, and therefore modify the underlying files for already-created conda\n"
+    "environments.  Future versions of conda may deprecate and ignore pre-link scripts.\n"
+)
 
 
 class PrefixSetup(NamedTuple):
@@ -120,6 +142,66 @@ def make_unlink_actions(tc: dict, target_prefix: str, prefix_record: dict) -> tu
         f"{prefix_record['name']}-{prefix_record['version']}-{prefix_record['build']}")
     meta = RemoveLinkedPackageRecordAction(tc, prefix_record, target_prefix, f"conda-meta/{dist}.json")
     return (*unlink, *directory_actions, meta)
+
+
+#: conda.common.signals.INTERRUPT_SIGNALS, as far as this platform has them
+INTERRUPT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGQUIT") if hasattr(signal, n))
+
+
+class InterruptState:
+    """What :func:`interrupt_signals` caught: the first signal, and whether to hold it back."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.deferring = False
+
+    def handler(self, signum: int, frame: Any) -> None:
+        from conda_deepdive.exceptions import CondaSignalInterrupt
+
+        if self.signum is None:
+            self.signum = signum
+        if self.deferring:
+            return  # a rollback is running: it finishes first, the caller raises afterwards
+        raise CondaSignalInterrupt(signum)
+
+    @contextmanager
+    def deferred(self):
+        """Hold signals back for the block (a rollback must not be interrupted half-way)."""
+        before, self.deferring = self.deferring, True
+        try:
+            yield self
+        finally:
+            self.deferring = before
+
+
+@contextmanager
+def interrupt_signals():
+    """Turn SIGINT/SIGTERM/SIGQUIT into :class:`CondaSignalInterrupt` for the ``with`` block
+    (conda's ``signal_handler(conda_signal_handler)``); yields an :class:`InterruptState`.
+    Outside the main thread signals cannot be caught: the block runs unchanged."""
+    state = InterruptState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = {}
+    try:
+        for sig in INTERRUPT_SIGNALS:
+            previous[sig] = signal.signal(sig, state.handler)
+        yield state
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _as_interrupt(error: BaseException) -> BaseException | None:
+    """The CondaSignalInterrupt an error stands for (a bare KeyboardInterrupt is SIGINT)."""
+    from conda_deepdive.exceptions import CondaSignalInterrupt
+
+    if isinstance(error, CondaSignalInterrupt):
+        return error
+    if isinstance(error, KeyboardInterrupt):
+        return CondaSignalInterrupt(signal.SIGINT)
+    return None
 
 
 class _Failure(Exception):
@@ -217,8 +299,12 @@ class UnlinkLinkTransaction:
         tc.update(context=self.context, cmd=self.cmd, prefix_setups={},
                   environments_txt=os.path.join(home, ".conda", "environments.txt"),
                   script_env=self.env)
-        for prefix, setup in self.prefix_setups.items():
-            self.prefix_action_groups[prefix] = self._prepare_prefix(tc, setup)
+        try:
+            for prefix, setup in self.prefix_setups.items():
+                self.prefix_action_groups[prefix] = self._prepare_prefix(tc, setup)
+        except BaseException:
+            self._discard_new_prefixes()  # a failed create leaves no directory behind
+            raise
         self._prepared = True
         self.reporter.event("transaction", "prepared", **self.summary())
         return self
@@ -337,6 +423,7 @@ class UnlinkLinkTransaction:
                     errors.extend(self._verify_prefix_level(prefix, pag))
         except BaseException:
             self._remove_temp_dirs()
+            self._discard_new_prefixes()
             raise
         safety = str(_ctx(self.context, "safety_checks", "warn"))
         conflict = str(_ctx(self.context, "path_conflict", "clobber"))
@@ -348,10 +435,21 @@ class UnlinkLinkTransaction:
                 self._warn(f"{type(e).__name__}: {e}")
             else:
                 fatal.append(e)
+        # conda.exceptions.maybe_raise: when nothing is fatal, conda *prints* the findings —
+        # all of them, as one CondaMultiError — if a SafetyError met safety_checks: warn or a
+        # ClobberError met path_conflict: warn (the default, clobber, prints nothing)
+        clobber_flag = bool(_ctx(self.context, "clobber", False))
+        if errors and not fatal and (
+                (safety == "warn" and any(isinstance(e, SafetyError) for e in errors))
+                or (conflict == "warn" and not clobber_flag and any(isinstance(e, ClobberError) for e in errors))):
+            shown = CondaMultiError(errors)
+            self.reporter.event("transaction", "printed_errors",
+                                text="\n\n".join(e.__repr__() for e in errors), json=shown.dump_map())
         self.reporter.event("transaction", "verified", errors=[f"{type(e).__name__}: {e}" for e in errors],
                             fatal=len(fatal))
         if fatal:
             self._remove_temp_dirs()
+            self._discard_new_prefixes()
             raise fatal[0] if len(fatal) == 1 else CondaMultiError(fatal)
         self._verified = True
         return self
@@ -359,6 +457,17 @@ class UnlinkLinkTransaction:
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
         self.reporter.warning("transaction", message)
+
+    def _discard_new_prefixes(self) -> None:
+        """Remove every prefix this transaction created (and an empty ``conda-meta/`` it made
+        in an existing directory): a failed ``create`` leaves nothing, as in conda."""
+        for meta in self._created_meta_dirs:
+            if os.path.isdir(meta) and not os.listdir(meta):
+                os.rmdir(meta)
+        for prefix in self.prefix_setups:
+            if prefix in self._new_prefixes and os.path.lexists(prefix):
+                shutil.rmtree(prefix, ignore_errors=True)
+                self.reporter.event("link", "new_prefix_removed", prefix=prefix)
 
     @staticmethod
     def _verify_prefix_level(prefix: str, pag: PrefixActionGroup) -> list:
@@ -441,18 +550,26 @@ class UnlinkLinkTransaction:
             where, rec = prefix, info.repodata_record
         else:  # unlink side: the installed record (a conda-meta dict)
             where, rec = prefix, _DictRecord(info)
+        if action == "pre-link" and os.path.isfile(os.path.join(where, "bin", f".{info.name}-pre-link.sh")):
+            # conda.core.link.run_script: warnings.warn(...) before the script runs
+            self._warn(PRE_LINK_WARNING % dist_str(rec))
         try:
             result = run_script(
                 where, rec, action, target_prefix=prefix, root_prefix=str(_ctx(self.context, "root_prefix", "")),
                 activate=action == "post-link", base_env=self.env,
                 envs_dirs=_ctx(self.context, "envs_dirs", ()),
+                timeout=_ctx(self.context, "link_script_timeout", None),
             )
         except BaseException as exc:
+            messages = getattr(exc, "_script_messages", None)
+            if messages is not None:  # conda prints .messages.txt before it raises LinkError
+                self.reporter.event("link", "script_messages", action=action, package=dist_str(rec),
+                                    text=messages)
             raise _Failure(exc, group) from exc
         if result.ran:
-            if action == "pre-link":
-                self._warn(f"Package {dist_str(rec)} uses a pre-link script. Pre-link scripts are "
-                           "potentially dangerous.")
+            if result.messages is not None:
+                self.reporter.event("link", "script_messages", action=action, package=dist_str(rec),
+                                    text=result.messages)
             self.script_results.append(result)
             self.reporter.event("link", "script", **result.summary())
         elif action == "post-unlink":
@@ -460,11 +577,27 @@ class UnlinkLinkTransaction:
                                 reason="the script was unlinked before it could run (as in conda)")
 
     def execute(self) -> "UnlinkLinkTransaction":
-        from conda_deepdive.exceptions import CondaMultiError
+        from conda_deepdive.transaction.prefix_lock import prefix_lock
 
         if self._executed:
             return self
-        self.verify()
+        with interrupt_signals() as interrupts:
+            # re-entrant: the command line already holds it since before the solve
+            with prefix_lock(next(iter(self.prefix_setups)),
+                             on_wait=lambda m: self.reporter.warning("link", m)):
+                try:
+                    self.verify()
+                except BaseException as exc:
+                    interrupt = _as_interrupt(exc)
+                    if interrupt is not None and interrupt is not exc:
+                        raise interrupt from None
+                    raise
+                self._execute_locked(interrupts)
+        return self
+
+    def _execute_locked(self, interrupts: InterruptState) -> None:
+        from conda_deepdive.exceptions import CondaMultiError
+
         groups = self.all_action_groups()
         by_type = lambda t: [g for g in groups if g.type == t]  # noqa: E731
         composite_groups: list[ActionGroup] = []
@@ -497,17 +630,28 @@ class UnlinkLinkTransaction:
                     if side == "link":
                         for g in by_type("make_menus"):
                             self._execute_group(g)
-            except _Failure as failure:
-                self._rollback(groups, composite_groups, failure)
-                raise CondaMultiError([failure.error]) from failure.error
-            for g in (*groups, *composite_groups):
-                for action in g.actions:
-                    action.cleanup()
-            self._after_success()
+            except BaseException as exc:  # an error, Ctrl-C or SIGTERM: reverse what was done
+                with interrupts.deferred():
+                    failure = exc if isinstance(exc, _Failure) else _Failure(exc, None)
+                    self._rollback(groups, composite_groups, failure)
+                interrupt = _as_interrupt(failure.error)
+                if interrupt is not None:
+                    raise interrupt from None
+                # conda raises CondaMultiError((error, <the group's reverse errors>)): a
+                # failure shows its error, then "()" (see conda.core.link._execute)
+                raise CondaMultiError([failure.error, ()]) from failure.error
+            with interrupts.deferred():  # committed: finish the cleanup, then honour a signal
+                for g in (*groups, *composite_groups):
+                    for action in g.actions:
+                        action.cleanup()
+                self._after_success()
         finally:
             self._remove_temp_dirs()
         self._executed = True
-        return self
+        if interrupts.signum is not None:
+            from conda_deepdive.exceptions import CondaSignalInterrupt
+
+            raise CondaSignalInterrupt(interrupts.signum)
 
     def _after_success(self) -> None:
         for prefix in self.prefix_setups:
@@ -518,8 +662,11 @@ class UnlinkLinkTransaction:
         group = failure.group
         pkg = group.pkg_data if group is not None else None
         name = (pkg.name if hasattr(pkg, "name") else pkg.get("name") if isinstance(pkg, dict) else None)
+        record = getattr(pkg, "repodata_record", pkg)
         self.reporter.event("link", "failed", error=f"{type(failure.error).__name__}: {failure.error}",
-                            package=name, group=group.type if group else None)
+                            package=name, group=group.type if group else None,
+                            dist=dist_str(record) if record is not None else None,
+                            interrupted=_as_interrupt(failure.error) is not None)
         if not self.rollback_enabled:
             self._warn("rollback_enabled is false: the prefix is left as it is")
             return
@@ -539,13 +686,7 @@ class UnlinkLinkTransaction:
                 if was:
                     undone += 1
                     self.reporter.event("link", "reverse", **action.describe())
-        for meta in self._created_meta_dirs:
-            if os.path.isdir(meta) and not os.listdir(meta):
-                os.rmdir(meta)
-        for prefix in self.prefix_setups:
-            if prefix in self._new_prefixes and os.path.lexists(prefix):
-                shutil.rmtree(prefix, ignore_errors=True)
-                self.reporter.event("link", "new_prefix_removed", prefix=prefix)
+        self._discard_new_prefixes()
         self.reporter.event("link", "rollback_finished", reversed=undone)
 
     # -- reporting ------------------------------------------------------------------------
