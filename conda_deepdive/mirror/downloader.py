@@ -395,10 +395,11 @@ class Downloader:
             offset = 0  # the server ignored the Range request: start over
         length = resp.headers.get("Content-Length")
         length_i = int(length) if length and length.isdigit() else None
-        return resp.iter_content(CHUNK), offset, length_i, resp.close
+        return _chunks(resp), offset, length_i, resp.close
 
     def _attempt(self, job: DownloadJob, task: str) -> tuple[int, bool]:
         import requests
+        import urllib3
 
         part = part_path(job.dest)
         algos = ["sha256"] if job.sha256 else []
@@ -451,7 +452,7 @@ class Downloader:
                         last_report = done
                     if too_long or (job.size is not None and done >= job.size):
                         break
-        except (requests.RequestException, OSError) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             close()
             if isinstance(exc, OSError) and not isinstance(exc, requests.RequestException) \
                     and exc.errno is not None and exc.errno not in (104, 32):
@@ -479,6 +480,20 @@ class Downloader:
                                      False)
         os.replace(part, job.dest)  # verified: now, and only now, it gets its real name
         return received, resumed
+
+
+def _chunks(resp: Any) -> Iterable[bytes]:
+    """The body as it arrives: ``read1`` returns what the socket has (up to a chunk), so the
+    bytes before a reset or a truncation reach the disk and a retry can resume after them."""
+    raw = resp.raw
+    if hasattr(raw, "read1"):
+        while True:
+            data = raw.read1(CHUNK)
+            if not data:
+                return
+            yield data
+    else:  # pragma: no cover (urllib3 < 2)
+        yield from resp.iter_content(CHUNK)
 
 
 def _describe(exc: BaseException) -> str:

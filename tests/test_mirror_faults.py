@@ -1,0 +1,234 @@
+"""The mirror under faults: the matrix, kill -9 at random points, and the command line.
+
+Every fault is injected by the loopback server of ``mirror_fault_server.py``. What must hold:
+a transient fault is retried and the mirror ends equal to upstream; a persistent one ends with
+exit code 1 naming the file and the reason, the file is neither on disk nor in the index, and
+the next run repairs it. At no moment does the published index name a missing or wrong file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conda_deepdive.config.teaching_defaults import channels_dir
+from conda_deepdive.mirror.conda_mirror import check_consistency, mirror_channel
+from conda_deepdive.mirror.downloader import Downloader
+from conda_deepdive.reporting import RecordingReporter
+
+from mirror_fault_server import FaultServer
+
+pytestmark = pytest.mark.network
+
+FN = "numpy-2.1.3-py312h3b1f031_0.conda"
+PATH = f"/main/linux-64/{FN}"
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def upstream(tmp_path) -> Path:
+    root = tmp_path / "upstream"
+    shutil.copytree(channels_dir() / "pkgs" / "main", root / "main")
+    return root
+
+
+@pytest.fixture
+def server(upstream):
+    with FaultServer(upstream) as srv:
+        yield srv
+
+
+def _run(url: str, target: Path, *, retries: int, reporter=None, **kw):
+    delays: list[float] = []
+    rec = reporter or RecordingReporter()
+    dl = Downloader(num_threads=4, max_retries=retries, timeout=5, reporter=rec, backoff_base=0.01,
+                    backoff_cap=0.05, sleep=delays.append)
+    result = mirror_channel(url, target, ["linux-64"], include=["numpy"], downloader=dl, reporter=rec, **kw)
+    return result, delays, rec
+
+
+def _published(target: Path) -> set[str]:
+    index = json.loads((target / "linux-64" / "repodata.json").read_text())
+    return set(index["packages"]) | set(index["packages.conda"])
+
+
+MATRIX = [
+    # fault, what the failure says when it persists
+    ("503", "HTTP 503"),
+    ("429", "HTTP 429"),
+    ("reset", "after"),
+    ("truncate", "after"),
+    ("corrupt", "sha256 mismatch"),
+    ("html", "HTML page"),
+    ("long", "bytes, the index says"),
+    ("404", "HTTP 404"),
+]
+
+
+@pytest.mark.parametrize("fault,reason", MATRIX, ids=[m[0] for m in MATRIX])
+def test_fault_matrix(fault, reason, server, upstream, tmp_path):
+    target = tmp_path / "m"
+    # transient: one bad answer, then good ones (a 404 is never retried: it stays a failure)
+    server.add_fault(PATH, fault)
+    result, delays, rec = _run(f"{server.url}/main", target, retries=2)
+    if fault == "404":
+        assert result.exit_code == 1 and server.requests[PATH] == 1
+    else:
+        assert result.exit_code == 0, result
+        assert (target / "linux-64" / FN).read_bytes() == (upstream / "main" / "linux-64" / FN).read_bytes()
+        assert "download_retry" in rec.kinds("mirror")
+    assert check_consistency(target) == []
+
+    # persistent: every attempt fails → exit 1, named, not published, not on disk
+    target2 = tmp_path / "m2"
+    server.add_fault(PATH, *[fault] * 3)
+    result, delays, _ = _run(f"{server.url}/main", target2, retries=2)
+    assert result.exit_code == 1
+    failed = {f.fn: f.reason for f in result.failures}
+    assert FN in failed and reason in failed[FN], failed
+    assert FN not in _published(target2)
+    assert not (target2 / "linux-64" / FN).exists()
+    assert check_consistency(target2) == []
+    # the next run repairs it
+    server.faults.clear()
+    again, _, _ = _run(f"{server.url}/main", target2, retries=2)
+    assert again.exit_code == 0 and FN in _published(target2) and again.downloaded_files == 1
+    assert check_consistency(target2) == []
+
+
+def test_retry_after_is_honoured(server, tmp_path):
+    server.add_fault(PATH, "503:3")
+    result, delays, _ = _run(f"{server.url}/main", tmp_path / "m", retries=2)
+    assert result.exit_code == 0 and max(delays) >= 3  # waited what the server asked (capped at 60)
+
+
+def test_truncated_download_resumes_with_range(server, upstream, tmp_path):
+    server.add_fault(PATH, "truncate")
+    result, _, rec = _run(f"{server.url}/main", tmp_path / "m", retries=2)
+    assert result.exit_code == 0
+    assert any(p == PATH and r.startswith("bytes=") for p, r in server.ranges)
+    done = [e.data for e in rec.events if e.kind == "download_finished" and e.data["fn"] == FN]
+    assert done and done[0]["resumed"] is True
+
+
+def test_md5_only_record_and_wrong_archive(server, upstream, tmp_path):
+    up = upstream / "main" / "linux-64"
+    index = json.loads((up / "repodata.json").read_text())
+    del index["packages.conda"][FN]["sha256"]  # md5 is all the record has
+    # a file whose checksum is right but whose archive is another package
+    other = "numpy-2.1.3-py311h2c21264_0.conda"
+    impostor = "numpy-2.1.3-py312ha458c48_0.conda"
+    shutil.copy(up / other, up / impostor)
+    index["packages.conda"][impostor] = dict(index["packages.conda"][other], build="py312ha458c48_0")
+    (up / "repodata.json").write_text(json.dumps(index, indent=2))
+    server.add_fault(PATH, "corrupt")
+    result, _, _ = _run(f"{server.url}/main", tmp_path / "m", retries=2)
+    failed = {f.fn: f.reason for f in result.failures}
+    assert FN not in failed  # the corrupt first attempt failed md5, the retry passed
+    assert "info/index.json says build=" in failed[impostor]
+    assert result.exit_code == 1 and check_consistency(tmp_path / "m") == []
+
+
+def test_nothing_reachable_exits_2(tmp_path, env, monkeypatch):
+    from conda_deepdive.cli.main import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["mirror", "--upstream-channel", "http://127.0.0.1:9/main", "--platform", "linux-64",
+                   "--target-directory", str(tmp_path / "m"), "--max-retries", "0", "--timeout", "2"], env=env)
+    assert rc == 2
+    assert "MirrorError: Nothing could be mirrored from http://127.0.0.1:9/main" in err.getvalue()
+
+
+def test_seed_command_line(tmp_path, env, monkeypatch):
+    """The seed's conda-mirror line, as written, on the bundled channel (no network)."""
+    from conda_deepdive.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf.yaml").write_text("blacklist:\n    - build: 'py2*'\nwhitelist:\n    - build: 'py3*'\n")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main("mirror --upstream-channel main --platform linux-64 -vvv --num-threads 12 "
+                  "--temp-directory ./temp/ -k --config conf.yaml".split(), env=env)
+    assert rc == 0, out.getvalue() + err.getvalue()
+    target = tmp_path / "anaconda" / "pkgs" / "main"
+    assert (target / "linux-64" / "repodata.json").exists() and (target / "noarch" / "repodata.json").exists()
+    assert "Status     complete" in out.getvalue()
+    assert f"channel_alias: {(tmp_path / 'anaconda' / 'pkgs').as_uri()}" in out.getvalue()
+    assert check_consistency(target) == []
+    # --json: the result document; an unchanged re-run downloads nothing
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        rc = main("mirror --upstream-channel main --platform linux-64 --json".split(), env=env)
+    doc = json.loads(out.getvalue())
+    assert rc == 0 and doc["exit_code"] == 0 and doc["files_downloaded"] == 0 and doc["skipped"] == 112
+
+
+def test_cli_exit_1_names_the_file(server, tmp_path, env):
+    from conda_deepdive.cli.main import main
+
+    server.add_fault(PATH, *["corrupt"] * 2)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        rc = main(["mirror", "--upstream-channel", f"{server.url}/main", "--platform", "linux-64",
+                   "--target-directory", str(tmp_path / "m"), "--include", "numpy", "--max-retries", "1"],
+                  env=env)
+    assert rc == 1
+    assert f"linux-64/{FN}: sha256 mismatch" in out.getvalue() and "INCOMPLETE" in out.getvalue()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_leaves_a_consistent_mirror(upstream, tmp_path):
+    """Kill the mirror process at random moments (bounded rounds); a checker reading the mirror
+    during the syncs and after each kill never finds an index entry that is missing or wrong."""
+    rng = random.Random(14)
+    target = tmp_path / "m"
+    problems: list[str] = []
+    env = dict(os.environ, PYTHONPATH=str(PROJECT), HOME=str(tmp_path))
+    with FaultServer(upstream, latency=0.02) as srv:
+        cmd = [sys.executable, "-m", "conda_deepdive", "mirror", "--upstream-channel", f"{srv.url}/main",
+               "--platform", "linux-64", "--target-directory", str(target), "--num-threads", "3", "-q"]
+        stop = threading.Event()
+
+        def checker() -> None:
+            while not stop.is_set():
+                problems.extend(check_consistency(target, verify_hashes=True))
+                time.sleep(0.01)
+
+        watcher = threading.Thread(target=checker, daemon=True)
+        watcher.start()
+        try:
+            for round_ in range(4):
+                if round_ == 2:  # upstream changes between kills: a file disappears
+                    up = upstream / "main" / "linux-64"
+                    index = json.loads((up / "repodata.json").read_text())
+                    del index["packages.conda"]["zlib-1.2.13-h5eee18b_1.conda"]
+                    (up / "repodata.json").write_text(json.dumps(index, indent=2))
+                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(rng.uniform(0.6, 1.6))
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                problems.extend(check_consistency(target))
+            final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        finally:
+            stop.set()
+            watcher.join()
+    assert problems == []
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert check_consistency(target) == []
+    index = json.loads((target / "linux-64" / "repodata.json").read_text())
+    assert "zlib-1.2.13-h5eee18b_1.conda" not in index["packages.conda"]
+    assert not (target / "linux-64" / "zlib-1.2.13-h5eee18b_1.conda").exists()
+    assert not [p for p in target.rglob("*mirror-tmp*")]  # no temp left after a clean run
