@@ -277,9 +277,52 @@ class BaseSpec:
         return f"{type(self).__name__}({str(self.spec)!r})"
 
 
+def _without_set_warnings(pattern: str) -> str:
+    """``pattern`` with the same matches, minus what makes Python warn about *future* set syntax.
+
+    A character set that starts with ``[`` (``[[0-9]``: the set of ``[`` and the digits) makes
+    ``re`` emit ``FutureWarning: Possible nested set`` today (a later Python may read it as a
+    nested set), and so do doubled ``&&``, ``~~``, ``||`` inside a set. conda compiles regex specs
+    as typed and shows the warning; we escape those characters, which means the same thing now.
+    """
+    if "[" not in pattern:
+        return pattern
+    out: list[str] = []
+    i, n, in_set, first = 0, len(pattern), False, False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            first = False
+            continue
+        if not in_set:
+            out.append(c)
+            if c == "[":
+                in_set, first = True, True
+                if pattern.startswith("[", i + 1):
+                    out.append("\\[")  # the warning looks only right after the opening bracket
+                    i += 1
+                    first = False
+                elif pattern.startswith("^", i + 1):
+                    out.append("^")
+                    i += 1
+        elif c == "]" and not first:
+            out.append(c)
+            in_set = False
+        elif c in "&~|" and pattern.startswith(c, i + 1):
+            out.append("\\" + c)
+            first = False
+        else:
+            out.append(c)
+            first = False
+        i += 1
+    return "".join(out)
+
+
 def _regex_matcher(spec: str, pattern: str) -> tuple[Callable[[Any], bool], re.Pattern]:
     try:
-        rx = re.compile(pattern)
+        rx = re.compile(_without_set_warnings(pattern))
     except (re.error, OverflowError, RecursionError) as exc:
         raise InvalidVersionSpec(spec, f"invalid regular expression: {exc}") from None
     rx_match = rx.match
