@@ -238,7 +238,23 @@ class Session:
         from conda_deepdive.solve.install_flow import first_attempt
 
         fn, _modifier = first_attempt(self.command, self.args, self.context)
-        return fetch_index(self.context, repodata_fn=fn, reporter=self.reporter)
+        return fetch_index(self.context, repodata_fn=fn, reporter=self.reporter,
+                           root_names=self._root_names)
+
+    def _root_names(self) -> list[str]:
+        """Where a sharded channel's subset starts (index/shards.py): the requested specs, the
+        prefix's packages and history, pins, aggressive updates; virtual packages are added by
+        fetch_index. Only called when some channel publishes shards."""
+        from conda_deepdive.exceptions import CondaError
+        from conda_deepdive.index.shards import root_names
+        from conda_deepdive.solve.install_flow import requested_specs
+
+        try:
+            specs = (list(getattr(self.args, "packages", None) or []) if self.command == "remove"
+                     else requested_specs(self.command, self.args, self.context))
+        except CondaError:
+            specs = []
+        return root_names(specs, self.context.target_prefix, self.context)
 
     def _first_solver(self) -> Any:
         """The Solver of the solve loop's first attempt; stages 4–5b run its phases one by one."""

@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.index.repodata_cache import REPODATA_FN, _channel_name
@@ -219,8 +219,15 @@ def fetch_index(
     subdirs: Sequence[str] | None = None,
     repodata_fn: str = REPODATA_FN,
     reporter: Reporter | None = None,
+    root_names: Iterable[str] | Callable[[], Iterable[str]] | None = None,
 ) -> Index:
-    """Load every channel × subdir (threads, deterministic order) and the virtual packages."""
+    """Load every channel × subdir (threads, deterministic order) and the virtual packages.
+
+    ``root_names``: the names the request starts from (shards.root_names), or a function that
+    returns them (called only if a channel is sharded). When a channel
+    publishes sharded repodata, the shards of every name reachable from them are fetched now
+    (shards.build_repodata_subset) and the solver sees that subset; names asked for later are
+    fetched on demand."""
     from conda_deepdive.index.virtual_packages import virtual_package_records
 
     reporter = reporter or Reporter()
@@ -268,6 +275,14 @@ def fetch_index(
             raise errors[i]
 
     vps = virtual_package_records(context)
+    if root_names is not None and any(sd.shard_store is not None for sd in sdatas):
+        from conda_deepdive.index.shards import build_repodata_subset
+
+        if callable(root_names):
+            root_names = root_names()
+        build_repodata_subset(
+            sdatas, [*root_names, *(r.name for r in vps)],
+            add_pip_as_python_dependency=bool(context.add_pip_as_python_dependency), reporter=reporter)
     index = Index(chans, sdatas, vps, subdirs, repodata_fn, time.perf_counter() - started)
     reporter.event(STAGE, "virtual_packages",
                    packages={r.name: f"{r.version}={r.build}" for r in vps})

@@ -143,6 +143,12 @@ def _sparse_enabled(context: Any) -> bool:
     return sparse_enabled() and (not isinstance(env, dict) or sparse_enabled(env))
 
 
+def _shards_enabled(context: Any) -> bool:
+    from conda_deepdive.index.shards import shards_enabled
+
+    return shards_enabled(context)
+
+
 def _record_class():
     from conda_deepdive.models.records import PackageRecord
 
@@ -180,6 +186,7 @@ class SubdirData:
         self.url_w_credentials = self._subdir_url(with_credentials=True)
         self.url = _strip_credentials(self._subdir_url(with_credentials=False))
         self._store: RecordStore | None = None
+        self.shard_store: Any = None  # a shards.ShardStore when the channel publishes shards
         self._records: tuple = ()
         self.fetch_info: FetchInfo | None = None
         self._loaded = False
@@ -264,6 +271,8 @@ class SubdirData:
                 self._loaded = True
                 self._report()
                 return self
+        if fn == REPODATA_FN and _shards_enabled(self.context) and self._load_shards(started):
+            return self  # CEP-16 shards: records come per name (shards.py)
         fetcher = RepodataFetch(self.channel, self.subdir, self.url, self.url_w_credentials,
                                 self.context, self.reporter)
         try:
@@ -314,6 +323,36 @@ class SubdirData:
 
     def _report(self) -> None:
         self.reporter.event(STAGE, "subdir_loaded", **self.fetch_info.summary())
+
+    # -- sharded repodata (CEP-16) ---------------------------------------------------------------
+    def _load_shards(self, started: float) -> bool:
+        """Use the channel's ``repodata_shards.msgpack.zst`` if it has one (``True``): the
+        records of a name come from its shard, fetched when the subset walk or the solver asks
+        (shards.py). ``False``: no shard index, read ``repodata.json`` as usual."""
+        from conda_deepdive.index.shards import REPODATA_SHARDS_FN, ShardStore, fetch_shard_index
+
+        index = fetch_shard_index(self.url, self.url_w_credentials, self.channel, self.subdir,
+                                  self.context, self.reporter)
+        if index is None:
+            return False
+        # the shard index's repodata_version speaks of base_url (CEP-15), not of record schemas
+        make = self._record_maker(index.info, 0)
+        self.shard_store = ShardStore(index, make, self.context, _channel_name(self.channel),
+                                      self.subdir, lambda: self.reporter)
+        self._store = self.shard_store
+        self.fetch_info = FetchInfo(
+            channel=_channel_name(self.channel), subdir=self.subdir, url=self.url,
+            repodata_fn=self.repodata_fn, filename=REPODATA_SHARDS_FN, source=index.source,
+            cache=index.cache, status=None if index.source == "cache" else 200,
+            bytes=index.wire_bytes, json_bytes=0, record_count=0,
+            fetch_seconds=time.perf_counter() - started, reader="shards",
+        )
+        self._loaded = True
+        self._report()
+        self.reporter.event(STAGE, "shard_index", channel=_channel_name(self.channel),
+                            subdir=self.subdir, url=index.url, names=len(index.shards),
+                            source=index.source, cache=index.cache)
+        return True
 
     # -- in-process memo for file:// -------------------------------------------------------------
     def _memory_key(self, fn: str) -> tuple | None:

@@ -167,18 +167,26 @@ def section_index(index: Any, session: Any, full: bool = False) -> RenderableTyp
             _t(f"{channel_label(sd.channel)}/{info.subdir}", "cyan"), _t(info.filename),
             _t(info.source), _t(info.cache, _cache_style(info.cache)),
             _t("" if info.status is None else info.status), _t(f"{info.bytes:,}"),
-            _t(info.record_count),
+            _t(sd.record_count),
         )
         for fb in info.fallbacks:
             fallbacks.append(f"{channel_label(sd.channel)}/{info.subdir}: {fb}")
     parts: list[RenderableType] = [channels, repodata]
+    sharded = [sd for sd in index.subdir_datas if getattr(sd, "shard_store", None) is not None]
+    if sharded:  # CEP-16: only the shards of names reachable from the request were fetched
+        lines = [f"{channel_label(sd.channel)}/{sd.subdir}: {len(sd.shard_store.fetched)} of "
+                 f"{sd.shard_store.total_names} names, {sd.record_count:,} records"
+                 for sd in sharded]
+        parts.append(Text.assemble(("shards fetched: ", "bold"), clean("; ".join(lines))))
+        parts.append(_note("sharded repodata: the solver sees only the records of names reachable "
+                           "from the request; the other shards are never downloaded."))
     if fallbacks:
         parts.append(Text(clean("fallbacks: " + "; ".join(fallbacks)), style="yellow"))
     vps = ", ".join(f"{r.name}={r.version}={r.build}" for r in index.virtual_packages)
     parts.append(Text.assemble(("virtual packages: ", "bold"), vps or "none"))
     parts.append(Text.assemble(
         ("index: ", "bold"),
-        f"{len(index.records):,} records, {len(index.by_name):,} package names, "
+        f"{len(index):,} records, {len(index.by_name):,} package names, "
         f"subdirs {_join(index.subdirs)}"))
     if index.repodata_fn != "repodata.json":
         parts.append(_note(f"conda reads {index.repodata_fn} first (small: the newest versions only); "
@@ -258,7 +266,7 @@ def section_specs(state: Any, session: Any, full: bool = False) -> RenderableTyp
 
 def section_reduce(reduced: Any, session: Any, full: bool = False) -> RenderableType:
     index = session.results.get("index")
-    total = len(index.records) if index is not None else None
+    total = len(index) if index is not None else None
     head = Text.assemble(
         ("records: ", "bold"),
         (f"{total:,} in the index → " if total is not None else ""),
@@ -364,7 +372,7 @@ def one_line(name: str, result: Any) -> str:
         return (f"{len(settings)} settings, {changed} set by you; channel_priority "
                 f"{result.channel_priority}")
     if name == "index":
-        return (f"{len(result.records):,} records, {len(result.by_name):,} names from "
+        return (f"{len(result):,} records, {len(result.by_name):,} names from "
                 f"{len(result.subdir_datas)} subdirs ({result.repodata_fn})")
     if name == "priority":
         masked = sum(p.masked_count for p in result.names.values())

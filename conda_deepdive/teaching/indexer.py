@@ -14,6 +14,8 @@ writes:
   ``.tar.bz2`` record whose ``.conda`` twin exists, and marks kept ``.conda`` records with
   ``legacy_bz2_md5``.
 * ``index.html`` — a human-readable listing.
+* ``repodata_shards.msgpack.zst`` and one ``<sha256>.msgpack.zst`` per package name — the same
+  records as CEP-16 sharded repodata (:mod:`conda_deepdive.index.shards`), byte-reproducible.
 
 and ``channeldata.json`` + ``index.html`` at the channel root (one entry per package name:
 newest version, subdirs, whether it has link scripts or prefix placeholders, run_exports).
@@ -235,4 +237,12 @@ def subdir_files(subdir: str, packages: list[BuiltPackage], channel_title: str) 
     files["current_repodata.json"] = dumps_json(current_repodata(repodata))
     newest = max((p.spec.timestamp for p in packages), default=1700000000000) // 1000
     files["index.html"] = index_html(f"{channel_title}/{subdir}", files, newest)
+    # CEP-16 sharded repodata beside repodata.json (conda 26 reads it when repodata_use_shards):
+    # the shard index and one <sha256>.msgpack.zst per package name (index/shards.py)
+    from conda_deepdive.index.shards import REPODATA_SHARDS_FN, build_shards
+
+    shard_index, shards, _names = build_shards(repodata, subdir)
+    for digest, blob in shards.items():
+        files[f"{digest}.msgpack.zst"] = blob
+    files[REPODATA_SHARDS_FN] = shard_index
     return files
