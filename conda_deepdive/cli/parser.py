@@ -418,7 +418,8 @@ def _configure_serve(sub) -> None:
                        description="Serve a directory of channels over HTTP (for offline workshops).")
     p.add_argument("directory", metavar="DIR", nargs="?", default=None,
                    help="Directory to serve (default: the bundled teaching channels).")
-    p.add_argument("--port", type=int, default=None, help="TCP port (default: chosen by the server).")
+    p.add_argument("--port", type=int, default=None,
+                   help="TCP port (default 8999; 0 picks a free port and prints the URL).")
     p.add_argument("--bind", metavar="ADDR", default=None, help="Address to bind (default 127.0.0.1).")
     p.set_defaults(func=f"{_PKG}.main_serve.execute")
 

@@ -1,9 +1,11 @@
 """Serve a channel directory over HTTP, with the caching headers conda relies on.
 
-``python -m conda_deepdive serve [DIR] [--port N] [--bind ADDR]`` (default DIR: the project's
-``conda_deepdive/data/channels``, the teaching channels) starts a small static file server on 127.0.0.1. Point conda — or
-conda-deepdive — at it with ``channel_alias: http://127.0.0.1:8999/pkgs`` and channel
-``main``, or ``http://127.0.0.1:8999/cloud`` + ``conda-forge``.
+``python -m conda_deepdive serve [DIR] [--port N] [--bind ADDR]`` (default DIR: the teaching
+channels, ``conda_deepdive/data/channels``) starts a small static file server on 127.0.0.1,
+port 8999 unless ``--port`` says otherwise (``--port 0``: any free port; the URL is printed).
+Point conda — or conda-deepdive — at it with ``channel_alias: http://127.0.0.1:8999/pkgs`` and
+channel ``main``, or ``http://127.0.0.1:8999/cloud`` + ``conda-forge``. A port that is taken
+(say, by a second ``serve``) is one line on stderr and exit code 1.
 
 It exists to show how conda keeps its repodata cache fresh (``conda.gateways.repodata``):
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import email.utils
+import errno
 import hashlib
 import http.server
 import os
@@ -34,7 +37,8 @@ from typing import IO, Iterator
 
 from conda_deepdive.config.teaching_defaults import channels_dir
 
-__all__ = ["DEFAULT_DIRECTORY", "DEFAULT_PORT", "ChannelRequestHandler", "make_server", "serving", "serve", "main"]
+__all__ = ["DEFAULT_DIRECTORY", "DEFAULT_PORT", "ChannelRequestHandler", "make_server", "serving", "serve", "main",
+           "bind_error"]
 
 DEFAULT_DIRECTORY = channels_dir()  # the package data, wherever the package is installed
 DEFAULT_PORT = 8999
@@ -166,6 +170,18 @@ def make_server(directory: str | os.PathLike = DEFAULT_DIRECTORY, port: int = 0,
     return server
 
 
+def bind_error(exc: OSError, bind: str, port: int) -> str:
+    """One line that says why the server could not listen on ``bind:port``."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {bind} is already in use (another serve?): "
+                "choose one with --port N, or --port 0 for any free port")
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} of {bind}: use a port above 1023, or --port 0"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {bind}: not an address of this machine (see --bind)"
+    return f"cannot listen on {bind}:{port}: {exc.strerror or exc}"
+
+
 def _base_url(server: http.server.ThreadingHTTPServer) -> str:
     host, port = server.server_address[:2]
     if ":" in str(host):
@@ -222,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conda_deepdive serve",
                                      description="Serve a channel directory over HTTP with ETag/304 support.")
     parser.add_argument("directory", nargs="?", default=str(DEFAULT_DIRECTORY))
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free port)")
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--max-age", type=int, default=DEFAULT_MAX_AGE, dest="max_age")
     args = parser.parse_args(argv)
@@ -230,8 +247,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return serve(args.directory, args.port, args.bind, args.max_age)
-    except (CondaError, OSError) as exc:
+    except CondaError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {bind_error(exc, args.bind, args.port)}", file=sys.stderr)
         return 1
 
 
