@@ -651,6 +651,9 @@ class ProgressiveFetchExtract:
         except filelock.Timeout as exc:
             raise CacheLockTimeout(f"Timed out waiting for the package cache lock {lock.lock_file}") from exc
         try:
+            stale = cache.clean_stale_partials()  # a killed run's leftovers (we hold the lock)
+            if stale:
+                self.reporter.event("fetch", "stale_partials_removed", pkgs_dir=cache.pkgs_dir, names=stale)
             # Re-plan under the lock: another process may have filled the cache meanwhile.
             self._prepared = False
             self.prepare()

@@ -320,6 +320,33 @@ class PackageCacheData:
         if not os.path.lexists(urls_txt):
             open(urls_txt, "a").close()
 
+    def clean_stale_partials(self) -> list[str]:
+        """Remove ``*.partial`` downloads and extraction folders a killed run left behind.
+
+        Call it only while holding :meth:`lock`: every writer of this cache holds the lock while
+        its ``.partial`` files exist, so any found under the lock belong to a run that died
+        (SIGKILL, power loss) before it could clean up. Returns the names removed."""
+        import shutil
+
+        removed = []
+        try:
+            names = os.listdir(self.pkgs_dir)
+        except OSError:
+            return removed
+        for name in names:
+            if not name.endswith(".partial"):
+                continue
+            path = os.path.join(self.pkgs_dir, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    continue
+            removed.append(name)
+        return removed
+
     def urls(self) -> list[str]:
         path = os.path.join(self.pkgs_dir, "urls.txt")
         if not os.path.isfile(path):

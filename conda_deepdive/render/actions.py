@@ -217,10 +217,14 @@ def section_link(txn: Any, session: Any, full: bool = False) -> RenderableType:
         status = "ran" if script.get("ran") else "skipped"
         parts.append(Text(f"{script.get('action')} script of {script.get('package')}: {status}, "
                           f"exit {script.get('returncode')}", style="magenta"))
-        for message in script.get("messages") or ():
-            parts.append(Text(clean(f"  {message}")))
+        # .messages.txt is one string (conda prints it whole): show it line by line
+        for line in str(script.get("messages") or "").splitlines():
+            parts.append(Text(clean(f"  .messages.txt: {line}")))
     for warning in getattr(txn, "warnings", ()) or ():
-        parts.append(Text(clean(f"warning: {warning}"), style="yellow"))
+        # clobbering, safety_checks: warn findings, conda's pre-link notice: each one notice
+        first, _, rest = str(warning).partition("\n")
+        parts.append(Text(clean(f"notice: {first}" + (f"\n  {rest.rstrip().replace(chr(10), chr(10) + '  ')}" if rest.strip() else "")),
+                          style="yellow"))
     return Group(*parts)
 
 

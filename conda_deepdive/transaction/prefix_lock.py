@@ -10,7 +10,8 @@ Where the lock lives, and why there: beside the prefix, as ``<parent>/.<name>.co
 Not inside it — a new environment does not exist yet when its lock is taken, ``create -y``
 over an existing environment deletes the whole directory, and a prefix must stay byte-identical
 to the one real conda writes. Not in a temporary directory either: two processes may see
-different ``TMPDIR`` values, but they always agree on the prefix's own path.
+different ``TMPDIR`` values, but they always agree on the prefix's own path. The empty lock
+file stays after use (deleting a lock file while another process waits on it is a race).
 
 What to notice:
 

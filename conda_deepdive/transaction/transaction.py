@@ -90,6 +90,12 @@ from conda_deepdive.reporting import Reporter
 __all__ = ["PrefixSetup", "UnlinkLinkTransaction", "solve_for_transaction", "make_unlink_actions", "FAIL_AT_VAR"]
 
 FAIL_AT_VAR = "CONDA_DEEPDIVE_FAIL_AT"
+#: the pause hook, for watching (or interrupting) a transaction half-way: at action
+#: ``CONDA_DEEPDIVE_PAUSE_AT=<n|ClassName>`` write our pid to ``CONDA_DEEPDIVE_PAUSE_MARKER``
+#: (if set) and sleep ``CONDA_DEEPDIVE_PAUSE_SECONDS`` (default 30; a signal ends the sleep)
+PAUSE_AT_VAR = "CONDA_DEEPDIVE_PAUSE_AT"
+PAUSE_MARKER_VAR = "CONDA_DEEPDIVE_PAUSE_MARKER"
+PAUSE_SECONDS_VAR = "CONDA_DEEPDIVE_PAUSE_SECONDS"
 
 #: conda.core.link.run_script's warning, word for word (``%s`` = the package's dist_str)
 PRE_LINK_WARNING = (
@@ -257,6 +263,8 @@ class UnlinkLinkTransaction:
         self.warnings: list[str] = []
         fail_at = self.env.get(FAIL_AT_VAR, "").strip()
         self.fail_at: int | str | None = (int(fail_at) if fail_at.isdigit() else fail_at) or None
+        pause_at = self.env.get(PAUSE_AT_VAR, "").strip()
+        self.pause_at: int | str | None = (int(pause_at) if pause_at.isdigit() else pause_at) or None
 
     # -- small properties -----------------------------------------------------------------
     def __repr__(self) -> str:
@@ -520,6 +528,9 @@ class UnlinkLinkTransaction:
             self.fail_at = None  # only once
             self.reporter.event("link", "injected_failure", number=number, **action.describe())
             raise InjectedFault(f"{FAIL_AT_VAR}: injected failure at action #{number}: {action!r}")
+        if self.pause_at is not None and (number == self.pause_at or type(action).__name__ == self.pause_at):
+            self.pause_at = None
+            self._pause(number)
         reporter = self.reporter
         if reporter.__class__ is Reporter:
             # the base Reporter ignores events: skip the per-file timing and keyword packing
@@ -531,6 +542,14 @@ class UnlinkLinkTransaction:
         entry = {"number": number, **action.describe()}
         self.executed_log.append(entry)
         reporter.event("link", "action", duration_seconds=round(time.perf_counter() - started, 6), **entry)
+
+    def _pause(self, number: int) -> None:
+        marker = self.env.get(PAUSE_MARKER_VAR)
+        self.reporter.event("link", "paused", number=number)
+        if marker:
+            with open(marker, "w") as fh:
+                fh.write(str(os.getpid()))
+        time.sleep(float(self.env.get(PAUSE_SECONDS_VAR) or 30))
 
     def _execute_group(self, group: ActionGroup) -> None:
         try:
