@@ -361,3 +361,75 @@ def test_disk_full_while_rewriting_a_placeholder(world, capsys, monkeypatch):
     after = tree_digest(world.prefix)
     after.pop(".condatmp", None)
     assert after == before
+
+
+# ---------------------------------------------------------------------------------------------
+# repodata and condarc of the wrong shape
+
+
+def _repodata(world, subdir: str = "linux-64") -> dict:
+    world.chan.write()
+    return json.loads((world.chan.root / subdir / "repodata.json").read_text())
+
+
+@pytest.mark.parametrize("field, value", [
+    ("version", 5), ("size", "909"), ("noarch", "banana"), ("track_features", 5),
+    ("depends", "python"), ("build_number", "zero"), ("name", 7), ("md5", 12), ("timestamp", "now"),
+    ("depends", [5]), ("constrains", {"a": 1}),
+])
+def test_repodata_record_field_of_the_wrong_type(world, capsys, field, value):
+    world.chan.add(Pkg("evil", members=[File("share/evil.txt", b"x")]))
+    repodata = _repodata(world)
+    record = repodata["packages"]["evil-1.0-0.tar.bz2"]
+    record[field] = value
+    world.chan.repodata_override["linux-64"] = repodata
+    world.create_base(capsys)
+    prefix_before, sentinel_before = tree_digest(world.prefix), tree_digest(world.sentinel)
+    rc, out, err = world.run(capsys, "install", "evil")
+    lines = [ln for ln in err.splitlines() if ERROR_LINE.match(ln)]
+    assert "Traceback" not in out + err
+    assert rc == 1 and len(lines) == 1, err
+    assert tree_digest(world.prefix) == prefix_before and tree_digest(world.sentinel) == sentinel_before
+
+
+@pytest.mark.parametrize("shape", ["packages.conda-string", "packages-list", "record-list", "top-list",
+                                   "deep", "info-string"])
+def test_repodata_of_the_wrong_shape(world, capsys, shape):
+    world.create_base(capsys)
+    repodata = _repodata(world)
+    if shape == "packages.conda-string":
+        repodata["packages.conda"] = "oops"
+    elif shape == "packages-list":
+        repodata["packages"] = [1, 2]
+    elif shape == "record-list":
+        repodata["packages"]["base-1.0-0.tar.bz2"] = ["x"]
+    elif shape == "info-string":
+        repodata["info"] = "linux-64"
+    elif shape == "top-list":
+        repodata = [repodata]
+    raw = (b"[" * 100_000 + b"]" * 100_000) if shape == "deep" else json.dumps(repodata).encode()
+    world.chan.repodata_override["linux-64"] = raw
+    world.chan.write()
+    (world.chan.root / "linux-64" / "repodata.json").write_bytes(raw)
+    prefix_before = tree_digest(world.prefix)
+    rc, out, err = world.run(capsys, "install", "base")
+    lines = [ln for ln in err.splitlines() if ERROR_LINE.match(ln)]
+    assert "Traceback" not in out + err
+    assert rc == 1 and len(lines) == 1, err
+    assert tree_digest(world.prefix) == prefix_before
+    rc, out, err = world.run(capsys, "install", "base", json_mode=True)
+    assert rc == 1 and json.loads(out)["exception_name"], out
+
+
+def test_condarc_nested_too_deep(world, capsys):
+    world.create_base(capsys)
+    condarc = world.root / "home" / ".condarc"
+    condarc.write_text("channels: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    rc, out, err = world.run(capsys, "install", "base")
+    lines = [ln for ln in err.splitlines() if ERROR_LINE.match(ln)]
+    assert "Traceback" not in out + err
+    assert rc == 1 and len(lines) == 1 and ".condarc" in err, err
+    condarc.write_text("channels:\n" + "".join("  " * i + "- \n" for i in range(1, 3000)))
+    rc, out, err = world.run(capsys, "install", "base", json_mode=True)
+    assert "Traceback" not in out + err
+    assert rc == 1 and json.loads(out)["exception_name"], out

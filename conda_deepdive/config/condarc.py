@@ -260,6 +260,22 @@ def _wrap_yaml(source: str, key: str, node: Any, key_flag: str | None) -> RawVal
     return RawValue(source, key, node, key_flag)
 
 
+def _flow_nesting_exceeds(text: str, limit: int) -> bool:
+    """Do ``[``/``{`` nest deeper than ``limit``? (A quick scan: quotes are not special, which
+    only matters for absurd files; no real condarc comes near.)"""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for ch in text:
+        if ch == "[" or ch == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif (ch == "]" or ch == "}") and depth:
+            depth -= 1
+    return False
+
+
 def load_condarc_file(path: str) -> Layer:
     """Read one condarc file into a :class:`Layer`.
 
@@ -277,6 +293,11 @@ def load_condarc_file(path: str) -> Layer:
             "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
             path=path, reason=str(exc),
         ) from None
+    if _flow_nesting_exceeds(text, 500):
+        raise ConfigurationLoadError(  # before ruamel, which needs seconds to give up on these
+            "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
+            path=path, reason="invalid yaml (nested too deeply to parse)",
+        )
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
@@ -295,6 +316,11 @@ def load_condarc_file(path: str) -> Layer:
             "Unable to load configuration file.\n  path: %(path)s\n  reason: invalid yaml (%(problem)s)",
             path=path, problem=str(exc).strip(),
         ) from None
+    except RecursionError:  # [[[[…]]]] 100,000 deep: Python's parser stack gives up
+        raise ConfigurationLoadError(
+            "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
+            path=path, reason="invalid yaml (nested too deeply to parse)",
+        ) from None
     if data is None:
         return Layer(path, {})
     if not isinstance(data, dict):
@@ -303,7 +329,13 @@ def load_condarc_file(path: str) -> Layer:
             "  reason: the top level must be a mapping of settings (key: value), got %(kind)s",
             path=path, kind=type(data).__name__.replace("Commented", "").lower(),
         )
-    values = {str(k): _wrap_yaml(path, str(k), v, _key_comment(data, k)) for k, v in data.items()}
+    try:
+        values = {str(k): _wrap_yaml(path, str(k), v, _key_comment(data, k)) for k, v in data.items()}
+    except RecursionError:
+        raise ConfigurationLoadError(
+            "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
+            path=path, reason="values nested too deeply",
+        ) from None
     return Layer(path, values)
 
 

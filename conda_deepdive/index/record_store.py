@@ -18,7 +18,61 @@ from typing import Any, Callable
 
 from conda_deepdive.index import gc_policy
 
-__all__ = ["RecordStore"]
+__all__ = ["RecordStore", "check_raw_record"]
+
+# What a repodata entry's fields must be before a record is built from it (conda's PackageRecord
+# field types). A channel is untrusted: a version that is a number, a size that is a string or
+# ``track_features: 5`` must end in one clear error naming the entry, never in a traceback deep
+# inside the solver.
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_FIELD_TYPES: dict[str, tuple] = {
+    "name": _STR, "version": _STR, "build": _STR,
+    "md5": _OPT_STR, "sha256": _OPT_STR, "legacy_bz2_md5": _OPT_STR, "license": _OPT_STR,
+    "license_family": _OPT_STR, "subdir": _OPT_STR, "arch": _OPT_STR, "platform": _OPT_STR,
+    "url": _OPT_STR, "date": _OPT_STR, "preferred_env": _OPT_STR, "package_type": _OPT_STR,
+    "build_number": (int,), "size": (int, type(None)), "legacy_bz2_size": (int, type(None)),
+    "timestamp": (int, float, type(None)),
+    "track_features": (str, list, tuple, type(None)), "features": (str, list, tuple, type(None)),
+    "depends": (list, tuple, type(None)), "constrains": (list, tuple, type(None)),
+    "noarch": (str, bool, type(None)),
+}
+_REQUIRED = ("name", "version", "build")
+_BOOLISH = ("true", "false", "yes", "no", "on", "off", "y", "n", "1", "0", "")
+
+
+def check_raw_record(fn: Any, raw: Any, where: str) -> None:
+    """Raise a documented CondaError unless ``raw`` (the entry ``fn`` of the repodata at
+    ``where``) has conda's field types. ``noarch: banana`` is conda's CondaUpgradeError."""
+    from conda_deepdive.exceptions import CondaUpgradeError, RepodataDecodeError
+
+    def bad(why: str) -> RepodataDecodeError:
+        return RepodataDecodeError(f"The repodata at {where} has an invalid entry {fn!r}: {why}.",
+                                   url=where, fn=str(fn))
+
+    if not isinstance(raw, dict):
+        raise bad(f"it is a {type(raw).__name__}, not an object")
+    for key in _REQUIRED:
+        if key not in raw:
+            raise bad(f"it has no {key!r}")
+    for key, types in _FIELD_TYPES.items():
+        if key in raw:
+            value = raw[key]
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise bad(f"{key!r} is {value!r} ({type(value).__name__})")
+    for key in ("depends", "constrains", "track_features", "features"):
+        value = raw.get(key)
+        if isinstance(value, (list, tuple)) and not all(isinstance(v, str) for v in value):
+            raise bad(f"{key!r} holds something that is not a string")
+    name = raw["name"]
+    if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        raise bad(f"the package name {name!r} is not a plain name")
+    noarch = raw.get("noarch")
+    if isinstance(noarch, str) and noarch.lower() not in ("python", "generic") + _BOOLISH:
+        raise CondaUpgradeError(  # conda's NoarchType.coerce
+            f"The noarch type for this package ({fn}) is set to '{noarch}'.\n"
+            "The current version of conda is too old to install this package.\n"
+            "Please update conda.")
 
 
 class RecordStore:
@@ -60,8 +114,8 @@ class RecordStore:
 
             trackers: dict[str, dict[str, None]] = {}
             for _fn, raw in self._entries:
-                tf = raw.get("track_features")
-                if tf:
+                tf = raw.get("track_features") if isinstance(raw, dict) else None
+                if tf and isinstance(tf, (str, list, tuple)):  # other types fail when built
                     for feat in _features(tf):
                         trackers.setdefault(feat, {})[raw.get("name")] = None
             self._trackers = {feat: list(names) for feat, names in trackers.items()}

@@ -547,7 +547,7 @@ class RepodataFetch:
     def _decode(self, data: bytes, filename: str) -> dict:
         try:
             repodata = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
             raise RepodataDecodeError(
                 f"The repodata of channel {_channel_name(self.channel)}, subdir {self.subdir} "
                 f"is not valid JSON ({self.url}/{filename}, {len(data):,} bytes): {exc}. "

@@ -46,7 +46,7 @@ from typing import Any, Iterable
 
 from conda_deepdive.index import gc_policy
 from conda_deepdive.exceptions import ChannelError, CondaUpgradeError, UnavailableInvalidChannel
-from conda_deepdive.index.record_store import RecordStore
+from conda_deepdive.index.record_store import RecordStore, check_raw_record
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.index.repodata_cache import (
     REPODATA_FN,
@@ -147,6 +147,29 @@ def _shards_enabled(context: Any) -> bool:
     from conda_deepdive.index.shards import shards_enabled
 
     return shards_enabled(context)
+
+
+def _check_repodata_shape(repodata: Any, url: str) -> None:
+    """The containers conda reads: an object with ``info`` (object), ``packages`` and
+    ``packages.conda`` (objects of objects), ``repodata_version`` (int)."""
+    from conda_deepdive.exceptions import RepodataDecodeError
+
+    def bad(why: str) -> RepodataDecodeError:
+        return RepodataDecodeError(f"The repodata at {url} is not usable: {why}.", url=url)
+
+    if not isinstance(repodata, dict):
+        raise bad(f"it is a {type(repodata).__name__}, not an object")
+    for key in ("info", "packages", "packages.conda"):
+        value = repodata.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise bad(f"{key!r} is a {type(value).__name__}, not an object")
+    for key in ("packages", "packages.conda"):
+        for fn, raw in (repodata.get(key) or {}).items():
+            if not isinstance(raw, dict):
+                raise bad(f"the entry {fn!r} of {key!r} is a {type(raw).__name__}, not an object")
+    version = repodata.get("repodata_version", 0)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise bad(f"repodata_version is {version!r}")
 
 
 def _record_class():
@@ -360,7 +383,8 @@ class SubdirData:
             return None
         ctx = self.context
         return (self.url_w_credentials, fn, _channel_name(self.channel),
-                bool(ctx.add_pip_as_python_dependency), bool(getattr(ctx, "use_only_tar_bz2", False)))
+                bool(ctx.add_pip_as_python_dependency), bool(getattr(ctx, "use_only_tar_bz2", False)),
+                _sparse_enabled(ctx))
 
     def _file_stamp(self, fn: str) -> tuple:
         base = _url_to_path(self.url_w_credentials)
@@ -376,6 +400,7 @@ class SubdirData:
     # -- getting the bytes ---------------------------------------------------------------------
     def _build_records(self, repodata: dict) -> RecordStore:
         """``packages.conda`` + ``packages`` → a :class:`RecordStore` of completed ``PackageRecord``s."""
+        _check_repodata_shape(repodata, self.url)
         make = self._record_maker(repodata.get("info") or {}, repodata.get("repodata_version", 0))
         ctx = self.context
         legacy = repodata.get("packages") or {}
@@ -428,7 +453,10 @@ class SubdirData:
         from_repodata = _record_class().from_repodata
         channel, base_url = self.channel, self.url_w_credentials
 
+        where = self.url
+
         def make(fn: str, raw: dict) -> Any:
+            check_raw_record(fn, raw, where)  # a hostile or broken channel: one clear error
             if add_pip and raw.get("name") == "python" and str(raw.get("version", "")).startswith(("2.", "3.")):
                 raw = {**raw, "depends": [*(raw.get("depends") or ()), "pip"]}
             return from_repodata(fn, raw, channel, subdir, base_url, arch, platform)
