@@ -43,6 +43,7 @@ class FaultServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms Nagle/delayed-ACK stall per response
 
             def log_message(self, *args) -> None:  # quiet
                 pass
