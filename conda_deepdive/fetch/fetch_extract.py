@@ -212,7 +212,7 @@ class CacheUrlAction(_FetchAction):
                 total = declared or self.size
                 done = 0
                 with open(dest, "wb") as fh:
-                    # read the raw stream: a small gzip body must not inflate past the size check
+                    # decoded bytes are counted: a small gzip body cannot inflate past the size
                     for chunk in resp.iter_content(1 << 16):
                         fh.write(chunk)
                         done += len(chunk)
