@@ -43,7 +43,7 @@ _DEFAULT: list[Sanitizer | None] = [None]
 
 _FONT = ("var(--jp-code-font-family, 'DejaVu Sans Mono', Menlo, Consolas, 'Courier New', "
          "monospace)")
-_WRAPPER_STYLE = (f"font-family:{_FONT};font-size:12.5px;line-height:1.4;overflow-x:auto;"
+_WRAPPER_STYLE = (f"font-family:{_FONT};font-size:12.5px;line-height:1.35;overflow-x:auto;"
                   "max-width:100%;color:var(--jp-content-font-color1, #1f2328)")
 
 

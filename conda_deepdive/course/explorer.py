@@ -53,7 +53,8 @@ RAIL_LABELS = {
     "fetch": "8 Fetch", "link": "9 Link",
 }
 _TITLES = {s.name: s.title for s in STAGES}
-_BOX = "font-family:var(--jp-ui-font-family, sans-serif);font-size:13px"
+# ipywidgets' HTML widget sets a 28-px line height for one-line labels: reset it for documents
+_BOX = "font-family:var(--jp-ui-font-family, sans-serif);font-size:13px;line-height:1.4"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -262,8 +263,8 @@ def _layers(graph: Any) -> list[list[str]]:
     return layers
 
 
-def graph_svg(records: Sequence[Any], requested: Sequence[str] = (), *, box_w: int = 148,
-              box_h: int = 30, gap_x: int = 14, gap_y: int = 46) -> str:
+def graph_svg(records: Sequence[Any], requested: Sequence[str] = (), *, box_w: int = 150,
+              box_h: int = 28, gap_x: int = 14, gap_y: int = 40, max_cols: int = 5) -> str:
     """The solution as an SVG picture: one box per package (requested ones filled), an arrow
     from each package to what it depends on. Scales to the width it gets."""
     from conda_deepdive.render.graph import dependency_graph
@@ -271,7 +272,10 @@ def graph_svg(records: Sequence[Any], requested: Sequence[str] = (), *, box_w: i
     graph = dependency_graph(r for r in records if not r.name.startswith("__"))
     if not graph.nodes:
         return "<div><i>no packages</i></div>"
-    layers = _layers(graph)
+    layers = []
+    for layer in _layers(graph):
+        # a wide layer becomes several rows, so labels stay readable on a laptop screen
+        layers += [layer[i:i + max_cols] for i in range(0, len(layer), max_cols)]
     width = max(len(layer) for layer in layers) * (box_w + gap_x) + gap_x
     height = len(layers) * (box_h + gap_y) + gap_y // 2
     pos: dict[str, tuple[int, int]] = {}
@@ -282,7 +286,7 @@ def graph_svg(records: Sequence[Any], requested: Sequence[str] = (), *, box_w: i
     wanted = set(requested)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'style="width:100%;max-width:{width}px;height:auto" font-family="sans-serif" font-size="11" '
+        f'style="width:100%;max-width:{width}px;height:auto" font-family="sans-serif" font-size="12" '
         'role="img" aria-label="dependency graph">',
         '<defs><marker id="cdd-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#8c959f"/>'
@@ -383,7 +387,7 @@ def timeline_html(rows: Sequence[ActionState], *, title: str = "", limit: int = 
             f'<tr><td style="text-align:right;padding:0 8px 0 0">{row.number}</td>'
             f'<td style="padding:0 8px 0 0;font-family:monospace">{escape(row.action or "")}</td>'
             f'<td style="padding:0 8px 0 0">{escape(row.package or "")}</td>'
-            f'<td style="padding:0 8px 0 0;font-family:monospace;overflow-wrap:anywhere">{escape(row.target or "")}</td>'
+            f'<td style="padding:0 8px 0 0;font-family:monospace">{escape(row.target or "")}</td>'
             f'<td style="padding:0 8px 0 0">{row.verify}</td>'
             f'<td style="padding:0 8px 0 0;color:{_EXEC_COLOUR.get(row.execute, "inherit")}">{row.execute}</td>'
             f'<td style="padding:0 8px 0 0;color:#bc4c00">{rev}</td></tr>')
@@ -829,6 +833,7 @@ class StageExplorer:
         ui["run_to"].add_class("cdd-run-to")
         ui["run_to"].observe(self._on_run_to, names="value")
         ui["status"] = w.HTML()
+        ui["status"].add_class("cdd-status")
         ui["stage"] = w.HTML(layout=w.Layout(flex="3 1 560px", min_width="0", overflow="auto"))
         ui["inspector"] = w.HTML(layout=w.Layout(flex="1 1 260px", min_width="0", overflow="auto",
                                                  max_height="640px"))
@@ -842,6 +847,7 @@ class StageExplorer:
         ui["fault_go"].add_class("cdd-fault-go")
         ui["fault_go"].on_click(lambda _b: self._on(self._inject_picked))
         ui["fault_out"] = w.HTML()
+        ui["fault_out"].add_class("cdd-fault-out")
         main = w.Box([ui["stage"], ui["inspector"]],
                      layout=w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start",
                                      grid_gap="12px", width="100%"))

@@ -1,0 +1,218 @@
+"""The course in a real browser: every notebook run in JupyterLab, the explorer clicked through.
+
+For each notebook of ``conda_deepdive/course/notebooks/`` (plus a small explorer notebook this
+test writes, so the widget is always exercised): open it in JupyterLab 4 in Chromium, run all
+cells, wait for the kernel, then check that no cell shows an error, that every widget is live
+(no "Error displaying widget"), and click through every StageExplorer: Next until stage 9, the
+fault picker (a failure injected before link, rolled back), Back. A screenshot of each notebook
+is saved (see the ``artifacts`` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "conda_deepdive" / "course" / "notebooks"
+
+pytestmark = pytest.mark.slow
+
+VIEWPORT = {"width": 1024, "height": 768}
+
+SMOKE_CELLS = [
+    "from conda_deepdive.course.sandbox import Sandbox\n"
+    "from conda_deepdive.course.explorer import StageExplorer\n"
+    "from conda_deepdive.course.display import show\n"
+    "sb = Sandbox('browser-smoke')",
+    "ex = StageExplorer(['install', 'numpy'], sb)\nex",
+    "show(ex.session, 'parse')",
+]
+
+
+def _smoke_notebook(folder: Path) -> Path:
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# Explorer smoke test"}]
+    cells += [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": src}
+              for src in SMOKE_CELLS]
+    book = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                        "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+    path = folder / "zz-explorer-smoke.ipynb"
+    path.write_text(json.dumps(book), encoding="utf-8")
+    return path
+
+
+def _notebook_names() -> list[str]:
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) if NOTEBOOKS.is_dir() else []
+    return [*names, "zz-explorer-smoke.ipynb"]
+
+
+def _kernels_idle(base: str, token: str) -> bool:
+    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as r:
+        kernels = json.load(r)
+    return bool(kernels) and all(k.get("execution_state") == "idle" for k in kernels)
+
+
+def _wait_for_run(page, base: str, token: str, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
+        if busy == 0 and _kernels_idle(base, token):
+            quiet += 1
+            if quiet >= 3:
+                return
+        else:
+            quiet = 0
+        time.sleep(0.5)
+    raise AssertionError("the notebook did not finish running in time")
+
+
+def _wait_for_widgets(page, expect_explorer: bool, timeout: float = 60.0) -> None:
+    """Widget views render after the kernel goes idle: wait until none is still loading."""
+    if expect_explorer:
+        page.locator(".cdd-explorer .cdd-next").first.wait_for(timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.get_by_text("Loading widget...").count() == 0:
+            break
+        time.sleep(0.5)
+    page.wait_for_timeout(500)
+
+
+def _errors(page) -> list[str]:
+    found = []
+    for out in page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all():
+        text = out.inner_text()
+        if "Traceback" in text or "Error" in text:
+            found.append(text[-1500:])
+    for widget_error in page.get_by_text("Error displaying widget").all():
+        found.append("widget: " + widget_error.inner_text()[:300])
+    return found
+
+
+def _run_all(page) -> None:
+    """Run > Run All Cells, with the notebook focused; retried once if nothing started."""
+    for _attempt in range(3):
+        page.locator(".jp-Notebook .jp-InputPrompt").first.click()
+        page.keyboard.press("Escape")
+        page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+        page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            prompts = " ".join(page.locator(".jp-InputPrompt").all_inner_texts())
+            if "[*]" in prompts or any(ch.isdigit() for ch in prompts):
+                return
+            time.sleep(0.3)
+    raise AssertionError("Run All Cells did not start the notebook")
+
+
+_LAB: dict = {}
+
+
+def _settle(page, explorer, timeout: float = 60.0) -> None:
+    """Wait until the kernel has handled a click and the explorer shows the result."""
+    page.wait_for_timeout(300)
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 2:
+        assert time.monotonic() < deadline, "the explorer stayed busy"
+        busy = explorer.locator(".cdd-status", has_text="working").count()
+        quiet = quiet + 1 if not busy and _kernels_idle(*_LAB["api"]) else 0
+        time.sleep(0.25)
+
+
+def _click_through(page, explorer, shots: Path, stem: str) -> dict:
+    """Next until link has run (the fault picker first, while link has not), then Back."""
+    seen = {"next": 0, "fault": False, "back": False}
+    nxt = explorer.locator(".cdd-next")
+    link_chip = explorer.locator(".cdd-rail-link")
+    fetch_chip = explorer.locator(".cdd-rail-fetch")
+    for _ in range(12):
+        classes = link_chip.get_attribute("class") or ""
+        if "cdd-done" in classes or "cdd-current" in classes:
+            break
+        fetch_classes = fetch_chip.get_attribute("class") or ""
+        if not seen["fault"] and ("cdd-done" in fetch_classes or "cdd-current" in fetch_classes):
+            explorer.locator(".lm-TabBar-tab", has_text="Fault picker").click()
+            explorer.locator(".cdd-fault-go").click()
+            _settle(page, explorer)
+            explorer.locator(".cdd-fault-out").get_by_text("the prefix is identical to before").wait_for(timeout=60_000)
+            explorer.screenshot(path=str(shots / f"{stem}-fault.png"))
+            seen["fault"] = True
+            explorer.locator(".lm-TabBar-tab", has_text="Stage").first.click()
+        if nxt.is_disabled():
+            break
+        nxt.click()
+        seen["next"] += 1
+        _settle(page, explorer)
+    classes = link_chip.get_attribute("class") or ""
+    assert "cdd-current" in classes or "cdd-done" in classes, f"link never ran: {classes}"
+    explorer.screenshot(path=str(shots / f"{stem}-link.png"))
+    explorer.locator(".cdd-back").click()
+    _settle(page, explorer)
+    assert "cdd-current" in (explorer.locator(".cdd-rail-fetch").get_attribute("class") or "")
+    assert "cdd-done" in (link_chip.get_attribute("class") or "")
+    seen["back"] = True
+    explorer.locator(".lm-TabBar-tab", has_text="Dependency graph").click()
+    explorer.locator("svg[aria-label='dependency graph']").wait_for(timeout=10_000)
+    explorer.screenshot(path=str(shots / f"{stem}-graph.png"))
+    explorer.locator(".lm-TabBar-tab", has_text="Action timeline").click()
+    page.wait_for_timeout(300)
+    explorer.screenshot(path=str(shots / f"{stem}-timeline.png"))
+    explorer.locator(".lm-TabBar-tab", has_text="Stage").first.click()
+    return seen
+
+
+@pytest.mark.parametrize("name", _notebook_names())
+def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
+    base, token, work = lab
+    _LAB["api"] = (base, token)
+    if name == "zz-explorer-smoke.ipynb":
+        _smoke_notebook(work)
+    shots = artifacts
+    stem = Path(name).stem
+    (shots / f"{stem}-FAILED.png").unlink(missing_ok=True)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(f"{base}/lab/tree/{name}?token={token}&reset", wait_until="domcontentloaded")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
+        # the file browser would take a third of a 1024-px screen: close the left sidebar
+        if page.locator("#jp-left-stack:visible").count():
+            page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
+            page.wait_for_timeout(500)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+        _run_all(page)
+        page.wait_for_timeout(1000)
+        _wait_for_run(page, base, token)
+        _wait_for_widgets(page, expect_explorer=name == "zz-explorer-smoke.ipynb")
+        assert not _errors(page), _errors(page)
+        explorers = page.locator(".cdd-explorer")
+        clicked = []
+        for i in range(explorers.count()):
+            explorer = explorers.nth(i)
+            explorer.scroll_into_view_if_needed()
+            if explorer.locator(".cdd-next").count() and not explorer.locator(".cdd-next").is_disabled():
+                clicked.append(_click_through(page, explorer, shots, f"{stem}-explorer{i + 1}"))
+        if name == "zz-explorer-smoke.ipynb":
+            assert clicked and clicked[0]["fault"] and clicked[0]["back"], clicked
+        assert not _errors(page), _errors(page)
+        widgets = page.locator(".jupyter-widgets").count()
+        loading = page.get_by_text("Loading widget...").count()
+        assert loading == 0, f"{loading} widgets never rendered"
+        page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+        page.keyboard.press("Control+Home")
+        page.screenshot(path=str(shots / f"{stem}.png"))
+        print(f"{name}: {widgets} widget elements, {len(clicked)} explorer(s) clicked, "
+              f"screenshots in {shots}")
+    except BaseException:
+        page.screenshot(path=str(shots / f"{stem}-FAILED.png"))
+        raise
+    finally:
+        context.close()
