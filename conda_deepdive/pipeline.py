@@ -118,6 +118,7 @@ class Session:
         self._parser = parser
         self._stopped_reason: str | None = None
         self._deferred: BaseException | None = None  # first attempt's failure, for the solve loop
+        self._explicit: tuple | None = None  # ExplicitSpecs of an explicit install (no solve)
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], env: Mapping[str, str] | None = None,
@@ -206,6 +207,41 @@ class Session:
     def _event(self, stage: str, kind: str, **data: Any) -> None:
         self.reporter.event(stage, kind, **data)
 
+    # -- explicit installs (conda.misc.explicit): no index, no solve ----------------------------
+    @property
+    def explicit(self) -> bool:
+        """True when the request names exact packages (files, URLs, an ``@EXPLICIT`` list)."""
+        return self._explicit is not None
+
+    def _start_explicit(self, lines: Sequence[str], context: Any) -> None:
+        from conda_deepdive.exceptions import CondaUpdatePackageError, DryRunExit
+        from conda_deepdive.solve.install_flow import NO_SOLVE
+        from conda_deepdive.transaction.explicit import fetch_explicit, parse_explicit
+
+        self._explicit = parse_explicit(lines)
+        self._event("context", "explicit_request", specs=[str(s) for s in self._explicit],
+                    reason=NO_SOLVE)
+        if context.dry_run:
+            raise DryRunExit()  # conda: before anything is fetched
+        if self.command == "update":
+            fetched = fetch_explicit(self._explicit, context, self.reporter)
+            raise CondaUpdatePackageError([str(r) for r in fetched.records])
+
+    def _explicit_skip(self, stage: str) -> Any:
+        from conda_deepdive.solve.install_flow import NO_SOLVE
+        from conda_deepdive.transaction.explicit import NoSolve
+
+        self._event(stage, "skipped", reason=NO_SOLVE)
+        return NoSolve(stage)
+
+    def _explicit_solve(self) -> "SolveStageResult":
+        from conda_deepdive.transaction.explicit import explicit_plan
+
+        plan = explicit_plan(self.results["index"].records, self.context.target_prefix, self.context)
+        self._event("solve", "no_solve", **plan.summary())  # its "reason" is NO_SOLVE
+        return SolveStageResult(outcome=plan, unlink_precs=plan.unlink_precs,
+                                link_precs=plan.link_precs, attempts=[], solver=plan)
+
     # -- the stages ------------------------------------------------------------------------------
     def _stage_parse(self) -> Any:
         from conda_deepdive.cli import parser as cli_parser
@@ -230,10 +266,20 @@ class Session:
         # conda checks the prefix and the specs before it fetches anything
         check_prefix(self.command, self.args, prefix)
         if self.command != "remove":
-            requested_specs(self.command, self.args, context)
+            from conda_deepdive.solve.install_flow import explicit_request
+
+            explicit = explicit_request(self.command, self.args, context)
+            if explicit:
+                self._start_explicit(explicit, context)
+            else:
+                requested_specs(self.command, self.args, context)
         return context
 
     def _stage_index(self) -> Any:
+        if self._explicit is not None:  # the records come from the package files themselves
+            from conda_deepdive.transaction.explicit import fetch_explicit
+
+            return fetch_explicit(self._explicit, self.context, self.reporter)
         from conda_deepdive.index.index import fetch_index
         from conda_deepdive.solve.install_flow import first_attempt
 
@@ -283,18 +329,26 @@ class Session:
             return DeferredFailure(stage, exc)
 
     def _stage_priority(self) -> Any:
+        if self._explicit is not None:
+            return self._explicit_skip("priority")
         return self._first_attempt_step("priority", lambda s: s.apply_channel_priority())
 
     def _stage_specs(self) -> Any:
+        if self._explicit is not None:
+            return self._explicit_skip("specs")
         from conda_deepdive.solve.install_flow import first_attempt
 
         _fn, modifier = first_attempt(self.command, self.args, self.context)
         return self._first_attempt_step("specs", lambda s: s.collect_specs(update_modifier=modifier))
 
     def _stage_reduce(self) -> Any:
+        if self._explicit is not None:
+            return self._explicit_skip("reduce")
         return self._first_attempt_step("reduce", lambda s: s.reduce())
 
     def _stage_solve(self) -> SolveStageResult:
+        if self._explicit is not None:
+            return self._explicit_solve()
         from conda_deepdive.solve.install_flow import solve_attempts
 
         return solve_attempts(self)

@@ -344,7 +344,16 @@ def _run_session(session: Any, progress: "ConsoleProgress", confirm: bool, held:
 
     force_remove = session.command == "remove" and bool(
         getattr(session.args, "force_remove", None) or getattr(context, "force_remove", False))
-    if force_remove:
+    if getattr(session, "explicit", False):
+        # conda.misc.explicit: the packages are fetched first (only the files say what they
+        # are), then no metadata is collected and nothing is solved
+        progress.fetch_started()
+        try:
+            session.run(until="index")
+        finally:
+            progress.fetch_finished()
+        session.run(until="solve")
+    elif force_remove:
         # classic Solver: removing with --force returns before any spinner is drawn
         session.run(until="solve")
     else:
@@ -356,7 +365,8 @@ def _run_session(session: Any, progress: "ConsoleProgress", confirm: bool, held:
     session.run(until="transaction")
     txn = session.results["transaction"]
     prefix = context.target_prefix
-    if txn.nothing_to_do:
+    explicit = bool(getattr(session, "explicit", False))
+    if txn.nothing_to_do and not explicit:
         if session.command == "remove":
             from conda_deepdive.solve.install_flow import remove_specs
 
@@ -376,7 +386,7 @@ def _run_session(session: Any, progress: "ConsoleProgress", confirm: bool, held:
         if context.dry_run:
             print("\nDryRunExit: Dry run. Exiting.\n")
             return 0
-        if confirm:
+        if confirm and not explicit:  # install_explicit_packages never asks
             _confirm(context)
     # conda's handle_txn: download_and_extract(), then execute() = prepare, verify, execute
     progress.fetch_started()
@@ -384,12 +394,17 @@ def _run_session(session: Any, progress: "ConsoleProgress", confirm: bool, held:
         session.run(until="fetch")
     finally:
         progress.fetch_finished()
+    if explicit and txn.nothing_to_do:
+        # conda runs txn.execute() on the empty transaction all the same
+        for message in ("Preparing transaction", "Verifying transaction", "Executing transaction"):
+            _txn_step(progress, message, lambda: None)
     if session.next_stage == "link":
         _txn_step(progress, "Preparing transaction", txn.prepare)
         _txn_step(progress, "Verifying transaction", txn.verify)
         _spun(session, progress, "Executing transaction", "link")
     if context.json:
-        _print_json({"actions": txn.json_actions(), "prefix": prefix, "success": True})
+        if not explicit:  # conda's explicit path returns before handle_txn prints a document
+            _print_json({"actions": txn.json_actions(), "prefix": prefix, "success": True})
     elif session.command == "create" and not context.quiet:
         print(
             "#\n# To activate this environment, use\n#\n"

@@ -106,6 +106,11 @@ def stage_body(session: Session, name: str, *, full: bool = False) -> Renderable
     from conda_deepdive.pipeline import DeferredFailure
 
     result = session.results[name]
+    if getattr(session, "explicit", False):
+        from conda_deepdive.render.explicit import EXPLICIT_STAGES, section_explicit
+
+        if name in EXPLICIT_STAGES:  # stages 3-6 of an explicit install: "no solve"
+            return section_explicit(name, result, session, full=full)
     maker = getattr(sections, f"section_{name}", None)
     if isinstance(result, DeferredFailure):
         # conda's retry loop will decide: show the failure as a note, not as an error

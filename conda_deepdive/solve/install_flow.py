@@ -161,6 +161,58 @@ def check_remove_specs(args: Any, prefix: str) -> None:
         raise PackagesNotFoundError(tuple(sorted(unmatched)), prefix=prefix)
 
 
+#: the line that makes a --file an explicit package list (``conda list --explicit`` writes it)
+EXPLICIT_MARKER = "@EXPLICIT"
+#: how the trace names what an explicit install does instead of stages 3-6
+NO_SOLVE = "no solve: the request names exact packages"
+COMBINE_EXPLICIT = (
+    "Cannot combine package names with explicit package lists. Package names (python, numpy) "
+    "are resolved by the solver; explicit files and URLs are installed directly. Use only "
+    "package names, or only explicit files/URLs."
+)
+
+
+def explicit_file_lines(path: str) -> list[str] | None:
+    """The non-comment lines of ``path`` if it contains the ``@EXPLICIT`` marker, else None
+    (conda: ``ExplicitSpec.can_handle`` on ``yield_lines``)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = [line.strip() for line in fh]
+    except OSError as exc:
+        raise CondaError(f"cannot read spec file {path}: {exc.strerror}") from None
+    lines = [line for line in lines if line and not line.startswith("#")]
+    return lines if EXPLICIT_MARKER in lines else None
+
+
+def explicit_request(command: str, args: Any, context: Any) -> tuple[str, ...]:
+    """The explicit packages of a create/install/update request: package files, URLs, and the
+    lines of ``@EXPLICIT`` files (``()`` when the request is made of package names).
+
+    conda (``Environment.from_cli_with_file_envs``) sorts every spec by one test — does its
+    MatchSpec carry a ``url``? — and refuses a mix of names and explicit packages. Note that
+    ``create_default_packages`` are names, so they make an explicit ``create`` a mix.
+    """
+    from conda_deepdive.models import MatchSpec
+
+    specs = [s.strip("\"'") for s in (getattr(args, "packages", None) or [])]
+    file_explicit: list[str] = []
+    file_names: list[str] = []
+    for path in getattr(args, "file", None) or []:
+        lines = explicit_file_lines(path)
+        if lines is None:
+            file_names.extend(_specs_from_file(path))
+        else:
+            file_explicit.extend(line for line in lines if line != EXPLICIT_MARKER)
+    if command == "create" and not getattr(args, "no_default_packages", False):
+        named = {MatchSpec(s).name for s in specs + file_names}
+        specs += [p for p in context.create_default_packages if MatchSpec(p).name not in named]
+    cli_explicit = [s for s in specs if MatchSpec(s).get("url")]
+    cli_names = [s for s in specs if not MatchSpec(s).get("url")]
+    if (file_explicit or cli_explicit) and (file_names or cli_names):
+        raise CondaValueError(COMBINE_EXPLICIT)
+    return tuple(file_explicit + cli_explicit)
+
+
 def remove_specs(args: Any) -> list[str]:
     """``conda remove``'s positional arguments (argparse dest ``package_names``)."""
     names = getattr(args, "package_names", None) or getattr(args, "packages", None) or []
