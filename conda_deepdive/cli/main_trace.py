@@ -10,7 +10,9 @@ Options (see ``trace --help``): ``--step`` pauses after every stage (Enter goes 
 stops; stopping before ``link`` leaves the prefix as it was), ``--stage NAME`` runs up to NAME
 and shows it in full, ``--export FILE`` writes the whole trace as ``.json``/``.html``/``.svg``
 (deterministic: no timings, placeholders for machine paths), ``--graph FILE`` writes the
-solution's dependency graph as ``.dot`` or ``.svg``.
+solution's dependency graph as ``.dot`` or ``.svg``, ``--json`` prints the trace document (the
+same bytes as ``--export trace.json``) and nothing else on stdout; like conda's JSON mode it
+asks no confirmation.
 
 Without ``-p``/``-n`` the command runs in a *fresh temporary environment* (for ``install``,
 ``update`` and ``remove`` an empty one with ``conda-meta/history``, so conda's prefix checks
@@ -41,12 +43,13 @@ class TraceOptions:
     export: str | None = None
     graph: str | None = None
     keep: bool = False
+    json: bool = False
 
     @classmethod
     def from_args(cls, args: Any) -> "TraceOptions":
         return cls(step=bool(getattr(args, "step", None)), stage=getattr(args, "stage", None),
                    export=getattr(args, "export", None), graph=getattr(args, "graph", None),
-                   keep=bool(getattr(args, "keep", None)))
+                   keep=bool(getattr(args, "keep", None)), json=bool(getattr(args, "json", None)))
 
 
 @dataclass
@@ -114,6 +117,10 @@ class Tracer:
 
         self.env = dict(env)
         self.options = options
+        if console is None and options.json:
+            import io
+
+            console = Console(file=io.StringIO(), highlight=False)  # stdout carries only the JSON
         self.console = console or Console(highlight=False)
         self.stdin = stdin or sys.stdin
         self.last_stage = last_stage
@@ -225,8 +232,8 @@ class Tracer:
 
     def _confirmed(self) -> bool:
         context = self.session.results.get("context")
-        if context is None or context.always_yes or context.dry_run:
-            return True
+        if context is None or context.always_yes or context.dry_run or self.options.json:
+            return True  # conda's JSON reporter does not ask either
         self.console.print("Proceed ([y]/n)? ", end="", markup=False, highlight=False)
         answer = self._read_line()
         return answer is not None and answer.strip().lower() in ("", "y", "yes")
@@ -254,6 +261,11 @@ class Tracer:
         if self.options.export:
             path = self.write_export(self.options.export)
             self.console.print(f"trace written to {path}", markup=False, highlight=False)
+        if self.options.json:
+            from conda_deepdive.render.export import dumps_trace
+
+            sys.stdout.write(dumps_trace(self.trace_document()))
+            sys.stdout.flush()
         self.cleanup()
 
     def end_notes(self) -> list[str]:
@@ -319,6 +331,13 @@ class Tracer:
 
     def export_notes(self) -> list[str]:
         return list(self.prepared.notes[:2]) if self.prepared.temp_root else []
+
+    def trace_document(self) -> dict:
+        """The JSON document of this trace (``--json``; ``--export x.json`` writes the same)."""
+        from conda_deepdive.render.export import trace_document
+
+        extra = {"temporary_prefix": self.prepared.temp_root is not None, **self.extra}
+        return trace_document(self.session, self.recorder, self.sanitizer(), error=self.error, extra=extra)
 
     def write_export(self, path: str) -> str:
         from conda_deepdive.render.export import write_export

@@ -408,6 +408,9 @@ def _configure_nested(sub, name: str, text: str) -> None:
         p.add_argument("--keep", action="store_true", default=None,
                        help="Keep the temporary environment (used when no -p/-n is given) instead "
                             "of removing it at the end.")
+        p.add_argument("--json", action="store_true", default=None,
+                       help="Print the trace document (the JSON of --export FILE.json) instead of "
+                            "the sections.")
     p.add_argument("nested_argv", metavar="COMMAND ...", nargs=argparse.REMAINDER,
                    help="The conda command to run, e.g. 'install -p /tmp/env numpy'.")
     p.set_defaults(func=f"{_PKG}.main_{name}.execute")

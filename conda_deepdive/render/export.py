@@ -2,21 +2,29 @@
 
 An export must be *deterministic* for a fixed input so it can be diffed, snapshot-tested and put
 on a slide: timings are left out and machine-specific paths (the temporary prefix, the package
-cache, the project's own ``data/`` directory, the home directory) are replaced by placeholders
-such as ``<PREFIX>``.
+cache, the package's ``data/`` directory, the home directory) are replaced by placeholders
+such as ``<PREFIX>``. The bytes do not depend on ``PYTHONHASHSEED`` either (events that carry a
+set report it sorted; ``tests/test_export_seeds.py`` compares two seeds).
+
+``trace --json`` prints the same document as ``--export trace.json`` (:func:`dumps_trace`).
+
+The SVG is made for slides on an offline laptop: rich's template loads *Fira Code* from a CDN,
+ours has no ``@font-face`` and names a stack of monospace fonts every system already has.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from conda_deepdive.render.sanitize import Sanitizer
 from conda_deepdive.reporting import RecordingReporter, _drop_timings, jsonable
 
-__all__ = ["Sanitizer", "trace_document", "write_export", "check_export_path", "TRACE_SCHEMA_VERSION"]
+__all__ = ["Sanitizer", "trace_document", "dumps_trace", "write_export", "check_export_path", "svg_format",
+           "TRACE_SCHEMA_VERSION", "MONOSPACE_FONTS"]
 
 TRACE_SCHEMA_VERSION = 1
 
@@ -88,6 +96,27 @@ def trace_document(session: Any, recorder: RecordingReporter, sanitizer: Sanitiz
     return doc
 
 
+def dumps_trace(doc: Mapping[str, Any]) -> str:
+    """The JSON text of a trace document: what ``--export x.json`` writes and ``--json`` prints."""
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+#: fonts that come with the system: macOS (ui-monospace, SF Mono, Menlo), Windows (Cascadia
+#: Mono, Consolas), Linux (DejaVu Sans Mono, Liberation Mono), then the browser's own monospace
+MONOSPACE_FONTS = ('ui-monospace, "SFMono-Regular", Menlo, "Cascadia Mono", Consolas, '
+                   '"DejaVu Sans Mono", "Liberation Mono", monospace')
+
+
+def svg_format() -> str:
+    """rich's SVG template without the web fonts: no ``@font-face``, no URL to fetch."""
+    from rich._export_format import CONSOLE_SVG_FORMAT
+
+    fmt = re.sub(r"\s*@font-face\s*\{\{.*?\}\}", "", CONSOLE_SVG_FORMAT, flags=re.S)
+    fmt = fmt.replace("font-family: Fira Code, monospace;", f"font-family: {MONOSPACE_FONTS};")
+    fmt = fmt.replace("font-family: arial;", "font-family: system-ui, sans-serif;")
+    return fmt
+
+
 def _sanitize_recording(console: Any, sanitizer: Sanitizer) -> None:
     # rich keeps what it printed as Segments; paths never straddle two segments of one style
     from rich.segment import Segment
@@ -127,7 +156,7 @@ def write_export(path: str | Path, session: Any, recorder: RecordingReporter,
     suffix = path.suffix.lower()
     if suffix == ".json":
         doc = trace_document(session, recorder, sanitizer, error=error, extra=extra)
-        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(dumps_trace(doc), encoding="utf-8")
         return path
     if suffix not in (".html", ".svg"):
         raise CondaValueError(f"cannot export a trace to '{path.name}': use a .json, .html or .svg file name")
@@ -139,7 +168,7 @@ def write_export(path: str | Path, session: Any, recorder: RecordingReporter,
     if suffix == ".html":
         path.write_text(console.export_html(inline_styles=True), encoding="utf-8")
     else:
-        svg = console.export_svg(title=title)
+        svg = console.export_svg(title=title, code_format=svg_format())
         # rich derives element ids from a hash of the content; that is stable, keep it
         path.write_text(svg, encoding="utf-8")
     return path

@@ -535,6 +535,14 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         keep = self._get_strict_channel(ms.name)
         return tuple(p for p in matches if self.channel_of(p) == keep)
 
+    def _report_reuse(self, specs: tuple, reduced: Any) -> None:
+        # The order the specs come in is often a set's iteration order, which changes with
+        # PYTHONHASHSEED; and whether it equals the first call's order (conda's own cache hit) or
+        # not (our order-free reuse) changes with it too. So both hits report the same event, with
+        # the specs sorted: a trace of the same command is the same under any hash seed.
+        self.reporter.event("reduce", "reduced_index_reused", specs=sorted(str(s) for s in specs),
+                            records=len(reduced), same_as=[str(s) for s in reduced.specs])
+
     def get_reduced_index(self, explicit_specs, sort_by_exactness: bool = True, exit_on_conflict: bool = False):
         """The :class:`~conda_deepdive.solve.reduction.ReducedIndex` for these specs (cached)."""
         from conda_deepdive.solve.reduction import get_reduced_index
@@ -544,6 +552,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         key = (strict, specs)  # conda's key: the specs *in the order given*
         cached = self._reduced_index_cache.get(key)
         if cached is not None:
+            self._report_reuse(specs, cached)
             return cached
         # conda's callers often pass the same specs in another order (a set's iteration order),
         # which misses its cache and reduces again. With ``sort_by_exactness`` the reduction sorts
@@ -552,8 +561,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         reduced = self._reduced_by_spec_set.get(set_key) if set_key is not None else None
         if reduced is not None:
             self._reduced_index_cache[key] = reduced
-            self.reporter.event("reduce", "reduced_index_reused", specs=[str(s) for s in specs],
-                                records=len(reduced), same_as=[str(s) for s in reduced.specs])
+            self._report_reuse(specs, reduced)
             return reduced
         reduced = get_reduced_index(self, specs, sort_by_exactness, exit_on_conflict)
         self._reduced_index_cache[key] = reduced
