@@ -1,0 +1,298 @@
+"""The course's "your turn" exercises, each with a check that tells you whether you are right.
+
+Every notebook of the course ends its sections with a cell like::
+
+    from conda_deepdive.course.exercises import ask, check
+    ask("03.1")                   # prints the question
+    answer = ...                  # your turn
+    check("03.1", answer)         # ✔ right, or ✘ not yet — and why
+
+A check never compares with a stored answer: it runs the stage itself (in a throw-away
+:class:`~conda_deepdive.course.sandbox.Sandbox`, on the offline teaching channels) and compares
+your answer with what the stage's result object says — so if the teaching channel changes, the
+checks follow. Exercises that ask you to *make* something happen (a condarc that wins, a solve
+that fails) run your answer and look at the outcome.
+
+The solution of each exercise sits a click away in its notebook (a collapsed ``<details>``
+block generated from :attr:`Exercise.solution_code`), and ``tests/test_course_exercises.py``
+checks that every check accepts its solution and rejects a wrong answer.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+__all__ = ["Verdict", "Exercise", "EXERCISES", "ask", "check", "solution_markdown", "exercises_for"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to "am I right?": ``ok`` and a sentence saying why."""
+
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return ("✔ Right! " if self.ok else "✘ Not yet. ") + self.message
+
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = "#1a7f37" if self.ok else "#b35900"
+        return f'<div style="color:{colour};font-weight:bold">{html.escape(repr(self))}</div>'
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: the question, how to check an answer, a worked solution.
+
+    ``checker(answer)`` returns a :class:`Verdict`; ``solution()`` computes a right answer the
+    way :attr:`solution_code` does (the tests use it); ``wrong`` is an answer that must fail.
+    """
+
+    key: str
+    question: str
+    checker: Callable[[Any], Verdict]
+    solution: Callable[[], Any]
+    solution_code: str
+    wrong: Any
+    hint: str = ""
+
+    @property
+    def notebook(self) -> str:
+        return self.key.split(".")[0]
+
+    def check(self, answer: Any) -> Verdict:
+        if answer is ... or answer is None:
+            return Verdict(False, "replace the ... with your answer first." + (f" Hint: {self.hint}" if self.hint else ""))
+        try:
+            return self.checker(answer)
+        except Exception as exc:  # a learner's answer may be any shape: say what went wrong
+            return Verdict(False, f"your answer could not be checked ({type(exc).__name__}: {exc}).")
+
+    def __repr__(self) -> str:
+        return f"Exercise({self.key!r})"
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def _exercise(key: str, question: str, *, solution_code: str, wrong: Any, hint: str = ""):
+    def register(pair: tuple[Callable[[Any], Verdict], Callable[[], Any]]):
+        checker, solution = pair
+        EXERCISES[key] = Exercise(key, question, checker, solution, solution_code.strip("\n"), wrong, hint)
+        return pair
+    return register
+
+
+def ask(key: str) -> None:
+    """Print the question of exercise ``key`` (and its hint)."""
+    ex = EXERCISES[key]
+    print(f"Your turn ({key}): {ex.question}")
+    if ex.hint:
+        print(f"Hint: {ex.hint}")
+
+
+def check(key: str, answer: Any) -> Verdict:
+    """Check ``answer`` for exercise ``key``."""
+    return EXERCISES[key].check(answer)
+
+
+def exercises_for(notebook: str) -> list[Exercise]:
+    return [ex for key, ex in EXERCISES.items() if ex.notebook == notebook]
+
+
+def solution_markdown(key: str) -> str:
+    """The collapsed solution block a notebook shows under the exercise."""
+    ex = EXERCISES[key]
+    return (f"<details><summary><b>Solution {key}</b> (click to open)</summary>\n\n"
+            f"```python\n{ex.solution_code}\n```\n\n</details>")
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers: a sandbox per check, small comparisons
+# ------------------------------------------------------------------------------------------------
+@contextmanager
+def _sandbox(name: str) -> Iterator[Any]:
+    from conda_deepdive.course.sandbox import Sandbox
+
+    sb = Sandbox(f"check-{name}")
+    try:
+        yield sb
+    finally:
+        sb.cleanup()
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, (list, tuple)):
+        return tuple(_norm(v) for v in value)
+    return value
+
+
+def _same(answer: Any, expected: Any, what: str) -> Verdict:
+    if _norm(answer) == _norm(expected):
+        return Verdict(True, f"{what} is {expected!r}.")
+    return Verdict(False, f"{what} is not {answer!r}; run the cell above again and look closer.")
+
+
+def _final(session: Any) -> dict:
+    return {r.name: r for r in session.results["solve"].final_state}
+
+
+# ================================================================================================
+# 01 · the command line and the Context
+# ================================================================================================
+_CONDARC_01 = "channels:\n  - defaults\nchannel_priority: flexible\n"
+
+
+def _context_01(sb: Any, *flags: str, env: dict | None = None) -> Any:
+    sb.write_condarc(_CONDARC_01)
+    return sb.context("install", *flags, "numpy", env=env)
+
+
+def _check_01_1(answer: Any) -> Verdict:
+    with _sandbox("01.1") as sb:
+        c = _context_01(sb, env={"CONDA_CHANNEL_PRIORITY": "disabled"})
+        expected = (c.channel_priority, c.source_of("channel_priority"))
+    value, source = answer
+    if _norm(value) != _norm(expected[0]):
+        return Verdict(False, f"channel_priority is not {value!r} once the flag is gone.")
+    if _norm(source) != _norm(expected[1]):
+        return Verdict(False, f"the value is right, but it does not come from {source!r}.")
+    return Verdict(True, f"without the flag, the highest layer left that sets it is {expected[1]!r}: "
+                         f"{expected[0]!r}.")
+
+
+def _solution_01_1() -> Any:
+    with _sandbox("01.1") as sb:
+        c = _context_01(sb, env={"CONDA_CHANNEL_PRIORITY": "disabled"})
+        return (c.channel_priority, c.source_of("channel_priority"))
+
+
+_exercise(
+    "01.1",
+    "The condarc says flexible and CONDA_CHANNEL_PRIORITY=disabled is set, but the command line has "
+    "no --strict-channel-priority. What is channel_priority, and which source does it come from? "
+    "Answer a pair: (value, source).",
+    solution_code='''
+c = sb.context("install", "numpy", env={"CONDA_CHANNEL_PRIORITY": "disabled"})
+answer = (c.channel_priority, c.source_of("channel_priority"))
+check("01.1", answer)''',
+    wrong=("strict", "cmd_line"),
+    hint="build the Context with sb.context(...) and ask it: source_of().",
+)((_check_01_1, _solution_01_1))
+
+
+def _check_01_2(answer: Any) -> Verdict:
+    if not isinstance(answer, str):
+        return Verdict(False, "answer with the text of a condarc file (a str).")
+    with _sandbox("01.2") as sb:
+        sb.write_condarc(answer)
+        c = sb.context("install", "numpy", env={"CONDA_CHANNEL_PRIORITY": "disabled"})
+        value, source = c.channel_priority, c.source_of("channel_priority")
+    if value != "strict":
+        return Verdict(False, f"with your condarc, channel_priority is {value!r} (from {source}), not 'strict'.")
+    if source in ("envvars", "cmd_line"):
+        return Verdict(False, f"strict, but it came from {source}, not from your file.")
+    return Verdict(True, "your file wins over CONDA_CHANNEL_PRIORITY: '#!final' stops every layer above it.")
+
+
+_exercise(
+    "01.2",
+    "Write a condarc (a str) that makes channel_priority 'strict' even though "
+    "CONDA_CHANNEL_PRIORITY=disabled is set.",
+    solution_code='''
+my_condarc = "channel_priority: strict  #!final\\n"
+sb.write_condarc(my_condarc)
+c = sb.context("install", "numpy", env={"CONDA_CHANNEL_PRIORITY": "disabled"})
+print(c.channel_priority, "←", sb.text(c.source_of("channel_priority")))
+check("01.2", my_condarc)''',
+    wrong="channel_priority: strict\n",
+    hint="a plain key loses to the variable; condarc has a marker that makes a value final.",
+)((_check_01_2, lambda: "channel_priority: strict  #!final\n"))
+
+
+# ================================================================================================
+# 02 · the index
+# ================================================================================================
+def _verdicts_02() -> tuple[str, str]:
+    with _sandbox("02.1") as sb:
+        channel = sb.serve(max_age=60) + "/pkgs/main"
+        verdicts = []
+        for env in ({}, {}, {"CONDA_LOCAL_REPODATA_TTL": "0"}):
+            s = sb.session("install", "numpy", channels=[channel], extra=["--dry-run"],
+                           prefix=sb.prefix_dir, env=env)
+            index = s.run(until="index").results["index"]
+            verdicts.append(index.subdir_datas[0].fetch_info.cache)
+        return verdicts[1], verdicts[2]
+
+
+def _check_02_1(answer: Any) -> Verdict:
+    expected = _verdicts_02()
+    second, ttl0 = answer
+    if _norm(second) != _norm(expected[0]):
+        return Verdict(False, f"the second fetch (within max-age) is not {second!r}: was the server asked at all?")
+    if _norm(str(ttl0)) != _norm(expected[1]):
+        return Verdict(False, f"with local_repodata_ttl=0 the verdict is not {ttl0!r}: what does the server answer "
+                              "to If-None-Match when nothing changed?")
+    return Verdict(True, f"fresh copy → {expected[0]!r} (no request); ttl 0 → a conditional request answered {expected[1]}.")
+
+
+_exercise(
+    "02.1",
+    "Fetch the same served channel three times: a first Session, a second one right after, and a third with "
+    "CONDA_LOCAL_REPODATA_TTL=0. What is FetchInfo.cache for linux-64 on the second and on the third? "
+    "Answer a pair of strings.",
+    solution_code='''
+verdicts = []
+for extra_env in ({}, {"CONDA_LOCAL_REPODATA_TTL": "0"}):
+    s_ = sb.session("install", "numpy", channels=[channel], extra=["--dry-run"], prefix=sb.prefix_dir, env=extra_env)
+    verdicts.append(s_.run(until="index").results["index"].subdir_datas[0].fetch_info.cache)
+answer = tuple(verdicts)      # the first fetch already happened above
+check("02.1", answer)''',
+    wrong=("miss", "hit"),
+    hint="FetchInfo.cache is one of hit, miss, 304, offline, stale, memory, none.",
+)((_check_02_1, _verdicts_02))
+
+
+def _counts_02() -> tuple[int, int]:
+    from conda_deepdive.index.index import fetch_index
+
+    with _sandbox("02.2") as sb:
+        c = sb.context("install", "-c", "main", "--override-channels", "numpy")
+        counts = []
+        for fn in ("current_repodata.json", "repodata.json"):
+            index = fetch_index(c, repodata_fn=fn)
+            counts.append(sum(len(sd.records_for("numpy")) for sd in index.subdir_datas))
+        return counts[0], counts[1]
+
+
+def _check_02_2(answer: Any) -> Verdict:
+    expected = _counts_02()
+    if tuple(int(a) for a in answer) == expected:
+        return Verdict(True, f"{expected[0]} numpy records in current_repodata.json, {expected[1]} in repodata.json: "
+                             "the small file keeps only the newest version (in every build).")
+    return Verdict(False, f"{tuple(answer)} is not what the two files hold; count sd.records_for('numpy').")
+
+
+_exercise(
+    "02.2",
+    "How many numpy records does channel main offer in current_repodata.json, and how many in repodata.json "
+    "(linux-64 and noarch together)? Answer a pair of ints.",
+    solution_code='''
+from conda_deepdive.index.index import fetch_index
+c = sb.context("install", "-c", "main", "--override-channels", "numpy")
+answer = tuple(sum(len(sd.records_for("numpy")) for sd in fetch_index(c, repodata_fn=fn).subdir_datas)
+               for fn in ("current_repodata.json", "repodata.json"))
+check("02.2", answer)''',
+    wrong=(6, 6),
+    hint="fetch_index(context, repodata_fn=...) and SubdirData.records_for('numpy').",
+)((_check_02_2, _counts_02))
