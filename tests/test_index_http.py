@@ -113,8 +113,11 @@ def repo(tmp_path):
 def ctx(tmp_path, **settings):
     from conda_deepdive.config.context import Context
 
+    # these tests follow the repodata.json conversation; asking for repodata_shards.msgpack.zst
+    # first (repodata_use_shards) is tested in test_shards.py
     values = dict(pkgs_dirs=[str(tmp_path / "pkgs")], override_cuda="", override_glibc="2.17",
-                  override_linux="5.15", override_archspec="x86_64", local_repodata_ttl=0)
+                  override_linux="5.15", override_archspec="x86_64", local_repodata_ttl=0,
+                  repodata_use_shards=False)
     values.update(settings)
     return Context.from_values(**values)
 

@@ -14,8 +14,8 @@ Two rules give that at *every instant*, even after ``kill -9``:
 :func:`publish_index` writes ``repodata.json`` and its ``.bz2``/``.zst`` twins (the same bytes,
 compressed), ``current_repodata.json`` and the channel's ``channeldata.json``. The compressed
 twins go first and ``repodata.json`` last, so a client that prefers ``.zst`` never sees a newer
-index than one that reads the plain file would. (conda-deepdive's sharded-repodata helper will add
-shard writing here.)
+index than one that reads the plain file would. Sharded repodata (CEP-16, index/shards.py) is
+published first of all: the shards, then their index.
 
 conda counterpart: conda-index's ``ChannelIndex._write_repodata`` / ``_maybe_write``.
 """
@@ -104,6 +104,7 @@ def publish_index(
     current_repodata: Mapping[str, Any] | None = None,
     channeldata: Mapping[str, Any] | None = None,
     compressed: bool = True,
+    shards: bool = True,
 ) -> PublishedIndex:
     """Publish the index files of one subdir, each atomically, ``repodata.json`` last.
 
@@ -111,6 +112,9 @@ def publish_index(
     e.g. upstream's file mirrored unfiltered). ``current_repodata``: written as conda-index writes
     it (``indent=2, sort_keys=True``). ``channeldata``: goes to the *channel* directory (the
     parent of ``subdir_dir``). ``compressed``: also write ``repodata.json.bz2`` and ``.zst``.
+    ``shards``: also publish CEP-16 sharded repodata (``repodata_shards.msgpack.zst`` + one
+    ``<sha256>.msgpack.zst`` per name, index/shards.py): shards, then their index, before the
+    JSON files; shards the new index no longer names are deleted once it is live.
     """
     subdir_dir = Path(subdir_dir)
     subdir_dir.mkdir(parents=True, exist_ok=True)
@@ -126,6 +130,11 @@ def publish_index(
         cur = json.dumps(current_repodata, indent=2, sort_keys=True).encode()
         atomic_write_bytes(subdir_dir / "current_repodata.json", cur)
         written.append(("current_repodata.json", len(cur)))
+    if shards and repodata is not None and data is not None:
+        from conda_deepdive.index.shards import REPODATA_SHARDS_FN, write_shards
+
+        shard_report = write_shards(subdir_dir, repodata, writer=atomic_write_bytes)
+        written.append((REPODATA_SHARDS_FN, shard_report.index_bytes))
     if data is not None:
         if compressed:
             for name, squeeze in (("repodata.json.bz2", lambda d: bz2.compress(d, 9)),
