@@ -433,7 +433,8 @@ def test_config_command_show_sources_and_show(home, capsys):
     env = {"HOME": str(home), "CONDA_OFFLINE": "true"}
     assert main(["config", "--show-sources"], env=env) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"==> {home / '.condarc'} <==\nchannel_priority: strict\n")
+    assert out.startswith("==> teaching defaults <==\n")  # the built-in layer comes first
+    assert f"\n==> {home / '.condarc'} <==\nchannel_priority: strict\n" in out
     assert "==> envvars <==\noffline: True\n" in out
     assert main(["config", "--show-sources", "--json"], env=env) == 0
     doc = json.loads(capsys.readouterr().out)

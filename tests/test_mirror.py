@@ -217,3 +217,53 @@ def test_client_condarc_explains_cloud(tmp_path):
     assert "custom_channels:\n  conda-forge: file://" in text and why and "anaconda/cloud" in why
     text, why = client_condarc(tmp_path / "anaconda" / "pkgs" / "main")
     assert why is None and text.startswith("channel_alias: file://")
+
+
+def test_rebuilt_file_leaves_the_index_before_it_is_replaced(server, upstream, tmp_path):
+    """Upstream rebuilt a package under the same name: while its new bytes download, the live
+    index must not name it (the old bytes would not match the new record, nor the reverse)."""
+    from conda_deepdive.reporting import Reporter
+
+    target = tmp_path / "m"
+    mirror_channel(f"{server.url}/main", target, ["linux-64"], include=["zlib"])
+    up = upstream / "main" / "linux-64"
+    fn, donor = "zlib-1.2.13-h5eee18b_1.conda", "xz-5.4.6-h5eee18b_1.conda"
+    index = json.loads((up / "repodata.json").read_text())
+    # a "rebuild": other bytes under the same name (a zip whose info says zlib would be more
+    # realistic; the archive check then fails, which is also a case worth seeing)
+    shutil.copy(up / donor, up / fn)
+    index["packages.conda"][fn].update(sha256=index["packages.conda"][donor]["sha256"],
+                                       md5=index["packages.conda"][donor]["md5"],
+                                       size=index["packages.conda"][donor]["size"])
+    (up / "repodata.json").write_text(json.dumps(index, indent=2))
+    seen = []
+
+    class Watch(Reporter):
+        def event(self, stage, kind, **data):
+            if kind == "download_started" and data["fn"] == fn:
+                live = json.loads((target / "linux-64" / "repodata.json").read_text())
+                seen.append(fn in live["packages.conda"])
+
+    result = mirror_channel(f"{server.url}/main", target, ["linux-64"], include=["zlib"], reporter=Watch())
+    assert seen == [False]
+    assert result.exit_code == 1 and "info/index.json says name='xz'" in result.failures[0].reason
+    assert check_consistency(target) == []
+
+
+def test_progress_renderer_plain_and_rich(server, tmp_path):
+    import io
+
+    from conda_deepdive.render.mirror_progress import MirrorProgress
+
+    server.add_fault("/main/linux-64/zlib-1.2.13-h5eee18b_1.conda", "404")
+    plain = io.StringIO()
+    result = mirror_channel(f"{server.url}/main", tmp_path / "a", ["linux-64"], include=["zlib", "xz"],
+                            reporter=MirrorProgress(plain, tty=False, verbosity=1))
+    text = plain.getvalue()
+    assert result.exit_code == 1
+    assert "FAILED linux-64/zlib-1.2.13-h5eee18b_1.conda: HTTP 404" in text
+    assert "ok linux-64/xz-5.4.6-h5eee18b_1.conda" in text
+    rich_out = io.StringIO()
+    progress = MirrorProgress(rich_out, tty=True)
+    assert mirror_channel(f"{server.url}/main", tmp_path / "b", ["linux-64"], reporter=progress).exit_code == 0
+    assert progress._progress is None and progress._tasks == {}  # every bar closed

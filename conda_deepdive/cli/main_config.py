@@ -1,7 +1,11 @@
 """``conda config --show`` and ``--show-sources`` (conda: ``conda.cli.main_config``).
 
-``--show-sources`` is the best window onto stage 2: one ``==> source <==`` block per condarc
-file that was read, then ``envvars`` (the ``CONDA_*`` variables), then ``cmd_line`` (flags).
+``--show-sources`` is the best window onto stage 2: one ``==> source <==`` block per source,
+lowest precedence first — conda-deepdive's built-in ``teaching defaults`` (the channel settings
+that point at the bundled teaching channels; absent with ``CONDA_DEEPDIVE_REAL_DEFAULTS=1``),
+each condarc file that was read, ``envvars`` (the ``CONDA_*`` variables), then ``cmd_line``
+(flags). So even a clean machine shows one block. The layout is conda's (its ``format_dict``,
+a blank line after each block; ``--json``: one object, source → settings).
 ``--show [KEY ...]`` prints the *merged* values that the rest of the pipeline will use.
 
 Writing is conda's ``ConfigurationFile`` (:class:`conda_deepdive.config.condarc.ConfigurationFile`):
@@ -28,10 +32,16 @@ def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int
     context = Context.load(args=args, env=env)
     as_json = bool(getattr(args, "json", None))
     if getattr(args, "show_sources", None):
+        sources = _all_sources(context, env)
         if as_json:
-            _print_json({source: jsonable(values) for source, values in context.collect_all().items()})
+            _print_json({source: jsonable(values) for source, values in sources.items()})
         else:
-            sys.stdout.write(context.show_sources())
+            lines: list[str] = []
+            for source, values in sources.items():
+                lines.append(f"==> {source} <==")
+                lines.extend(format_dict(values))
+                lines.append("")
+            sys.stdout.write("\n".join(lines) + "\n")  # conda print()s the joined blocks
         return 0
     if getattr(args, "show", None) is not None:
         known = [s.name for s in SETTINGS]
@@ -50,6 +60,20 @@ def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int
         raise CondaValueError("conda-deepdive config: give --show [KEY ...], --show-sources, --get "
                               "[KEY ...], --set, --add/--prepend, --append, --remove or --remove-key")
     return _modify(args, context, env)
+
+
+def _all_sources(context: Any, env: Mapping[str, str] | None) -> dict[str, dict[str, Any]]:
+    """conda's ``context.collect_all()`` with the built-in teaching layer in front of it."""
+    import os
+
+    from conda_deepdive.config.context import TEACHING_SOURCE
+    from conda_deepdive.config.teaching_defaults import teaching_enabled, teaching_settings
+
+    sources: dict[str, dict[str, Any]] = {}
+    if teaching_enabled(os.environ if env is None else env):
+        sources[TEACHING_SOURCE] = teaching_settings()
+    sources.update(context.collect_all())
+    return sources
 
 
 def _print_json(data: Any) -> None:
