@@ -131,3 +131,14 @@ def test_environments_txt_is_read_not_rewritten(env, capsys, tmp_path):
 def test_size_needs_envs(env, capsys):
     code, _, err = run(["info", "--size"], env, capsys)
     assert code == 2 and "ArgumentError: --size can only be used with --envs" in err
+
+
+@pytest.mark.parametrize("argv", [["info", "--help"], ["search", "--help"], ["clean", "--help"],
+                                  ["env", "list", "--help"], ["env", "--help"]])
+def test_help_of_the_new_commands_imports_nothing_heavy(argv):
+    from test_cli_help import HEAVY, _run
+
+    out, code, modules = _run(argv)
+    assert code == 0 and "usage: conda-deepdive" in out
+    assert [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)] == []
+    assert "conda_deepdive.cli.main_info" not in modules  # the command module loads only to run

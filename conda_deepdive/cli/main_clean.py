@@ -58,13 +58,12 @@ def _result(warnings: list[str], pkg_sizes: dict[str, dict[str, int]]) -> dict[s
     }
 
 
-def _writable(path: str) -> bool:
-    return os.path.isdir(path) and os.access(path, os.W_OK)
-
-
 def find_pkgs_dirs(context: Any) -> list[str]:
     """The writable package caches that exist (conda: ``PackageCacheData.writable_caches()``)."""
-    return [d for d in context.pkgs_dirs if _writable(d)]
+    from conda_deepdive.fetch.package_cache import PackageCacheData
+
+    caches = (PackageCacheData(d) for d in context.pkgs_dirs)
+    return [c.pkgs_dir for c in caches if os.path.isdir(c.pkgs_dir) and c.is_writable]
 
 
 def find_tarballs(context: Any) -> dict[str, Any]:
