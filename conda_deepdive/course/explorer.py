@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Mapping, Sequence
@@ -420,7 +421,19 @@ def _children(obj: Any) -> list[tuple[str, Any]]:
         return [(f.name, getattr(obj, f.name, None)) for f in dataclasses.fields(obj)]
     names = [k for k in getattr(obj, "__dict__", {}) if not k.startswith("_")]
     slots = [s for s in getattr(type(obj), "__slots__", ()) or () if not s.startswith("_")]
-    return [(n, getattr(obj, n, None)) for n in (*names, *[s for s in slots if s not in names])]
+    out = [(n, getattr(obj, n, None)) for n in (*names, *[s for s in slots if s not in names])]
+    if out:
+        return out
+    # objects that keep their state private (Context: settings + provenance) show summary()
+    summary = getattr(obj, "summary", None)
+    if callable(summary):
+        try:
+            data = summary()
+        except Exception:  # a summary that needs more state than the object has
+            data = None
+        if isinstance(data, Mapping):
+            return [(f"summary()[{k!r}]", v) for k, v in data.items()]
+    return []
 
 
 def _short(value: Any, clean: Any, limit: int = 120) -> str:
@@ -633,9 +646,9 @@ class StageExplorer:
         try:
             plan = execution_plan(copy)  # prepare() makes the prefix folder of a new environment
         finally:
-            for prefix in created:
-                if os.path.isdir(prefix) and not os.listdir(prefix):
-                    os.rmdir(prefix)
+            copy._remove_temp_dirs()
+            for prefix in created:  # it did not exist a moment ago: nothing in it is anyone's
+                shutil.rmtree(prefix, ignore_errors=True)
         clean = self.sanitizer.text
         out = []
         for number, action in enumerate(plan, 1):
