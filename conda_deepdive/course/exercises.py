@@ -296,3 +296,133 @@ check("02.2", answer)''',
     wrong=(6, 6),
     hint="fetch_index(context, repodata_fn=...) and SubdirData.records_for('numpy').",
 )((_check_02_2, _counts_02))
+
+
+# ================================================================================================
+# 03 · channel priority
+# ================================================================================================
+def _solve_03(mode: str, *specs: str) -> Any:
+    with _sandbox("03") as sb:
+        s = sb.session("install", *specs, channels=["main", "conda-forge"], extra=["--dry-run"],
+                       env={"CONDA_CHANNEL_PRIORITY": mode})
+        return _final(s.run(until="solve"))
+
+
+def _solution_03_1() -> str:
+    return _solve_03("strict", "numpy")["numpy"].channel.name
+
+
+def _check_03_1(answer: Any) -> Verdict:
+    rec = _solve_03("strict", "numpy")["numpy"]
+    names = {rec.channel.name, getattr(rec.channel, "canonical_name", rec.channel.name)}
+    if _norm(answer) in {_norm(n) for n in names}:
+        return Verdict(True, f"numpy {rec.version} comes from {rec.channel.name}: main has the name, so "
+                             "strict masks every other channel's numpy — newer or not.")
+    return Verdict(False, f"not {answer!r}: under strict priority, which channel is the only one allowed to "
+                          "supply a name?")
+
+
+_exercise(
+    "03.1",
+    "With channels main then conda-forge, which channel will numpy come from under strict priority "
+    "(install numpy)? Answer the channel's name.",
+    solution_code='''
+s_, _ = run("strict", "numpy")
+answer = next(r for r in s_.results["solve"].final_state if r.name == "numpy").channel.name
+check("03.1", answer)''',
+    wrong="conda-forge",
+    hint="look at report['numpy'] in strict mode, or run the solve.",
+)((_check_03_1, _solution_03_1))
+
+
+def _modes_03() -> list[str]:
+    return [mode for mode in ("strict", "flexible", "disabled")
+            if _solve_03(mode, "numpy")["numpy"].channel.name == "conda-forge"]
+
+
+def _check_03_2(answer: Any) -> Verdict:
+    modes = _modes_03()
+    if _norm(answer) in modes:
+        return Verdict(True, f"only {', '.join(modes)} puts the version before the channel: numpy 2.2.0 from conda-forge.")
+    return Verdict(False, f"with channel_priority={answer!r}, `install numpy` still takes main's numpy.")
+
+
+_exercise(
+    "03.2",
+    "Which channel_priority setting makes a plain `install numpy` (channels main, conda-forge) pick "
+    "conda-forge's newer numpy 2.2.0?",
+    solution_code='''
+for mode in ("strict", "flexible", "disabled"):
+    s_, _ = run(mode, "numpy")
+    print(mode, picked(s_, "numpy"))
+answer = "disabled"   # the one line above that says conda-forge
+check("03.2", answer)''',
+    wrong="flexible",
+    hint="the table at the top of this notebook.",
+)((_check_03_2, lambda: _modes_03()[0]))
+
+
+# ================================================================================================
+# 04 · specs and reduction
+# ================================================================================================
+def _numpy_after_04() -> int:
+    with _sandbox("04.1") as sb:
+        sb.session("install", "python=3.11", "six", channels=["main"], prefix=sb.prefix_dir).run()
+        s = sb.session("install", "numpy", channels=["main"], prefix=sb.prefix_dir,
+                       extra=["--dry-run", "--repodata-fn", "repodata.json"]).run(until="reduce")
+        return s.results["reduce"].counts()["numpy"][1]
+
+
+def _check_04_1(answer: Any) -> Verdict:
+    expected = _numpy_after_04()
+    if int(answer) == expected:
+        return Verdict(True, f"{expected} numpy records survive: only the py311 builds match the frozen python.")
+    return Verdict(False, f"not {answer}: count the numpy records in the *reduced* index, not in the index.")
+
+
+_exercise(
+    "04.1",
+    "With python frozen at 3.11 in <WORK>/env, how many numpy records does the reduced index keep "
+    "for `install numpy` (channel main, repodata.json)? Answer an int.",
+    solution_code='''
+answer = s.results["reduce"].counts()["numpy"][1]     # (before, after)
+check("04.1", answer)''',
+    wrong=17,
+    hint="ReducedIndex.counts() maps each name to (before, after).",
+)((_check_04_1, _numpy_after_04))
+
+
+def _reduction_share_04(specs: list[str]) -> tuple[int, int]:
+    with _sandbox("04.2") as sb:
+        s = sb.session("install", *specs, channels=["main", "conda-forge", "free"],
+                       extra=["--dry-run", "--repodata-fn", "repodata.json"]).run(until="reduce")
+        return len(s.results["reduce"]), len(s.results["index"].records)
+
+
+def _check_04_2(answer: Any) -> Verdict:
+    specs = [answer] if isinstance(answer, str) else list(answer)
+    if not specs:
+        return Verdict(False, "give at least one spec.")
+    if any(s.split("=")[0].split(">")[0].split("<")[0].strip() == "tzdata" for s in specs):
+        return Verdict(False, "tzdata is the notebook's own example: find another request.")
+    kept, total = _reduction_share_04(specs)
+    share = kept / total
+    if share < 0.10:
+        return Verdict(True, f"the reduced index keeps {kept} of {total} records ({share:.0%}): the solver "
+                             "never sees the rest.")
+    return Verdict(False, f"the reduced index keeps {kept} of {total} records ({share:.0%}); look for a package "
+                          "with no dependencies.")
+
+
+_exercise(
+    "04.2",
+    "Find a request other than tzdata (a list of specs) whose reduced index keeps less than 10% of the "
+    "index (channels main, conda-forge, free; repodata.json; an empty environment).",
+    solution_code='''
+s_ = sb.session("install", "ca-certificates", channels=["main", "conda-forge", "free"],
+                extra=["--dry-run", "--repodata-fn", "repodata.json"]).run(until="reduce")
+print(len(s_.results["reduce"]), "of", len(s_.results["index"].records), "records kept")
+check("04.2", ["ca-certificates"])''',
+    wrong=["numpy"],
+    hint="a package without dependencies keeps only itself and the virtual packages.",
+)((_check_04_2, lambda: ["ca-certificates"]))
