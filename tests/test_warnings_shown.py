@@ -36,6 +36,8 @@ def chan(tmp_path_factory):
             scripts={"post-link": 'echo "failpkg post-link says hi via .messages.txt" > "$PREFIX/.messages.txt"\n'
                                   'echo "failpkg post-link: stdout line"\necho "failpkg post-link: stderr line" >&2\nexit 1'}),
         Pkg("prelink", "1", files={"share/p.txt": "p"}, scripts={"pre-link": "true"}),
+        Pkg("preunlink", "1", files={"share/u.txt": "u"}, scripts={"pre-unlink": "exit 3"}),
+        Pkg("liar", "1", files={"share/liar.txt": "four"}, size_lies={"share/liar.txt": 5}),
     ])
     return base, url
 
@@ -167,3 +169,25 @@ def test_server_down_default_run_falls_back_to_cached_repodata(tmp_path):
     assert any("current_repodata.json could not be fetched" in w and "falling back to repodata.json" in w
                for w in warnings)
     assert any("using the cached copy" in w for w in warnings)
+
+
+def test_failed_pre_unlink_is_condas_warning(env_pa):
+    url, env, prefix = env_pa
+    assert _run("install", "-y", "-p", str(prefix), "preunlink", *channel_args(url), env=env).returncode == 0
+    done = _run("remove", "-y", "-p", str(prefix), "preunlink", *channel_args(url), env=env)
+    assert done.returncode == 0
+    assert done.stderr == (f"WARNING conda.core.link:run_script(1716): pre-unlink script failed for package "
+                           f"{url}::preunlink-1-0\nconsider notifying the package maintainer\n")
+
+
+def test_safety_checks_warn_prints_the_findings(env_pa):
+    url, env, prefix = env_pa
+    done = _run("install", "-y", "-p", str(prefix), "liar", *channel_args(url), env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("\nSafetyError: The package for liar located at ")
+    assert "has an incorrect size.\n  reported size: 5 bytes\n  actual size: 4 bytes\n\n" in done.stderr
+    # safety_checks: enabled refuses it, and a failed create leaves nothing behind
+    strict = prefix.parent / "strict"
+    done = _run("create", "-y", "-p", str(strict), "liar", *channel_args(url),
+                env=dict(env, CONDA_SAFETY_CHECKS="enabled"))
+    assert done.returncode == 1 and "SafetyError" in done.stderr and not strict.exists()

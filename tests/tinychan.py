@@ -24,6 +24,7 @@ class Pkg:
     depends: tuple = ()
     files: dict = field(default_factory=dict)      # short path -> text
     scripts: dict = field(default_factory=dict)    # "pre-link"/"post-link"/"pre-unlink" -> bash
+    size_lies: dict = field(default_factory=dict)  # short path -> size_in_bytes paths.json claims
 
     @property
     def fn(self) -> str:
@@ -47,7 +48,7 @@ def build_package(pkg: Pkg) -> bytes:
              "depends": list(pkg.depends), "subdir": "linux-64", "arch": "x86_64", "platform": "linux",
              "license": "BSD", "timestamp": 1700000000000}
     paths = {"paths": [{"_path": p, "path_type": "hardlink", "sha256": hashlib.sha256(d).hexdigest(),
-                        "size_in_bytes": len(d)} for p, d in sorted(payload.items())], "paths_version": 1}
+                        "size_in_bytes": pkg.size_lies.get(p, len(d))} for p, d in sorted(payload.items())], "paths_version": 1}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:bz2") as tar:
         _add(tar, "info/index.json", json.dumps(index).encode())

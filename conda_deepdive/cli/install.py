@@ -246,6 +246,8 @@ class ConsoleProgress(Reporter):
         if " uses a pre-link script. Pre-link scripts are potentially dangerous." in message:
             # Python's warnings.showwarning format, as conda's warnings.warn() appears
             _write(sys.stderr, f"{PRE_LINK_WARNING_SOURCE}: UserWarning: {message}\n  warnings.warn(\n")
+        elif message.startswith("pre-unlink script failed for package "):
+            _write(sys.stderr, f"WARNING conda.core.link:run_script(1716): {message}\n")
         elif stage in ("index", "fetch") or message.startswith("reverse of "):
             _write(sys.stderr, f"WARNING: {message}\n")
 

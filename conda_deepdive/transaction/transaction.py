@@ -586,6 +586,10 @@ class UnlinkLinkTransaction:
                                     text=messages)
             raise _Failure(exc, group) from exc
         if result.ran:
+            if action == "pre-unlink" and result.returncode:
+                # conda.core.link.run_script: a failed pre-unlink script is only a warning
+                self._warn(f"{action} script failed for package {dist_str(rec)}\n"
+                           "consider notifying the package maintainer")
             if result.messages is not None:
                 self.reporter.event("link", "script_messages", action=action, package=dist_str(rec),
                                     text=result.messages)
