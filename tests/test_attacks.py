@@ -433,3 +433,22 @@ def test_condarc_nested_too_deep(world, capsys):
     rc, out, err = world.run(capsys, "install", "base", json_mode=True)
     assert "Traceback" not in out + err
     assert rc == 1 and json.loads(out)["exception_name"], out
+
+
+@pytest.mark.parametrize("path", ["conda-meta/forged-1.0-0.json", "conda-meta", ".condatmp/x"])
+def test_package_may_not_ship_condas_bookkeeping(world, capsys, path):
+    world.chan.add(Pkg("evil", members=[File(path, b"{}")]))
+    world.attack(capsys, "evil", error="CondaVerificationError")
+
+
+def test_entry_point_through_a_package_made_bin_symlink(world, capsys):
+    _python(world.chan)
+    link = {"noarch": {"type": "python", "entry_points": ["pwn = mod:main"]}, "package_metadata_version": 1}
+    members = [Dir("x"), Link("x/y", ".."), Link("bin", "x/y/.."), File("site-packages/mod.txt", b"x")]
+    world.chan.add(Pkg("eppkg", noarch="python", subdir="noarch", depends=("python",), build="pyh_0",
+                       members=members, info={"info/link.json": json.dumps(link).encode()}))
+
+    def install_python():
+        rc, out, err = world.run(capsys, "install", "python")
+        assert rc == 0, err
+    world.attack(capsys, "eppkg", error="CondaVerificationError", setup=install_python)

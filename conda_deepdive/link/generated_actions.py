@@ -42,7 +42,11 @@ from conda_deepdive.link.path_actions import (
     CreateInPrefixPathAction,
     PathAction,
     _ctx,
+    _escape_error,
     _remove_empty_dirs,
+    check_parent_inside,
+    planned_symlinks,
+    resolves_inside,
 )
 
 __all__ = [
@@ -177,10 +181,19 @@ class CreatePythonEntryPointAction(CreateInPrefixPathAction):
         self.prefix_path_data = PathData(target_short_path, "unix_python_entry_point")
         self._clobber_hold: str | None = None
 
+    def verify(self):
+        # bin/ itself may be (or become, in this transaction) a symlink a package made
+        planned = planned_symlinks(self.transaction_context, self.target_prefix)
+        if not resolves_inside(self.target_prefix, BIN_DIRECTORY, planned):
+            return _escape_error(self.package_name, self.target_short_path)
+        self._verified = True
+        return None
+
     def execute(self) -> None:
         tc = self.transaction_context
         prefix = _ctx(tc, "target_prefix_override", "") or self.target_prefix
         python = os.path.join(prefix, python_short_path(tc["target_python_version"]))
+        check_parent_inside(tc, self.target_prefix, self.target_short_path, self.package_name)
         if os.path.lexists(self.target_full_path):
             self._clobber_hold = self.target_full_path + HOLD
             os.replace(self.target_full_path, self._clobber_hold)

@@ -126,6 +126,11 @@ class PathData:
         return f"PathData({self.path!r}, {self.path_type}{extra})"
 
 
+#: Top-level names a package may not ship: conda-meta/ holds the records (their ``files`` lists
+#: are what ``remove`` deletes) and .condatmp/ the transaction's scratch files.
+_RESERVED_TOP = ("conda-meta", ".condatmp")
+
+
 def check_short_path(path: Any, dist: str, source: str = "info/paths.json") -> str:
     """A path a package names (``paths.json``, ``info/files``, ``has_prefix``…) must stay inside
     the prefix: a non-empty relative string, no ``..`` component, no NUL. Returns it unchanged;
@@ -147,6 +152,8 @@ def check_short_path(path: Any, dist: str, source: str = "info/paths.json") -> s
         why = "climbs out with '..'"
     elif all(part in ("", ".") for part in path.split("/")):
         why = "names the prefix itself"
+    elif path.split("/")[0] in _RESERVED_TOP:
+        why = "is inside conda's own bookkeeping directory"
     if why:
         raise CondaVerificationError(
             f"The package {dist} lists an unsafe path in {source}: {path!r} {why}."
