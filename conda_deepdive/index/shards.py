@@ -140,7 +140,7 @@ def build_shards(repodata: Mapping[str, Any], subdir: str | None = None) -> tupl
     import zstandard
 
     info = dict(repodata.get("info") or {})
-    subdir = subdir or info.get("subdir") or ""
+    subdir = info.get("subdir") or subdir or ""
     groups: dict[str, dict[str, dict]] = {}
     for key in ("packages", "packages.conda"):
         for fn, record in (repodata.get(key) or {}).items():

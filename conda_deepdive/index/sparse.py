@@ -147,7 +147,7 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
         spans_of = dict(zip(top, top_spans))
         info = msgspec.json.decode(top["info"]) if "info" in top else {}
         version = msgspec.json.decode(top["repodata_version"]) if "repodata_version" in top else 0
-        if not isinstance(info, dict) or not isinstance(version, int):
+        if not isinstance(info, dict) or not isinstance(version, int) or isinstance(version, bool):
             return None
         groups = {}
         for key in ("packages.conda", "packages"):
