@@ -197,8 +197,9 @@ def test_kill_9_at_random_points_leaves_a_consistent_mirror(upstream, tmp_path):
     rng = random.Random(14)
     target = tmp_path / "m"
     problems: list[str] = []
+    killed = 0
     env = dict(os.environ, PYTHONPATH=str(PROJECT), HOME=str(tmp_path))
-    with FaultServer(upstream, latency=0.02) as srv:
+    with FaultServer(upstream, latency=0.04) as srv:
         cmd = [sys.executable, "-m", "conda_deepdive", "mirror", "--upstream-channel", f"{srv.url}/main",
                "--platform", "linux-64", "--target-directory", str(target), "--num-threads", "3", "-q"]
         stop = threading.Event()
@@ -211,21 +212,26 @@ def test_kill_9_at_random_points_leaves_a_consistent_mirror(upstream, tmp_path):
         watcher = threading.Thread(target=checker, daemon=True)
         watcher.start()
         try:
-            for round_ in range(4):
-                if round_ == 2:  # upstream changes between kills: a file disappears
+            # each round has work to be killed in: downloads, an upstream removal, local
+            # removals (--exclude), downloads again
+            for round_, extra in enumerate(([], [], "drop", ["--exclude", "numpy"], [], [])):
+                if extra == "drop":
                     up = upstream / "main" / "linux-64"
                     index = json.loads((up / "repodata.json").read_text())
                     del index["packages.conda"]["zlib-1.2.13-h5eee18b_1.conda"]
                     (up / "repodata.json").write_text(json.dumps(index, indent=2))
-                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(0.6, 1.6))
+                    extra = []
+                proc = subprocess.Popen(cmd + extra, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+                time.sleep(rng.uniform(0.4, 1.8))
                 proc.send_signal(signal.SIGKILL)
-                proc.wait()
+                killed += proc.wait() == -signal.SIGKILL
                 problems.extend(check_consistency(target))
             final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
         finally:
             stop.set()
             watcher.join()
+    assert killed >= 1  # at least one round died mid-sync
     assert problems == []
     assert final.returncode == 0, final.stdout + final.stderr
     assert check_consistency(target) == []
