@@ -191,3 +191,17 @@ def test_safety_checks_warn_prints_the_findings(env_pa):
     done = _run("create", "-y", "-p", str(strict), "liar", *channel_args(url),
                 env=dict(env, CONDA_SAFETY_CHECKS="enabled"))
     assert done.returncode == 1 and "SafetyError" in done.stderr and not strict.exists()
+
+
+def test_create_json_stderr_matches_reference_01(tmp_path):
+    """Reference 01 (real conda, ``create --json`` of the linkdemo channel): the pre-link
+    warning and both scripts' messages on stderr, byte for byte but for conda's install path."""
+    ref = json.loads(shared_path("reference", "link", "01_create_demo.json").read_text())
+    channel = shared_path("data", "channels", "linkdemo")
+    env = cli_env(tmp_path)
+    done = _run("create", "-y", "--json", "-p", str(tmp_path / "envs" / "demo"), "--override-channels",
+                "-c", channel.as_uri(), "pyhello", "hookpkg", "softpkg", env=env)
+    assert done.returncode == 0, done.stderr
+    mine = done.stderr.replace(channel.as_uri(), "file:///tmp/ref/channel")
+    assert mine == ref["stderr"].replace("/opt/conda-src/conda/core/link.py", "conda/core/link.py")
+    assert json.loads(done.stdout)["success"] is True
