@@ -427,6 +427,21 @@ def _configure_serve(sub) -> None:
     p.set_defaults(func=f"{_PKG}.main_serve.execute")
 
 
+def _configure_workshop(sub) -> None:
+    text = "Copy the course notebooks into DIR and start JupyterLab there (one command for the room)."
+    p = sub.add_parser("workshop", help=text, description=text)
+    p.add_argument("directory", metavar="DIR", nargs="?", default=None,
+                   help="Where the notebooks go (default: ./conda-deepdive-workshop).")
+    p.add_argument("--copy-only", action="store_true", help="Copy the notebooks; do not start JupyterLab.")
+    p.add_argument("--force", action="store_true",
+                   help="Overwrite notebooks you edited with the course's version.")
+    p.add_argument("--no-browser", action="store_true", help="Passed to JupyterLab: do not open a browser.")
+    p.add_argument("--port", type=int, default=None, help="Passed to JupyterLab: the port to serve on.")
+    p.add_argument("--lab-arg", dest="lab_args", action="append", default=[], metavar="ARG",
+                   help="Any other JupyterLab option, e.g. --lab-arg=--ip=0.0.0.0 (repeatable).")
+    p.set_defaults(func=f"{_PKG}.main_workshop.execute")
+
+
 def _configure_info(sub) -> None:
     text = "Display information about current conda install."
     p = sub.add_parser("info", help=text, description=text,
@@ -541,6 +556,7 @@ def generate_parser() -> ArgumentParser:
     _configure_nested(sub, "explain", "Explain, stage by stage, what a conda command would do and why.")
     _configure_serve(sub)
     _configure_mirror(sub)
+    _configure_workshop(sub)
     _configure_info(sub)
     _configure_search(sub)
     _configure_clean(sub)
