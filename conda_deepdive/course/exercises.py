@@ -426,3 +426,94 @@ check("04.2", ["ca-certificates"])''',
     wrong=["numpy"],
     hint="a package without dependencies keeps only itself and the virtual packages.",
 )((_check_04_2, lambda: ["ca-certificates"]))
+
+
+# ================================================================================================
+# 05 · the SAT solve
+# ================================================================================================
+def _conflict_05(specs: list[str]) -> tuple[str | None, list[str]]:
+    """(error name or None, the packages conda's conflict report groups the chains under)."""
+    from conda_deepdive.exceptions import CondaError
+    from conda_deepdive.render.conflicts import conflict_groups
+
+    with _sandbox("05.1") as sb:
+        s = sb.session("install", *specs, extra=["--dry-run"])
+        try:
+            s.run(until="solve")
+        except CondaError as exc:
+            return type(exc).__name__, [g.package for g in conflict_groups(exc)]
+        return None, []
+
+
+def _check_05_1(answer: Any) -> Verdict:
+    specs, package = answer
+    specs = [specs] if isinstance(specs, str) else list(specs)
+    if not specs:
+        return Verdict(False, "give the specs of a request.")
+    error, packages = _conflict_05(specs)
+    if error is None:
+        return Verdict(False, f"install {' '.join(specs)} solves fine: make it fail first.")
+    if error != "UnsatisfiableError":
+        return Verdict(False, f"that fails with {error}, not with a conflict; ask for packages that exist "
+                              "but cannot live together.")
+    if _norm(package) not in {_norm(p) for p in packages}:
+        return Verdict(False, f"it fails, but the conflict report does not group chains under {package!r} "
+                              f"(it names: {', '.join(packages)}).")
+    return Verdict(True, f"install {' '.join(specs)} is unsatisfiable, and the report has a group for {package}.")
+
+
+def _solution_05_1() -> tuple[list[str], str]:
+    specs = ["tablekit", "numpy>=2"]
+    error, packages = _conflict_05(specs)
+    return specs, packages[0]
+
+
+_exercise(
+    "05.1",
+    "Make a solve fail, then read the conflict: give a request (a list of specs, channel main) that is "
+    "unsatisfiable — not tablekit + arraykit — and the name of a package its conflict report groups "
+    "chains under. Answer (specs, package).",
+    solution_code='''
+# tablekit needs numpy <1.25; ask for numpy 2 next to it
+s_ = sb.session("install", "tablekit", "numpy>=2", extra=["--dry-run"])
+try:
+    s_.run(until="solve")
+except UnsatisfiableError as exc:
+    sb.show(exc)
+    answer = (["tablekit", "numpy>=2"], conflict_groups(exc)[0].package)
+check("05.1", answer)''',
+    wrong=(["numpy"], "numpy"),
+    hint="one of the requests above, with a numpy spec that contradicts it.",
+)((_check_05_1, _solution_05_1))
+
+
+def _feature_pass_05() -> str:
+    def bounds(*specs: str) -> dict[str, int]:
+        with _sandbox("05.2") as sb:
+            s = sb.session("install", *specs, extra=["--dry-run"]).run(until="solve")
+            return {p.name: p.bound for p in s.results["solve"].outcome.stats.passes}
+
+    plain, mkl = bounds("numpy"), bounds("numpy", "blas=*=mkl")
+    changed = [name for name in plain if plain[name] == 0 and mkl.get(name, 0) > 0]
+    return changed[0]
+
+
+def _check_05_2(answer: Any) -> Verdict:
+    expected = _feature_pass_05()
+    if _norm(answer) == _norm(expected):
+        return Verdict(True, f"{expected}: blas-1.0-mkl tracks a feature, which costs a point there; openblas costs 0.")
+    return Verdict(False, f"{answer!r} is not the pass whose best value changes when you force blas=*=mkl.")
+
+
+_exercise(
+    "05.2",
+    "Which optimisation pass makes `install numpy` prefer openblas over mkl? (Its best value is 0 for "
+    "`install numpy` and 1 for `install numpy blas=*=mkl`.)",
+    solution_code='''
+plain = {p.name: p.bound for p in s.results["solve"].outcome.stats.passes}
+forced = {p.name: p.bound for p in s_mkl.results["solve"].outcome.stats.passes}
+answer = next(name for name in plain if plain[name] == 0 and forced[name] > 0)
+check("05.2", answer)''',
+    wrong="package_count",
+    hint="compare the passes of s and s_mkl.",
+)((_check_05_2, _feature_pass_05))
