@@ -517,3 +517,64 @@ check("05.2", answer)''',
     wrong="package_count",
     hint="compare the passes of s and s_mkl.",
 )((_check_05_2, _feature_pass_05))
+
+
+# ================================================================================================
+# 06 · the transaction
+# ================================================================================================
+def _update_setup_06() -> Any:
+    with _sandbox("06") as sb:
+        sb.session("install", "zlib=1.2.8", channels=["main", "free"], prefix=sb.prefix_dir).run()
+        u = sb.session("update", "zlib", channels=["main", "free"], prefix=sb.prefix_dir).run(until="transaction")
+        txn = u.results["transaction"]
+        setup = txn.prefix_setups[sb.prefix_dir]
+        u.next()  # fetch: the action groups need the packages in the cache
+        pag = txn.action_groups[sb.prefix_dir]
+        history_field = next(f for f in pag._fields for g in getattr(pag, f) for a in g.actions
+                             if type(a).__name__ == "UpdateHistoryAction")
+        new = {p.name for p in setup.link_precs} - {p.name for p in setup.unlink_precs}
+        return new, history_field
+
+
+def _check_06_1(answer: Any) -> Verdict:
+    expected, _ = _update_setup_06()
+    got = {str(a).strip() for a in ([answer] if isinstance(answer, str) else answer)}
+    if got == expected:
+        return Verdict(True, f"NEW = linked but not unlinked: {', '.join(sorted(expected))}. zlib is on both "
+                             "sides, so it is UPDATED.")
+    missing, extra = expected - got, got - expected
+    parts = ([f"missing {sorted(missing)}"] if missing else []) + ([f"not new: {sorted(extra)}"] if extra else [])
+    return Verdict(False, "; ".join(parts) + ".")
+
+
+_exercise(
+    "06.1",
+    "In the plan of `update zlib` (after `install zlib=1.2.8` from free), which packages are NEW? "
+    "Answer a set of names, computed from the PrefixSetup.",
+    solution_code='''
+answer = {p.name for p in u_setup.link_precs} - {p.name for p in u_setup.unlink_precs}
+check("06.1", answer)''',
+    wrong={"zlib"},
+    hint="NEW = in link_precs, not in unlink_precs.",
+)((_check_06_1, lambda: _update_setup_06()[0]))
+
+
+def _check_06_2(answer: Any) -> Verdict:
+    _, expected = _update_setup_06()
+    if _norm(answer) == _norm(expected):
+        return Verdict(True, f"{expected}: the history is written with the environment's registration, "
+                             "after every package is linked.")
+    return Verdict(False, f"no UpdateHistoryAction in {answer!r}.")
+
+
+_exercise(
+    "06.2",
+    "Which PrefixActionGroup field holds the UpdateHistoryAction (the action that appends to "
+    "conda-meta/history)?",
+    solution_code='''
+answer = next(field for field in pag._fields for g in getattr(pag, field) for a in g.actions
+              if type(a).__name__ == "UpdateHistoryAction")
+check("06.2", answer)''',
+    wrong="prefix_record_groups",
+    hint="walk pag's fields and their groups' actions.",
+)((_check_06_2, lambda: _update_setup_06()[1]))
