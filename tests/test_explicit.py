@@ -196,3 +196,10 @@ def test_shared_packages_conda_and_tar_bz2(env, tmp_path, capsys):
     assert meta(prefix, "small-executable-1.0-0")["fn"] == "small-executable-1.0-0.conda"
     assert meta(prefix, "cph_test_data-0.0.1-0")["fn"] == "cph_test_data-0.0.1-0.tar.bz2"
     assert "<unknown>/" in out and "Solving environment" not in out
+
+
+def test_explain_says_why_without_a_solver(env, tmp_path, zlib_file, capsys):
+    code, out, err = run(["explain", "create", "-p", str(tmp_path / "env"), str(zlib_file)], env, capsys)
+    assert code == 0, err
+    assert "named exactly by the request" in out
+    assert not (tmp_path / "env").exists()

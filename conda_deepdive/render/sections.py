@@ -362,6 +362,10 @@ def one_line(name: str, result: Any) -> str:
 
     if isinstance(result, DeferredFailure):
         return f"{type(result.error).__name__} on the first attempt (conda retries)"
+    reason = getattr(getattr(result, "outcome", result), "reason", None)
+    if isinstance(reason, str) and reason.startswith("no solve"):  # an explicit install
+        records = getattr(result, "records", None) or getattr(result, "link_precs", None)
+        return reason + (f" ({len(records)} package(s))" if records else "")
     if name == "parse":
         words = list(getattr(result.namespace, "packages", None) or
                      getattr(result.namespace, "package_names", None) or [])

@@ -147,6 +147,11 @@ class NoSolve:
         self.stage = stage
 
     reason = NO_SOLVE
+    specs_to_add: tuple = ()  # what a SpecsState would offer: nothing was collected
+
+    def why(self, name: str) -> str:
+        """Why ``name`` is in the result (``explain`` asks the specs stage)."""
+        return "named exactly by the request (no solve, dependencies not checked)"
 
     def summary(self) -> dict:
         return {"skipped": True, "reason": NO_SOLVE}
