@@ -296,6 +296,8 @@ class SubdirData:
                 return self
         if fn == REPODATA_FN and _shards_enabled(self.context) and self._load_shards(started):
             return self  # CEP-16 shards: records come per name (shards.py)
+        if self._load_mapped(fn, started, memo_key, stamp):
+            return self  # a local file whose sparse index is already stored: nothing to read
         fetcher = RepodataFetch(self.channel, self.subdir, self.url, self.url_w_credentials,
                                 self.context, self.reporter)
         try:
@@ -346,6 +348,53 @@ class SubdirData:
 
     def _report(self) -> None:
         self.reporter.event(STAGE, "subdir_loaded", **self.fetch_info.summary())
+
+    def _load_mapped(self, fn: str, started: float, memo_key: Any, memo_stamp: Any) -> bool:
+        """``file://`` + uncompressed ``fn`` + a stored sparse index that matches the file: map
+        the file into memory (``mmap``) instead of reading it. Only the pages of the records
+        that get decoded are ever read, so the cost does not grow with the channel."""
+        if memo_key is None or not _sparse_enabled(self.context):
+            return False
+        from conda_deepdive.index import sparse
+
+        base = _url_to_path(self.url_w_credentials)
+        if (base / f"{fn}.zst").exists():
+            return False  # conda reads the .zst first: the full path decompresses it
+        path = base / fn
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        ctx = self.context
+        tar_only = bool(getattr(ctx, "use_only_tar_bz2", False))
+        key = cache_fn_url(self.url_w_credentials, fn)[: -len(".json")] + ("1" if tar_only else "")
+        index_file = sparse.index_path(_cache_dir(ctx), key)
+        t0 = time.perf_counter()
+        index = sparse.load_index(index_file, (fn, st.st_size, st.st_mtime_ns))
+        if index is None or st.st_size == 0:
+            return False
+        buf = sparse.map_file(path)
+        if buf is None:
+            return False
+        make = self._record_maker(index.info or {}, index.repodata_version)
+        self._store = RecordStore(index.entries, index.positions, sparse.make_decoder(buf, index, make),
+                                  trackers=index.features)
+        self.reporter.event(STAGE, "sparse_index", channel=_channel_name(self.channel),
+                            subdir=self.subdir, filename=fn, index="loaded (file mapped)",
+                            index_path=str(index_file), records=len(index.entries),
+                            names=len(index.positions),
+                            index_seconds=round(time.perf_counter() - t0, 6))
+        self.fetch_info = FetchInfo(
+            channel=_channel_name(self.channel), subdir=self.subdir, url=self.url,
+            repodata_fn=self.repodata_fn, filename=fn, source="file", cache="none", status=200,
+            bytes=st.st_size, json_bytes=st.st_size, record_count=len(self._store),
+            fetch_seconds=time.perf_counter() - started, reader="sparse",
+        )
+        with self._memory_lock:
+            self._memory[memo_key] = (memo_stamp, self._store, self.fetch_info)
+        self._loaded = True
+        self._report()
+        return True
 
     # -- sharded repodata (CEP-16) ---------------------------------------------------------------
     def _load_shards(self, started: float) -> bool:
@@ -421,9 +470,12 @@ class SubdirData:
         append = entries.append
         for group in (modern.items(), legacy_items):
             for fn, raw in group:
-                if "record_version" in raw and raw["record_version"] > 1:
+                if "record_version" in raw and isinstance(raw["record_version"], (int, float)) \
+                        and raw["record_version"] > 1:
                     continue  # conda ignores records from a future schema
                 name = raw.get("name")
+                if not isinstance(name, str):  # unreachable by name; building it raises (all())
+                    name = f"<invalid name {name!r}>"
                 pos = positions.get(name)
                 if pos is None:
                     positions[name] = [len(entries)]
