@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -41,7 +42,7 @@ from typing import Any, Callable
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 INDEX_SUFFIX = ".sparse.msgpack"
 _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
 
@@ -58,19 +59,41 @@ def sparse_enabled(env: Any = None) -> bool:
     return str(value).strip().lower() not in ("0", "false", "no")
 
 
+class _Entries:
+    """The ``(fn, start, end)`` of entry ``i``, read on demand from two packed integer arrays
+    and one string (what a stored index holds): loading 39k entries costs no Python objects."""
+
+    __slots__ = ("_fns", "_fn_ends", "_spans")
+
+    def __init__(self, fns: str, fn_ends: Any, spans: Any) -> None:
+        self._fns, self._fn_ends, self._spans = fns, fn_ends, spans
+
+    def __len__(self) -> int:
+        return len(self._fn_ends)
+
+    def __getitem__(self, i: int) -> tuple[str, int, int]:
+        if i < 0:
+            i += len(self._fn_ends)
+        start = self._fn_ends[i - 1] if i else 0
+        return self._fns[start:self._fn_ends[i]], self._spans[2 * i], self._spans[2 * i + 1]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass(frozen=True)
 class SparseIndex:
     """Where each record of one ``repodata.json`` is, by name (see module doc).
 
     ``entries`` are the kept records in conda's order (``packages.conda`` first, then the
     ``.tar.bz2`` files without a ``.conda`` twin), each ``(fn, start, end)``; ``positions`` maps a
-    name to entry numbers; ``twins`` maps an entry number to the ``(start, end)`` of its
-    ``.tar.bz2`` twin (conda copies the twin's md5/size onto the record).
+    name to entry numbers; ``twins`` maps the start offset of a ``.conda`` entry to the
+    ``(start, end)`` of its ``.tar.bz2`` twin (conda copies the twin's md5/size onto the record).
     """
 
     info: dict
     repodata_version: int
-    entries: list = field(repr=False)
+    entries: Any = field(repr=False)  # a list, or _Entries when read back from disk
     positions: dict = field(repr=False)
     twins: dict = field(repr=False)
     features: dict = field(repr=False)
@@ -81,14 +104,22 @@ class SparseIndex:
                 f"subdir {self.info.get('subdir')!r}>")
 
     def to_bytes(self) -> bytes:
+        """msgpack; the offsets as native 64-bit integer arrays (the file is a local cache)."""
         import msgpack
+        from array import array
 
-        flat_fns = [e[0] for e in self.entries]
-        flat_spans = [x for e in self.entries for x in e[1:]]
-        doc = {"version": INDEX_VERSION, "stamp": list(self.stamp), "info": self.info,
-               "repodata_version": self.repodata_version, "fns": flat_fns, "spans": flat_spans,
-               "positions": self.positions, "twins": [[k, *v] for k, v in self.twins.items()],
-               "features": self.features}
+        fns = [e[0] for e in self.entries]
+        fn_ends = array("q")
+        total = 0
+        for fn in fns:
+            total += len(fn)
+            fn_ends.append(total)
+        spans = array("q", [x for e in self.entries for x in e[1:]])
+        twins = array("q", [x for k, v in self.twins.items() for x in (k, *v)])
+        doc = {"version": INDEX_VERSION, "byteorder": sys.byteorder, "stamp": list(self.stamp),
+               "info": self.info, "repodata_version": self.repodata_version, "fns": "".join(fns),
+               "fn_ends": fn_ends.tobytes(), "spans": spans.tobytes(), "positions": self.positions,
+               "twins": twins.tobytes(), "features": self.features}
         return msgpack.packb(doc, use_bin_type=True)
 
     @classmethod
@@ -97,13 +128,16 @@ class SparseIndex:
 
         try:
             doc = msgpack.unpackb(data, raw=False, strict_map_key=False)
-            if doc.get("version") != INDEX_VERSION:
+            if doc.get("version") != INDEX_VERSION or doc.get("byteorder") != sys.byteorder:
                 return None
-            fns, spans = doc["fns"], doc["spans"]
-            entries = [(fn, spans[2 * i], spans[2 * i + 1]) for i, fn in enumerate(fns)]
-            twins = {t[0]: (t[1], t[2]) for t in doc["twins"]}
-            return cls(doc["info"], doc["repodata_version"], entries, doc["positions"], twins,
-                       doc["features"], tuple(doc["stamp"]))
+            fn_ends = memoryview(doc["fn_ends"]).cast("q")
+            spans = memoryview(doc["spans"]).cast("q")
+            if len(spans) != 2 * len(fn_ends):
+                return None
+            t = memoryview(doc["twins"]).cast("q")
+            twins = {t[i]: (t[i + 1], t[i + 2]) for i in range(0, len(t), 3)}
+            return cls(doc["info"], doc["repodata_version"], _Entries(doc["fns"], fn_ends, spans),
+                       doc["positions"], twins, doc["features"], tuple(doc["stamp"]))
         except Exception:  # a damaged index is rebuilt, never trusted
             return None
 
@@ -202,7 +236,7 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
             add(fn, span, skim)
             j = legacy_at.get(twin_fn)
             if j is not None and len(entries) > before:
-                twins[before] = legacy_spans[j]
+                twins[span[0]] = legacy_spans[j]
         for fn, span, skim in zip(legacy_fns, legacy_spans, legacy_skims):
             if fn not in shadowed:
                 add(fn, span, skim)
@@ -241,14 +275,24 @@ def save_index(path: Path, index: SparseIndex) -> bool:
         return False
 
 
+def map_file(path: Path) -> Any:
+    """The file's bytes as a read-only ``mmap`` (slices are ``bytes``), or ``None``."""
+    import mmap
+
+    try:
+        with open(path, "rb") as fh:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
 def make_decoder(buf: Any, index: SparseIndex, make: Callable[[str, dict], Any]) -> Callable[[str, int, int], Any]:
     """``(fn, start, end) -> PackageRecord``: decode one byte range, add the ``.tar.bz2`` twin's
     checksum and size as the full path does, then ``make`` the record."""
     import msgspec
 
     decode = msgspec.json.Decoder().decode
-    entries = index.entries
-    twins = {entries[i][1]: span for i, span in index.twins.items()}  # keyed by start offset
+    twins = index.twins  # keyed by the start offset of the .conda entry
 
     def build(fn: str, start: int, end: int) -> Any:
         raw = decode(buf[start:end])
