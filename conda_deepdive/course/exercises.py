@@ -578,3 +578,60 @@ check("06.2", answer)''',
     wrong="prefix_record_groups",
     hint="walk pag's fields and their groups' actions.",
 )((_check_06_2, lambda: _update_setup_06()[1]))
+
+
+# ================================================================================================
+# 07 · fetch and extract
+# ================================================================================================
+def _fetch_07() -> tuple[int, str]:
+    with _sandbox("07") as sb:
+        sb.session("install", "tzdata", "zlib=1.2.8", channels=["main", "free"], prefix=sb.prefix_dir).run()
+        again = sb.session("install", "tzdata", "zlib=1.2.8", channels=["main", "free"]).run(until="fetch")
+        planned = len(again.results["fetch"].cache_actions)
+        s = sb.session("install", "zlib", channels=["main"], extra=["--dry-run"],
+                       env={"CONDA_PKGS_DIRS": sb.path("pkgs-empty")}).run(until="transaction")
+        pfe = s.results["transaction"]._get_pfe().prepare()
+        url = next(a.url for a in pfe.cache_actions if "/zlib-" in a.url)
+        return planned, ".conda" if url.endswith(".conda") else ".tar.bz2"
+
+
+def _check_07_1(answer: Any) -> Verdict:
+    expected, _ = _fetch_07()
+    if int(answer) == expected:
+        return Verdict(True, f"{expected}: both packages are extracted in the cache already, so nothing is fetched.")
+    return Verdict(False, f"not {answer}: what is in <WORK>/pkgs after the first install?")
+
+
+_exercise(
+    "07.1",
+    "After the first install, a second environment asks for the same packages (tzdata, zlib=1.2.8) "
+    "with the same package cache. How many CacheUrlActions does its fetch stage plan?",
+    solution_code='''
+answer = len(s2.results["fetch"].cache_actions)
+check("07.1", answer)''',
+    wrong=2,
+    hint="ProgressiveFetchExtract.cache_actions of the second session.",
+)((_check_07_1, lambda: _fetch_07()[0]))
+
+
+def _check_07_2(answer: Any) -> Verdict:
+    _, expected = _fetch_07()
+    if _norm(answer).lstrip(".") == expected.lstrip("."):
+        return Verdict(True, f"{expected}: when a channel offers both, the index keeps the .conda record.")
+    return Verdict(False, f"conda does not download {answer!r} when both formats exist.")
+
+
+_exercise(
+    "07.2",
+    "Channel main offers zlib 1.2.13 as .conda and as .tar.bz2. Which one does the fetch stage download "
+    "into an empty package cache?",
+    solution_code='''
+s_ = sb.session("install", "zlib", channels=["main"], extra=["--dry-run"],
+                env={"CONDA_PKGS_DIRS": sb.path("pkgs-empty")}).run(until="transaction")
+pfe_ = s_.results["transaction"]._get_pfe().prepare()
+url = next(a.url for a in pfe_.cache_actions if "/zlib-" in a.url)
+answer = os.path.splitext(url)[1] if url.endswith(".conda") else ".tar.bz2"
+check("07.2", answer)''',
+    wrong=".tar.bz2",
+    hint="a dry run plans the fetch without running it: look at the CacheUrlAction's url.",
+)((_check_07_2, lambda: _fetch_07()[1]))

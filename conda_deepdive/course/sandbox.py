@@ -89,8 +89,11 @@ class Sandbox(Workshop):
             lines = lines[:limit] + [f"… ({len(text.splitlines()) - limit} more lines)"]
         return self.text("\n".join(lines))
 
-    def tree(self, path: str | os.PathLike, *, depth: int = 3, limit: int = 40) -> str:
-        """A sorted, sanitized listing of ``path`` (like ``tree -L depth``), files with sizes."""
+    def tree(self, path: str | os.PathLike, *, depth: int = 3, limit: int = 40,
+             exclude: Iterable[str] = ()) -> str:
+        """A sorted, sanitized listing of ``path`` (like ``tree -L depth``), files with sizes;
+        entries named in ``exclude`` are left out."""
+        skip = set(exclude)
         root = Path(path)
         lines = [self.text(str(root)) + "/"]
 
@@ -98,6 +101,8 @@ class Sandbox(Workshop):
             for child in sorted(folder.iterdir(), key=lambda p: self.text(p.name)):
                 if len(lines) > limit:
                     return
+                if child.name in skip:
+                    continue
                 pad, name = "    " * level, self.text(child.name)
                 if child.is_symlink():
                     lines.append(f"{pad}{name} -> {self.text(os.readlink(child))}")
