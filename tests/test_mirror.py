@@ -267,3 +267,18 @@ def test_progress_renderer_plain_and_rich(server, tmp_path):
     progress = MirrorProgress(rich_out, tty=True)
     assert mirror_channel(f"{server.url}/main", tmp_path / "b", ["linux-64"], reporter=progress).exit_code == 0
     assert progress._progress is None and progress._tasks == {}  # every bar closed
+
+
+def test_upstream_names_resolve_like_the_seed_tree():
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.mirror.conda_mirror import default_target, resolve_upstream
+
+    real = Context.load(env={"HOME": "/nonexistent", "CONDA_DEEPDIVE_REAL_DEFAULTS": "1"})
+    assert resolve_upstream("main", real) == ("https://repo.anaconda.com/pkgs/main", "main", True)
+    assert resolve_upstream("free", real) == ("https://repo.anaconda.com/pkgs/free", "free", True)
+    assert resolve_upstream("conda-forge", real) == ("https://conda.anaconda.org/conda-forge", "conda-forge", False)
+    teaching = Context.load(env={"HOME": "/nonexistent"})
+    url, name, is_defaults = resolve_upstream("main", teaching)
+    assert url == (channels_dir() / "pkgs" / "main").as_uri() and is_defaults
+    assert default_target("conda-forge", False, "/x").as_posix() == "/x/anaconda/cloud/conda-forge"
+    assert default_target("main", True, "/x").as_posix() == "/x/anaconda/pkgs/main"

@@ -174,8 +174,10 @@ def _human(n: int) -> str:
 def resolve_upstream(value: str, context: Any) -> tuple[str, str, bool]:
     """``main`` / ``conda-forge`` / a URL → (channel URL, channel name, is it a defaults channel).
 
-    Names resolve as conda resolves them — ``custom_channels``, then ``channel_alias`` (and the
-    teaching defaults, so ``main`` is the bundled channel when offline). A local path works too.
+    A short name that ends one of ``default_channels`` is that channel (``main`` →
+    ``…/pkgs/main``); other names resolve as conda resolves them — ``custom_channels``, then
+    ``channel_alias`` (the teaching defaults make both point at the bundled channels when
+    offline). A local path works too.
     """
     from conda_deepdive.models.channel import Channel
 
@@ -186,6 +188,17 @@ def resolve_upstream(value: str, context: Any) -> tuple[str, str, bool]:
         raise MirrorError("--upstream-channel defaults is a group of channels "
                           f"({', '.join(context.default_channels)}): mirror them one by one, "
                           "e.g. --upstream-channel main")
+    if "://" not in value and "/" not in value:
+        # a defaults channel by its short name: `main` is repo.anaconda.com/pkgs/main (the
+        # default_channels entry), as in the seed's tree, not conda.anaconda.org/main
+        for entry in context.default_channels:
+            if str(entry).rstrip("/").rsplit("/", 1)[-1] == value and "://" in str(entry):
+                return str(entry).rstrip("/"), value, True
+        if value in DEFAULTS_NAMES:  # free, pro …: beside the default channels (…/pkgs/<name>)
+            for entry in context.default_channels:
+                entry = str(entry).rstrip("/")
+                if "://" in entry and entry.rsplit("/", 2)[-2] == "pkgs":
+                    return f"{entry.rsplit('/', 1)[0]}/{value}", value, True
     channel = Channel.from_value(value, context.channel_config)
     url = channel.base_url
     if not url:
