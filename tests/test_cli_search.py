@@ -96,3 +96,15 @@ def test_search_runs_the_index_stage_through_the_tracer(env):
     assert "zlib" in json.loads(buf.getvalue())
     kinds = rec.kinds("index")
     assert "index_plan" in kinds and "subdir_loaded" in kinds and "index_built" in kinds
+
+
+def test_a_closed_pipe_ends_quietly(env):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "conda_deepdive", "search", "*", "--info"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err

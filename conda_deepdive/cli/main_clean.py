@@ -25,6 +25,8 @@ import shutil
 import sys
 from typing import Any, Iterable, Mapping
 
+from conda_deepdive.cli.main_info import swallow_broken_pipe
+
 __all__ = ["execute", "find_pkgs_dirs", "find_tarballs", "find_pkgs", "find_index_cache",
            "find_tempfiles", "find_logfiles", "clean"]
 
@@ -262,6 +264,7 @@ def clean(args: Any, context: Any, reporter: Any = None) -> dict[str, Any]:
     return result
 
 
+@swallow_broken_pipe
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None,
             reporter: Any = None) -> int:
     """Run ``clean``; ``--json`` prints conda's result document; ``--dry-run`` ends in DryRunExit."""

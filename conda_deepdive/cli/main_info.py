@@ -29,8 +29,8 @@ import os
 import sys
 from typing import Any, Iterable, Mapping
 
-__all__ = ["execute", "info_dict", "main_info_display", "detail_view", "list_all_known_prefixes",
-           "env_name", "envs_details", "envs_list_text"]
+__all__ = ["execute", "swallow_broken_pipe", "info_dict", "main_info_display", "detail_view",
+           "list_all_known_prefixes", "env_name", "envs_details", "envs_list_text"]
 
 ROOT_ENV_NAME = "base"
 
@@ -313,6 +313,24 @@ def detail_view(rows: Mapping[str, Any]) -> str:
 # the command
 # ------------------------------------------------------------------------------------------
 
+def swallow_broken_pipe(func):
+    """``conda info | head``: a reader that goes away ends the output quietly (exit 0), as
+    conda's ``swallow_broken_pipe`` does, instead of a BrokenPipeError traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BrokenPipeError:
+            # Python's recipe: point stdout at devnull so the interpreter's final flush is silent
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+
+    return wrapper
+
+
 def _components(args: Any, context: Any) -> list[str]:
     """conda's ``iter_info_components``."""
     flag = lambda name: bool(getattr(args, name, None))  # noqa: E731
@@ -347,6 +365,7 @@ def _system_text(info: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@swallow_broken_pipe
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int:
     """Run ``info`` (or ``env list``, which is ``info --envs``)."""
     from conda_deepdive.config.context import Context

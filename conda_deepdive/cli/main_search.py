@@ -26,6 +26,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from conda_deepdive.cli.main_info import swallow_broken_pipe
+
 __all__ = ["execute", "query_index", "table_text", "pretty_record_text", "search_json"]
 
 
@@ -196,6 +198,7 @@ def _search_envs(spec: Any, context: Any, env: Mapping[str, str], args: Any) -> 
     return 0
 
 
+@swallow_broken_pipe
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None,
             reporter: Any = None) -> int:
     """Run ``search [MATCH_SPEC]`` (default ``*``)."""
