@@ -96,3 +96,26 @@ def test_register_envs_false_from_condarc(capsys, tenv, tmp_path):
     assert not _registry(tenv).exists()
     rc, out = _run(capsys, tenv, "config", "--show", "register_envs")
     assert rc == 0 and out == "register_envs: False\n", out
+
+
+def test_remove_all_unregisters_the_prefix(capsys, tenv, tmp_path):
+    """What conda 26.7.1 does to environments.txt (checked against it): ``remove --all`` drops
+    the prefix and, like its ``_clean_environments_txt``, every line that is no environment;
+    ``--keep-env`` unregisters and the transaction's register action adds it back."""
+    env1, env2, gone = tmp_path / "env1", tmp_path / "env2", str(tmp_path / "gone")
+    for prefix in (env1, env2):
+        rc, out = _run(capsys, tenv, "create", "-y", "-q", "-p", str(prefix), "--override-channels", "-c", MAIN, "zlib")
+        assert rc == 0, out
+    with open(_registry(tenv), "a") as fh:
+        fh.write(gone + "\n")  # a prefix that no longer exists
+    assert _registry(tenv).read_text().splitlines() == [str(env1), str(env2), gone]
+
+    rc, out = _run(capsys, tenv, "remove", "--all", "-y", "-p", str(env1))
+    assert rc == 0, out
+    assert not env1.exists()
+    assert _registry(tenv).read_text() == f"{env2}\n"
+
+    rc, out = _run(capsys, tenv, "remove", "--all", "--keep-env", "-y", "-p", str(env2))
+    assert rc == 0, out
+    assert (env2 / "conda-meta" / "history").is_file()
+    assert _registry(tenv).read_text() == f"{env2}\n"

@@ -501,6 +501,26 @@ class _EnvironmentsTxt:
         _write_lines(path, [line for line in lines if line != location])
         return True
 
+    def _unregister(self) -> bool:
+        """``conda.core.envs_manager.unregister_env``: leave the file alone while ``conda-meta``
+        holds more than one entry (anything besides ``history``); otherwise rewrite it without
+        this prefix *and* without every line that is no environment any more (no
+        ``conda-meta/history``: ``_clean_environments_txt``). True if the prefix was listed."""
+        meta = os.path.join(self.target_prefix, "conda-meta")
+        if os.path.isdir(meta) and len(os.listdir(meta)) > 1:
+            return False
+        path = self.target_full_path
+        if not path or not os.path.isfile(path):
+            return False
+        location = os.path.normpath(self.target_prefix)
+        lines = _read_lines(path)
+        kept = [line for line in lines
+                if line != location and os.path.isfile(os.path.join(line, "conda-meta", "history"))]
+        if kept != lines:
+            with open(path, "w") as fh:  # conda's _rewrite_environments_txt
+                fh.write("\n".join(kept) + "\n")
+        return location in lines
+
 
 #: conda.core.envs_manager.register_env leaves out conda-build's scratch environments
 _NEVER_REGISTERED = ("placehold_pl", "skeleton_")
@@ -537,9 +557,10 @@ class RegisterEnvironmentLocationAction(_EnvironmentsTxt, PathAction):
 
 
 def _read_lines(path: str) -> list[str]:
+    """conda's ``yield_lines``: stripped, without blank lines and ``#`` comments."""
     try:
         with open(path) as fh:
-            return [line.rstrip("\n") for line in fh if line.strip()]
+            return [line.strip() for line in fh if line.strip() and not line.strip().startswith("#")]
     except FileNotFoundError:
         return []
 

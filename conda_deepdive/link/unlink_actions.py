@@ -104,14 +104,13 @@ class RemoveLinkedPackageRecordAction(UnlinkPathAction):
 
 
 class UnregisterEnvironmentLocationAction(_EnvironmentsTxt, PathAction):
-    """Drop the prefix from ``environments.txt`` once no package record is left in it."""
+    """Drop the prefix from ``environments.txt`` once ``conda-meta`` holds nothing but
+    ``history`` (conda's ``unregister_env``, which also drops lines that are no environment).
+    The register action that follows in the same transaction adds the prefix back, as in conda."""
 
     def execute(self) -> None:
         self._execute_successful = True
-        meta = os.path.join(self.target_prefix, "conda-meta")
-        if os.path.isdir(meta) and any(f.endswith(".json") for f in os.listdir(meta)):
-            return  # packages remain: the environment still exists
-        self._changed = self._drop_line()
+        self._changed = self._unregister()
 
     def reverse(self) -> None:
         if self._changed:

@@ -106,13 +106,17 @@ def remove_environment(prefix: str, env: Any = None) -> None:
     path = os.path.join(home, ".conda", "environments.txt")
     try:
         with open(path) as fh:
-            lines = fh.read().splitlines()
+            lines = [line.strip() for line in fh if line.strip() and not line.strip().startswith("#")]
     except OSError:
         return
-    kept = [line for line in lines if line.strip() and os.path.normpath(line.strip()) != os.path.normpath(prefix)]
-    if len(kept) != len([line for line in lines if line.strip()]):
+    # conda's _clean_environments_txt: every line that is no environment (no conda-meta/history)
+    # goes too, not only this prefix
+    location = os.path.normpath(prefix)
+    kept = [line for line in lines
+            if line != location and os.path.isfile(os.path.join(line, "conda-meta", "history"))]
+    if kept != lines:
         with open(path, "w") as fh:
-            fh.writelines(line + "\n" for line in kept)
+            fh.write("\n".join(kept) + "\n")
 
 
 def requested_specs(command: str, args: Any, context: Any) -> list[str]:
