@@ -635,3 +635,66 @@ check("07.2", answer)''',
     wrong=".tar.bz2",
     hint="a dry run plans the fetch without running it: look at the CacheUrlAction's url.",
 )((_check_07_2, lambda: _fetch_07()[1]))
+
+
+# ================================================================================================
+# 08 · link
+# ================================================================================================
+def _link_08() -> tuple[str, int]:
+    import json
+
+    from conda_deepdive.fetch.package_cache import PackageCacheData
+
+    with _sandbox("08") as sb:
+        sb.session("install", "python=3.11", "cowsay", channels=["main"], prefix=sb.prefix_dir).run()
+        cached = next(e.extracted_package_dir for e in PackageCacheData(sb.pkgs_dir).iter_entries()
+                      if e.dist_name.startswith("python-3.11"))
+        same = os.stat(os.path.join(cached, "bin", "python3.11")).st_ino == \
+            os.stat(os.path.join(sb.prefix_dir, "bin", "python3.11")).st_ino
+        meta = os.path.join(sb.prefix_dir, "conda-meta")
+        fn = next(f for f in os.listdir(meta) if f.startswith("cowsay-"))
+        with open(os.path.join(meta, fn), encoding="utf-8") as f:
+            record = json.load(f)
+        pycs = sum(p["path_type"] == "pyc_file" for p in record["paths_data"]["paths"])
+        return ("hardlink" if same else "copy"), pycs
+
+
+def _check_08_1(answer: Any) -> Verdict:
+    expected, _ = _link_08()
+    if _norm(answer) == expected:
+        return Verdict(True, f"a {expected}: the file holds the build prefix, which is rewritten for this "
+                             "prefix — never in the shared cache.")
+    return Verdict(False, f"not a {answer}: compare os.stat(...).st_ino of the cached and the linked file.")
+
+
+_exercise(
+    "08.1",
+    "Does bin/python3.11 arrive in the prefix as a 'hardlink' or as a 'copy'? Decide from the files "
+    "themselves (inodes), not from the action's name.",
+    solution_code='''
+cached = os.path.join(pkgs[next(k for k in pkgs if k.startswith("python-3.11"))], "bin", "python3.11")
+same = os.stat(cached).st_ino == os.stat(os.path.join(sb.prefix_dir, "bin", "python3.11")).st_ino
+answer = "hardlink" if same else "copy"
+check("08.1", answer)''',
+    wrong="hardlink",
+    hint="a hardlink shares the inode with the file in the package cache.",
+)((_check_08_1, lambda: _link_08()[0]))
+
+
+def _check_08_2(answer: Any) -> Verdict:
+    _, expected = _link_08()
+    if int(answer) == expected:
+        return Verdict(True, f"{expected} pyc files: conda lists the files it compiled as the package's own, so "
+                             "removing cowsay removes them too.")
+    return Verdict(False, f"not {answer}: count paths_data['paths'] entries whose path_type is 'pyc_file'.")
+
+
+_exercise(
+    "08.2",
+    "How many entries of cowsay's conda-meta record (paths_data) have path_type 'pyc_file'?",
+    solution_code='''
+answer = sum(p["path_type"] == "pyc_file" for p in record["paths_data"]["paths"])
+check("08.2", answer)''',
+    wrong=0,
+    hint="record['paths_data']['paths'], as opened in section 5.",
+)((_check_08_2, lambda: _link_08()[1]))
