@@ -85,6 +85,12 @@ class World:
             assert lines[0].startswith(error + ":"), lines[0]
         assert tree_digest(self.sentinel) == sentinel_before, "something outside the prefix changed"
         assert tree_digest(self.prefix) == prefix_before, "the prefix changed"
+        # the same refusal with --json: conda's error document on stdout, nothing else there
+        rc, out, err = self.run(capsys, "install", spec, json_mode=True)
+        doc = json.loads(out)
+        assert rc == 1 and doc["exception_name"] == lines[0].split(":")[0], doc
+        assert doc["message"].splitlines()[0] in lines[0] and "Traceback" not in err
+        assert tree_digest(self.sentinel) == sentinel_before and tree_digest(self.prefix) == prefix_before
         return lines[0]
 
 
@@ -452,3 +458,15 @@ def test_entry_point_through_a_package_made_bin_symlink(world, capsys):
         rc, out, err = world.run(capsys, "install", "python")
         assert rc == 0, err
     world.attack(capsys, "eppkg", error="CondaVerificationError", setup=install_python)
+
+
+def test_disk_full_anywhere_is_no_space_left_error(world, capsys, monkeypatch):
+    import conda_deepdive.cli.parser as parser
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(parser, "do_call", full)
+    rc, out, err = world.run(capsys, "install", "base")
+    assert rc == 1 and err.strip() == "NoSpaceLeftError: No space left on devices.", err
+    rc, out, err = world.run(capsys, "install", "base", json_mode=True)
+    assert rc == 1 and json.loads(out)["exception_name"] == "NoSpaceLeftError"

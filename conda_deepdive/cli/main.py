@@ -76,6 +76,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         from conda_deepdive.exceptions import CondaSignalInterrupt
 
         return print_error(CondaSignalInterrupt(signal.SIGINT), json_mode)
+    except OSError as exc:  # conda's ExceptionHandler: a full disk anywhere is NoSpaceLeftError
+        import errno
+
+        if exc.errno != errno.ENOSPC:
+            raise
+        from conda_deepdive.exceptions import NoSpaceLeftError
+
+        return print_error(NoSpaceLeftError(exc), json_mode or bool(parsed and getattr(parsed.namespace, "json", None)))
     return result if isinstance(result, int) else 0
 
 
