@@ -44,6 +44,28 @@ _BOOLISH = ("true", "false", "yes", "no", "on", "off", "y", "n", "1", "0", "")
 def check_raw_record(fn: Any, raw: Any, where: str) -> None:
     """Raise a documented CondaError unless ``raw`` (the entry ``fn`` of the repodata at
     ``where``) has conda's field types. ``noarch: banana`` is conda's CondaUpgradeError."""
+    # fast path (every record of a solve passes here): one look at each field the entry has;
+    # anything unusual goes through the full check below, which names the problem
+    if type(raw) is dict and "name" in raw and "version" in raw and "build" in raw:
+        types_of = _FIELD_TYPES.get
+        for key, value in raw.items():
+            types = types_of(key)
+            if types is not None and (type(value) not in types or
+                                      (type(value) in (list, tuple) and not all(type(v) is str for v in value))):
+                break
+        else:
+            name, noarch = raw["name"], raw.get("noarch")
+            if (name and "/" not in name and "\\" not in name and "\x00" not in name
+                    and name not in (".", "..")
+                    and (noarch is None or type(noarch) is bool or noarch.lower() in _NOARCH_OK)):
+                return
+    _check_raw_record_fully(fn, raw, where)
+
+
+_NOARCH_OK = frozenset(("python", "generic", "true", "false", "yes", "no", "on", "off", "y", "n", "1", "0", ""))
+
+
+def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> None:
     from conda_deepdive.exceptions import CondaUpgradeError, RepodataDecodeError
 
     def bad(why: str) -> RepodataDecodeError:

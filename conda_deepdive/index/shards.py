@@ -63,7 +63,7 @@ from conda_deepdive.index.repodata_cache import (
 __all__ = [
     "REPODATA_SHARDS_FN", "SHARD_CACHE_NAME", "ShardIndex", "ShardStore", "ShardCache",
     "build_shards", "write_shards", "WrittenShards", "fetch_shard_index", "build_repodata_subset",
-    "SubsetReport", "shards_enabled", "spec_to_package_name",
+    "SubsetReport", "spec_to_package_name", "root_names",
 ]
 
 REPODATA_SHARDS_FN = "repodata_shards.msgpack.zst"
@@ -75,15 +75,6 @@ ZSTD_LEVEL = 3
 STAGE = "index"
 _SHARD_FILE = re.compile(r"^[0-9a-f]{64}\.msgpack\.zst$")
 _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
-
-
-def shards_enabled(context: Any) -> bool:
-    """conda's ``repodata_use_shards`` (default on; ``CONDA_REPODATA_USE_SHARDS=false`` turns
-    it off)."""
-    value = getattr(context, "repodata_use_shards", True)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("0", "false", "no", "off")
-    return bool(value)
 
 
 # ------------------------------------------------------------------------------------------------

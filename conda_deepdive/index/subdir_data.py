@@ -144,9 +144,11 @@ def _sparse_enabled(context: Any) -> bool:
 
 
 def _shards_enabled(context: Any) -> bool:
-    from conda_deepdive.index.shards import shards_enabled
-
-    return shards_enabled(context)
+    """conda's ``repodata_use_shards`` (read here: importing shards.py costs a few ms)."""
+    value = getattr(context, "repodata_use_shards", True)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off")
+    return bool(value)
 
 
 def _check_repodata_shape(repodata: Any, url: str) -> None:
@@ -401,6 +403,9 @@ class SubdirData:
         """Use the channel's ``repodata_shards.msgpack.zst`` if it has one (``True``): the
         records of a name come from its shard, fetched when the subset walk or the solver asks
         (shards.py). ``False``: no shard index, read ``repodata.json`` as usual."""
+        if self.url_w_credentials.startswith("file://") and not (
+                _url_to_path(self.url_w_credentials) / "repodata_shards.msgpack.zst").is_file():
+            return False  # most local channels: no shards, and no need to import shards.py
         from conda_deepdive.index.shards import REPODATA_SHARDS_FN, ShardStore, fetch_shard_index
 
         index = fetch_shard_index(self.url, self.url_w_credentials, self.channel, self.subdir,
