@@ -470,3 +470,10 @@ def test_disk_full_anywhere_is_no_space_left_error(world, capsys, monkeypatch):
     assert rc == 1 and err.strip() == "NoSpaceLeftError: No space left on devices.", err
     rc, out, err = world.run(capsys, "install", "base", json_mode=True)
     assert rc == 1 and json.loads(out)["exception_name"] == "NoSpaceLeftError"
+
+
+@pytest.mark.parametrize("path", ["share//x.txt", "./share/x.txt", "share/x.txt/", "share/sub"])
+def test_paths_json_odd_paths(world, capsys, path):
+    world.chan.add(Pkg("evil", members=[File("share/x.txt", b"x"), Dir("share/sub")],
+                       paths=[{"_path": path, "path_type": "hardlink"}]))
+    world.attack(capsys, "evil", error="CondaVerificationError")

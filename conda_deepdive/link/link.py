@@ -152,6 +152,8 @@ def check_short_path(path: Any, dist: str, source: str = "info/paths.json") -> s
         why = "climbs out with '..'"
     elif all(part in ("", ".") for part in path.split("/")):
         why = "names the prefix itself"
+    elif any(part in ("", ".") for part in path.split("/")):
+        why = "has an empty or '.' component"
     elif path.split("/")[0] in _RESERVED_TOP:
         why = "is inside conda's own bookkeeping directory"
     if why:
@@ -167,7 +169,7 @@ def _bad_paths_json(dist: str, why: str):
     return CondaVerificationError(f"The package {dist} has an invalid info/paths.json: {why}.")
 
 
-_PATH_TYPES = ("hardlink", "softlink", "directory")
+_PATH_TYPES = ("hardlink", "softlink")  # what a package's paths.json may say (conda-build writes these)
 
 
 def _checked_path_entry(raw: Any, dist: str) -> "PathData":

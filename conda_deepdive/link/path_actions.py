@@ -412,6 +412,11 @@ class LinkPathAction(CreateInPrefixPathAction):
                 f"specified in the package manifest cannot be found."
             )
         spd = self.source_path_data
+        if not S_ISLNK(st.st_mode) and not S_ISREG(st.st_mode):
+            return CondaVerificationError(  # a directory (or worse) where the manifest says file
+                f"The package {name} lists '{self.source_short_path}' as a file, but in the "
+                f"package it is not a regular file or symlink; refusing to link it."
+            )
         if S_ISLNK(st.st_mode) and spd.path_type != "softlink":
             # os.link() would follow it and hard-link whatever it points at, maybe outside
             return CondaVerificationError(
