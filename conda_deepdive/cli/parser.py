@@ -97,6 +97,9 @@ def _add_channels(p: argparse.ArgumentParser) -> None:
     g.add_argument("--repodata-fn", action="append", dest="repodata_fns", metavar="REPODATA_FN",
                    help="Repodata file name to try (repeatable; leftmost first). "
                         "repodata.json is the final fallback.")
+    g.add_argument("--repodata-use-shards", action=argparse.BooleanOptionalAction,
+                   dest="repodata_use_shards", default=None,
+                   help="Use sharded repodata if available. Enabled by default.")
 
 
 def _add_solver_mode(p: argparse.ArgumentParser, update_modifiers: bool) -> argparse._ArgumentGroup:
