@@ -307,3 +307,22 @@ def test_removing_pyhello_removes_exactly_what_conda_removes(tmp_path, warm_pkgs
     ref_lines = ref["history_appended"].splitlines()
     mine_lines = appended.replace(shared_path("data", "channels", "linkdemo").as_uri(), "file:///tmp/ref/channel").splitlines()
     assert mine_lines[2:] == ref_lines[2:]
+
+
+def test_every_path_is_linked_by_the_method_conda_used(demo):
+    """03_link_methods_demo.json: per path, conda's result kind (file / symlink) and link count —
+    an absolute symlink (``bin/softpkg-sh -> /bin/sh``) is a one-link copy of its target."""
+    ref = json.loads(shared_path("reference", "link", "03_link_methods_demo.json").read_text())
+    prefix = demo["prefix"]
+    checked = 0
+    for entry in ref:
+        path = prefix / entry["path"]
+        if entry["kind"] == "symlink":
+            assert path.is_symlink(), entry["path"]
+        elif entry["kind"] == "file" and entry["method"] in ("copy", "hardlink"):
+            assert path.is_file() and not path.is_symlink(), entry["path"]
+            assert os.stat(path).st_nlink == entry["nlink"], entry["path"]
+        else:
+            continue
+        checked += 1
+    assert checked > 20
