@@ -698,3 +698,77 @@ check("08.2", answer)''',
     wrong=0,
     hint="record['paths_data']['paths'], as opened in section 5.",
 )((_check_08_2, lambda: _link_08()[1]))
+
+
+# ================================================================================================
+# 09 · unlink and rollback
+# ================================================================================================
+def _rollback_09(fail_at: int | str) -> tuple[int, list[str], int]:
+    """(reversed count, reversed action classes in order, number of planned actions)."""
+    from conda_deepdive.course.explorer import execution_plan, replay_with_fault
+
+    with _sandbox("09") as sb:
+        sb.session("install", "python=3.11", channels=["main"], prefix=sb.prefix_dir).run()
+        s = sb.session("install", "cowsay", "whereami", channels=["main"], prefix=sb.prefix_dir).run(until="fetch")
+        txn = s.results["transaction"].verify()
+        planned = len(execution_plan(txn))
+        if isinstance(fail_at, int) and not 1 <= fail_at <= planned:
+            return -1, [], planned
+        replay = replay_with_fault(txn, fail_at)
+        order = [e.data["action"] for e in replay.events if e.kind == "reverse"]
+        return replay.reversed_count, order, planned
+
+
+def _check_09_1(answer: Any) -> Verdict:
+    number, predicted = (int(a) for a in answer)
+    count, _, planned = _rollback_09(number)
+    if count < 0:
+        return Verdict(False, f"there is no action #{number}: the plan has actions 1 to {planned}.")
+    if predicted == count:
+        return Verdict(True, f"failing at #{number}, the {count} actions that ran are reversed, last one first.")
+    return Verdict(False, f"failing at #{number} does not reverse {predicted} actions: which actions had run "
+                          "before it failed?")
+
+
+def _solution_09_1() -> tuple[int, int]:
+    count, _, _ = _rollback_09(5)
+    return 5, count
+
+
+_exercise(
+    "09.1",
+    "Pick an action number of the cowsay + whereami install and predict how many actions the rollback "
+    "reverses if that action fails. Answer (number, count).",
+    solution_code='''
+from conda_deepdive.course.explorer import replay_with_fault
+number = 5
+replay = replay_with_fault(probe.results["transaction"], number)
+print(repr(replay))          # the actions before #5 ran, so they are reversed
+answer = (number, replay.reversed_count)
+check("09.1", answer)''',
+    wrong=(5, 5),
+    hint="the failing action itself did not run; every action before it did.",
+)((_check_09_1, _solution_09_1))
+
+
+def _first_reversed_09() -> str:
+    _, order, _ = _rollback_09("CreatePrefixRecordAction")
+    return order[0]
+
+
+def _check_09_2(answer: Any) -> Verdict:
+    expected = _first_reversed_09()
+    if _norm(answer) == _norm(expected):
+        return Verdict(True, f"{expected}: it was the last to run before the failure, so it is the first undone.")
+    return Verdict(False, f"{answer!r} is not reversed first; the rollback goes from the last executed action back.")
+
+
+_exercise(
+    "09.2",
+    "When the first CreatePrefixRecordAction fails, which action class does the rollback reverse first?",
+    solution_code='''
+answer = reversed_[0]["action"]     # from the rollback in section 3
+check("09.2", answer)''',
+    wrong="LinkPathAction",
+    hint="look at the first 'reverse' event of the rollback above.",
+)((_check_09_2, _first_reversed_09))
