@@ -441,7 +441,7 @@ def load_prefix_records(prefix: str) -> dict[str, dict]:
             try:
                 with open(os.path.join(meta, fn), encoding="utf-8") as fh:
                     data = json.load(fh)
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 continue
             if isinstance(data, dict) and data.get("name"):
                 data["__file__"] = fn

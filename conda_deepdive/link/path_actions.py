@@ -387,10 +387,18 @@ class LinkPathAction(CreateInPrefixPathAction):
         from conda_deepdive.exceptions import CondaVerificationError, SafetyError
 
         name = self.package_info.name
-        planned = planned_symlinks(self.transaction_context, self.target_prefix)
         directory = (self.target_short_path if self.link_type == LinkType.directory
                      else self.target_short_path.rpartition("/")[0])
-        if directory and not resolves_inside(self.target_prefix, directory, planned):
+        inside = True
+        if directory:
+            # one answer per directory: nothing on disk changes during verify, and the planned
+            # symlinks are all known once the actions exist
+            memo = self.transaction_context.setdefault("_verify_dirs", {}).setdefault(self.target_prefix, {})
+            inside = memo.get(directory)
+            if inside is None:
+                planned = planned_symlinks(self.transaction_context, self.target_prefix)
+                inside = memo[directory] = resolves_inside(self.target_prefix, directory, planned)
+        if not inside:
             reported = self.transaction_context.setdefault("_escapes_reported", set())
             if name in reported:  # one line per package: its first such path says it all
                 return None       # (the transaction fails on that first error anyway)
