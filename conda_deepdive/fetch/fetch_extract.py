@@ -16,11 +16,17 @@ Each unit of work is an *action* object with conda's four verbs: ``verify``, ``e
 
 What to notice:
 
-* downloads are checked against the record's size, md5 **and** sha256 before they are kept;
+* a channel is untrusted: a package filename must be a plain name (``../../x.tar.bz2``, ``/abs``
+  or ``a/b.conda`` would be joined to the cache directory as they are — ``SafetyError``);
+* downloads are checked against the record's size, md5 **and** sha256 before they are kept, and
+  are never read past the declared size (a server may send gigabytes, or never stop); the
+  ``remote_connect_timeout_secs`` / ``remote_read_timeout_secs`` settings bound the waiting;
 * extraction goes to a temporary directory that is renamed into place only when complete, and
   refuses archive members with absolute paths, ``..``, symlinks that climb out of the package,
-  members written *through* a symlink, and device files (conda relies on
-  conda-package-streaming for a subset of these checks);
+  members written *through* or *onto* a symlink, hard links to anything but a regular file
+  extracted earlier (``os.link`` follows symlinks), and device files (conda relies on
+  conda-package-streaming for a subset of these checks); a damaged archive of any kind is a
+  ``CorruptedArchiveError``, a full disk a ``NoSpaceLeftError``;
 * a package without ``info/paths.json`` is still accepted — conda falls back to ``info/files``
   (old packages); one without ``info/index.json`` is refused;
 * downloads of different packages run in parallel (``context.fetch_threads``), and a file lock

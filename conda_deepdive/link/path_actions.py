@@ -34,6 +34,13 @@ one (base classes and linking),
 :mod:`conda_deepdive.link.unlink_actions` (removal); :mod:`conda_deepdive.link.action_tree` shows
 the whole tree.
 
+Safety: a package is untrusted. ``verify()`` follows every parent directory of every target
+through the symlinks already in the prefix *and* those the transaction is about to create, and
+refuses (``CondaVerificationError``) a file that would land outside the prefix — package A
+shipping ``m -> a/b/c/l/../..`` and package B shipping ``m/x`` is caught before anything
+changes; ``execute()`` checks again just before writing. An absolute symlink in a package is
+written as a copy of its target, as conda does (only relative symlinks stay links).
+
 What to notice: removal is a *rename* to ``<path>.c~`` (cheap to reverse); the ``.c~`` files are
 deleted only in ``cleanup()``. Where conda cannot undo something (a clobbered file, a
 ``__pycache__`` directory, an empty directory it created) conda-deepdive does, so a rolled-back
