@@ -64,3 +64,39 @@ def test_case_in_mode(mode: str, case: dict, tmp_path: Path, monkeypatch, sharde
     got = tcc.run_cli(case, tmp_path)
     problems = tcc.compare(case, got, tmp_path / "env")
     assert not problems, f"{mode} {case['id']} ({case['command']} {' '.join(case['specs'])}):\n" + "\n".join(problems)
+
+
+def _subdirs() -> list:
+    if not tcc.CHANNELS_DIR.is_dir():
+        return []
+    params = []
+    for ch in sorted({ch for case in tcc._CASES for ch in case["channels"]}):
+        for subdir_dir in sorted((tcc.CHANNELS_DIR / ch).iterdir()):
+            path = subdir_dir / "repodata.json"
+            if path.is_file():
+                marks = [pytest.mark.slow] if path.stat().st_size > 2_000_000 else []
+                params.append(pytest.param(ch, subdir_dir.name, id=f"{ch}/{subdir_dir.name}", marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("channel,subdir", _subdirs())
+def test_shards_hold_the_same_records(channel: str, subdir: str, tmp_path: Path, sharded_channels) -> None:
+    """What test_resolve_cases.py feeds Resolve — every record of a channel subdir — is the same
+    whether it comes from repodata.json or from the shards written from it."""
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.index.subdir_data import SubdirData
+
+    ctx = Context.from_values(pkgs_dirs=[str(tmp_path / "pkgs")])
+    SubdirData.clear_memory_cache()
+    plain = SubdirData((tcc.CHANNELS_DIR / channel).as_uri(), subdir, ctx).load()
+    sharded = SubdirData((sharded_channels / channel).as_uri(), subdir, ctx).load()
+    assert sharded.fetch_info.reader == "shards"
+
+    def key(rec):
+        d = rec.dump()
+        d.pop("url", None)
+        d.pop("channel", None)  # the copies live elsewhere: only where they come from differs
+        return json.dumps(d, sort_keys=True, default=str)
+
+    assert sorted(map(key, sharded.records)) == sorted(map(key, plain.records))
+    assert sorted(sharded.name_counts().items()) == sorted(plain.name_counts().items())

@@ -372,7 +372,8 @@ class SubdirData:
         key = cache_fn_url(self.url_w_credentials, fn)[: -len(".json")] + ("1" if tar_only else "")
         index_file = sparse.index_path(_cache_dir(ctx), key)
         t0 = time.perf_counter()
-        index = sparse.load_index(index_file, (fn, st.st_size, st.st_mtime_ns))
+        with gc_policy.paused():  # ~10⁴ acyclic objects: see gc_policy.py
+            index = sparse.load_index(index_file, (fn, st.st_size, st.st_mtime_ns))
         if index is None or st.st_size == 0:
             return False
         buf = sparse.map_file(path)
