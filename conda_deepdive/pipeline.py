@@ -293,10 +293,10 @@ class Session:
         fetch_index. Only called when some channel publishes shards."""
         from conda_deepdive.exceptions import CondaError
         from conda_deepdive.index.shards import root_names
-        from conda_deepdive.solve.install_flow import requested_specs
+        from conda_deepdive.solve.install_flow import remove_specs, requested_specs
 
         try:
-            specs = (list(getattr(self.args, "packages", None) or []) if self.command == "remove"
+            specs = (remove_specs(self.args) if self.command == "remove"
                      else requested_specs(self.command, self.args, self.context))
         except CondaError:
             specs = []

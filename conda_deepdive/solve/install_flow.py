@@ -284,7 +284,9 @@ def solve_attempts(session: Any) -> "SolveStageResult":
 
         cache = session.__dict__.setdefault("_indexes", {})
         if fn not in cache:
-            cache[fn] = fetch_index(context, repodata_fn=fn, reporter=session.reporter)
+            # sharded channels: the subset walk starts from the same names as stage 3's (shards.py)
+            cache[fn] = fetch_index(context, repodata_fn=fn, reporter=session.reporter,
+                                    root_names=getattr(session, "_root_names", None))
         return cache[fn]
 
     def solver_for(fn: str) -> Any:
