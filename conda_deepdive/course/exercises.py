@@ -772,3 +772,77 @@ check("09.2", answer)''',
     wrong="LinkPathAction",
     hint="look at the first 'reverse' event of the rollback above.",
 )((_check_09_2, _first_reversed_09))
+
+
+# ================================================================================================
+# 10 · the mirror
+# ================================================================================================
+def _mirror_10() -> tuple[str | None, int]:
+    """(the channel the seed's recipe cannot read offline, files downloaded for main)."""
+    import re
+
+    from conda_deepdive.exceptions import CondaError
+    from conda_deepdive.mirror.conda_mirror import mirror_channel
+    from conda_deepdive.pipeline import Session
+    from conda_deepdive.render.notebook import teaching_channel
+
+    with _sandbox("10") as sb:
+        root = sb.path("anaconda")
+        downloaded = 0
+        for name, where in (("main", "pkgs/main"), ("free", "pkgs/free"), ("conda-forge", "cloud/conda-forge")):
+            result = mirror_channel(teaching_channel(name), os.path.join(root, where), ["linux-64"])
+            if name == "main":
+                downloaded = result.downloaded_files
+        sb.write_condarc(f"channel_alias: file://{root}/pkgs\nchannels:\n  - conda-forge\n  - main\n"
+                         "  - free\noffline: true\n")
+        s = Session.from_argv(["create", "-y", "-p", sb.path("offline-env"), "numpy", "--dry-run"],
+                              env={**sb.env, "CONDA_DEEPDIVE_REAL_DEFAULTS": "1"})
+        try:
+            s.run(until="index")
+        except CondaError as exc:
+            match = re.search(r"for channel (\S+) <", str(exc))
+            return (match.group(1) if match else None), downloaded
+        return None, downloaded
+
+
+def _check_10_1(answer: Any) -> Verdict:
+    expected, _ = _mirror_10()
+    if expected is not None and _norm(answer) == _norm(expected):
+        return Verdict(True, f"{expected}: channel_alias only reaches anaconda/pkgs/<name>, and the mirror put "
+                             f"{expected} under anaconda/cloud.")
+    return Verdict(False, f"{answer!r} is read fine from the mirror; which channel is not under anaconda/pkgs/?")
+
+
+_exercise(
+    "10.1",
+    "With the seed's condarc (channel_alias → anaconda/pkgs, channels conda-forge, main, free, offline), "
+    "which channel cannot be read before the custom_channels fix?",
+    solution_code='''
+import re
+rc, output = first_try          # the create of section 4, before the fix
+answer = re.search(r"for channel (\\S+) <", output).group(1)
+check("10.1", answer)''',
+    wrong="main",
+    hint="read the error of the first create in section 4.",
+)((_check_10_1, lambda: _mirror_10()[0]))
+
+
+def _check_10_2(answer: Any) -> Verdict:
+    _, expected = _mirror_10()
+    if int(answer) == expected:
+        return Verdict(True, f"{expected} files: every package of main's linux-64 and noarch (the index files are "
+                             "published, not counted as downloads).")
+    return Verdict(False, f"not {answer}: a first mirror of main into an empty directory — what does "
+                          "MirrorResult.downloaded_files say?")
+
+
+_exercise(
+    "10.2",
+    "How many files does a first mirror of main (linux-64, with noarch) download into an empty directory?",
+    solution_code='''
+first = mirror_channel(teaching_channel("main"), sb.path("fresh-mirror"), ["linux-64"])
+answer = first.downloaded_files
+check("10.2", answer)''',
+    wrong=0,
+    hint="mirror_channel(...) into a new directory returns a MirrorResult.",
+)((_check_10_2, lambda: _mirror_10()[1]))
