@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 __all__ = ["Verdict", "Exercise", "EXERCISES", "ask", "check", "solution_markdown", "exercises_for"]
@@ -223,6 +224,7 @@ check("01.2", my_condarc)''',
 # ================================================================================================
 # 02 · the index
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _verdicts_02() -> tuple[str, str]:
     with _sandbox("02.1") as sb:
         channel = sb.serve(max_age=60) + "/pkgs/main"
@@ -263,6 +265,7 @@ check("02.1", answer)''',
 )((_check_02_1, _verdicts_02))
 
 
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _counts_02() -> tuple[int, int]:
     from conda_deepdive.index.index import fetch_index
 
@@ -301,6 +304,7 @@ check("02.2", answer)''',
 # ================================================================================================
 # 03 · channel priority
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _solve_03(mode: str, *specs: str) -> Any:
     with _sandbox("03") as sb:
         s = sb.session("install", *specs, channels=["main", "conda-forge"], extra=["--dry-run"],
@@ -365,6 +369,7 @@ check("03.2", answer)''',
 # ================================================================================================
 # 04 · specs and reduction
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _numpy_after_04() -> int:
     with _sandbox("04.1") as sb:
         sb.session("install", "python=3.11", "six", channels=["main"], prefix=sb.prefix_dir).run()
@@ -392,7 +397,8 @@ check("04.1", answer)''',
 )((_check_04_1, _numpy_after_04))
 
 
-def _reduction_share_04(specs: list[str]) -> tuple[int, int]:
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
+def _reduction_share_04(specs: tuple[str, ...]) -> tuple[int, int]:
     with _sandbox("04.2") as sb:
         s = sb.session("install", *specs, channels=["main", "conda-forge", "free"],
                        extra=["--dry-run", "--repodata-fn", "repodata.json"]).run(until="reduce")
@@ -405,7 +411,7 @@ def _check_04_2(answer: Any) -> Verdict:
         return Verdict(False, "give at least one spec.")
     if any(s.split("=")[0].split(">")[0].split("<")[0].strip() == "tzdata" for s in specs):
         return Verdict(False, "tzdata is the notebook's own example: find another request.")
-    kept, total = _reduction_share_04(specs)
+    kept, total = _reduction_share_04(tuple(specs))
     share = kept / total
     if share < 0.10:
         return Verdict(True, f"the reduced index keeps {kept} of {total} records ({share:.0%}): the solver "
@@ -431,7 +437,8 @@ check("04.2", ["ca-certificates"])''',
 # ================================================================================================
 # 05 · the SAT solve
 # ================================================================================================
-def _conflict_05(specs: list[str]) -> tuple[str | None, list[str]]:
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
+def _conflict_05(specs: tuple[str, ...]) -> tuple[str | None, list[str]]:
     """(error name or None, the packages conda's conflict report groups the chains under)."""
     from conda_deepdive.exceptions import CondaError
     from conda_deepdive.render.conflicts import conflict_groups
@@ -450,7 +457,7 @@ def _check_05_1(answer: Any) -> Verdict:
     specs = [specs] if isinstance(specs, str) else list(specs)
     if not specs:
         return Verdict(False, "give the specs of a request.")
-    error, packages = _conflict_05(specs)
+    error, packages = _conflict_05(tuple(specs))
     if error is None:
         return Verdict(False, f"install {' '.join(specs)} solves fine: make it fail first.")
     if error != "UnsatisfiableError":
@@ -464,7 +471,7 @@ def _check_05_1(answer: Any) -> Verdict:
 
 def _solution_05_1() -> tuple[list[str], str]:
     specs = ["tablekit", "numpy>=2"]
-    error, packages = _conflict_05(specs)
+    error, packages = _conflict_05(tuple(specs))
     return specs, packages[0]
 
 
@@ -487,6 +494,7 @@ check("05.1", answer)''',
 )((_check_05_1, _solution_05_1))
 
 
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _feature_pass_05() -> str:
     def bounds(*specs: str) -> dict[str, int]:
         with _sandbox("05.2") as sb:
@@ -522,6 +530,7 @@ check("05.2", answer)''',
 # ================================================================================================
 # 06 · the transaction
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _update_setup_06() -> Any:
     with _sandbox("06") as sb:
         sb.session("install", "zlib=1.2.8", channels=["main", "free"], prefix=sb.prefix_dir).run()
@@ -583,6 +592,7 @@ check("06.2", answer)''',
 # ================================================================================================
 # 07 · fetch and extract
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _fetch_07() -> tuple[int, str]:
     with _sandbox("07") as sb:
         sb.session("install", "tzdata", "zlib=1.2.8", channels=["main", "free"], prefix=sb.prefix_dir).run()
@@ -640,6 +650,7 @@ check("07.2", answer)''',
 # ================================================================================================
 # 08 · link
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _link_08() -> tuple[str, int]:
     import json
 
@@ -703,6 +714,7 @@ check("08.2", answer)''',
 # ================================================================================================
 # 09 · unlink and rollback
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _rollback_09(fail_at: int | str) -> tuple[int, list[str], int]:
     """(reversed count, reversed action classes in order, number of planned actions)."""
     from conda_deepdive.course.explorer import execution_plan, replay_with_fault
@@ -777,6 +789,7 @@ check("09.2", answer)''',
 # ================================================================================================
 # 10 · the mirror
 # ================================================================================================
+@lru_cache(maxsize=None)  # one run per kernel: the teaching channels do not change
 def _mirror_10() -> tuple[str | None, int]:
     """(the channel the seed's recipe cannot read offline, files downloaded for main)."""
     import re

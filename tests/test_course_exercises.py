@@ -1,0 +1,88 @@
+"""The course's exercises: every check accepts the right answer and rejects a wrong one.
+
+The right answer is computed the way each exercise's solution computes it (``Exercise.solution``,
+from the stages' real result objects, never stored); the wrong one is the exercise's own
+``wrong`` example. Every notebook of the course has exercises, and every exercise's solution is
+shown (collapsed) in its notebook. The Sandbox the notebooks use is checked too: placeholders,
+a loopback server that stops, nothing left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conda_deepdive.course import exercises
+from conda_deepdive.course.exercises import EXERCISES, Verdict, check, solution_markdown
+from conda_deepdive.course.sandbox import Sandbox
+
+NOTEBOOKS = Path(exercises.__file__).resolve().parent / "notebooks"
+KEYS = sorted(EXERCISES)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_check_accepts_the_solution_and_rejects_a_wrong_answer(key):
+    ex = EXERCISES[key]
+    right = ex.check(ex.solution())
+    assert isinstance(right, Verdict) and right.ok, right
+    wrong = ex.check(ex.wrong)
+    assert not wrong.ok, wrong
+    assert repr(right).startswith("✔") and repr(wrong).startswith("✘")
+
+
+def test_a_placeholder_answer_and_a_malformed_answer_are_not_right():
+    assert not check("01.1", ...).ok
+    assert "replace the ..." in check("01.1", ...).message
+    verdict = check("01.1", 42)  # not a pair: explained, never raised
+    assert not verdict.ok and "could not be checked" in verdict.message
+
+
+def test_every_notebook_has_exercises_and_shows_their_solutions_collapsed():
+    books = sorted(NOTEBOOKS.glob("*.ipynb"))
+    assert len(books) >= 9
+    for book in books:
+        number = book.name[:2]
+        keys = [k for k in KEYS if k.startswith(number + ".")]
+        assert keys, f"{book.name} has no exercises"
+        cells = json.loads(book.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+        for key in keys:
+            assert f'ask("{key}")' in code and f'check("{key}"' in code, (book.name, key)
+            assert solution_markdown(key) in markdown, (book.name, key)
+            assert solution_markdown(key).startswith("<details>")
+
+
+def test_sandbox_workspace_placeholders_and_cleanup():
+    sb = Sandbox("unit")
+    try:
+        assert os.path.isfile(os.path.join(sb.prefix_dir, "conda-meta", "history"))
+        sb.write_condarc("channel_priority: strict\n")
+        context = sb.context("install", "numpy", env={"CONDA_CHANNEL_PRIORITY": "disabled"})
+        assert context.channel_priority == "disabled"
+        assert sb.text(context.source_of("channel_priority")) == "envvars"
+        assert context.pkgs_dirs == (sb.pkgs_dir,) and context.subdir == "linux-64"
+        assert sb.text(sb.context("install", "numpy").source_of("channel_priority")) == "<WORK>/condarc"
+        assert sb.text(f"{sb.root}/x at 2026-12-02 23:00:01") == "<WORK>/x at <TIME>"
+        url = sb.serve()
+        import requests
+
+        assert requests.get(f"{url}/pkgs/main/noarch/repodata.json", timeout=10).status_code == 200
+        assert sb.text(url) == "<SERVER>"
+        assert sb.requests_seen() == ['"GET /pkgs/main/noarch/repodata.json HTTP/1.1" 200 ' +
+                                      str(os.path.getsize(_channels() / "pkgs/main/noarch/repodata.json"))]
+    finally:
+        sb.cleanup()
+    assert sb.removed
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/pkgs/main/noarch/repodata.json", timeout=2)
+    sb.cleanup()  # twice is fine
+
+
+def _channels() -> Path:
+    from conda_deepdive.config.teaching_defaults import channels_dir
+
+    return Path(channels_dir())
