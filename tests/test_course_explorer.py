@@ -159,6 +159,24 @@ def test_fault_picker_rolls_back_and_the_prefix_is_identical(sandbox):
     assert "conda-meta/history" in prefix_digest(prefix)
 
 
+def test_fault_replay_keeps_a_verified_transactions_temp_files(sandbox):
+    """The session's transaction may already be verified (its prefix-rewritten files wait in
+    <prefix>/.condatmp); a replay must not take them away, or the real link would fail."""
+    ex = StageExplorer(["install", "cowsay", "whereami"], sandbox)
+    ex.run_to("fetch")
+    txn = ex.session.results["transaction"]
+    txn.verify()
+    waiting = [a.intermediate_path for a in execution_plan(txn) if getattr(a, "intermediate_path", None)]
+    assert waiting and all(os.path.exists(p) for p in waiting)
+    assert ex.fault_choices()
+    assert ex.inject_fault(3).prefix_identical
+    assert all(os.path.exists(p) for p in waiting)
+    ex.next()
+    assert ex.state("link") == "current" and not ex.errors
+    prefix = ex.session.results["context"].target_prefix
+    assert os.path.exists(os.path.join(prefix, "bin", "whereami"))
+
+
 def test_fault_picker_on_a_new_environment_removes_it(sandbox):
     ex = StageExplorer(["create", "-p", sandbox.path("newenv"), "python"], sandbox)
     ex.run_to("fetch")

@@ -254,9 +254,13 @@ class _Html:
         if isinstance(value, str):
             value = self.console.render_str(value, highlight=False, emoji=False)
         if isinstance(value, Text):
-            return "".join(self.span(seg.text, style_css(seg.style, self.console))
+            body = "".join(self.span(seg.text, style_css(seg.style, self.console))
                            for seg in value.render(self.console, end="") if not seg.control
                            ).replace("\n", "<br>")
+            # a short value stays on one line; only long ones (paths, spec lists) wrap
+            if len(value.plain) <= 24 and "\n" not in value.plain:
+                return f'<span style="white-space:nowrap">{body}</span>'
+            return body
         return self.render(value)
 
     def tree(self, tree: Any, top: bool = True) -> str:

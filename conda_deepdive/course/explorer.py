@@ -36,9 +36,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from conda_deepdive.course.display import HTML_WIDTH, Rich, html as rich_html, text as rich_text
 from conda_deepdive.pipeline import STAGE_NAMES, STAGES, Session
@@ -55,7 +56,8 @@ RAIL_LABELS = {
 }
 _TITLES = {s.name: s.title for s in STAGES}
 # ipywidgets' HTML widget sets a 28-px line height for one-line labels: reset it for documents
-_BOX = "font-family:var(--jp-ui-font-family, sans-serif);font-size:13px;line-height:1.4"
+_BOX = ("font-family:var(--jp-ui-font-family, sans-serif);font-size:13px;line-height:1.4;"
+        "max-width:100%;box-sizing:border-box")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -190,18 +192,33 @@ class FaultReplay:
                 f"reversed={self.reversed_count}, prefix_identical={self.prefix_identical})")
 
 
-def replay_with_fault(txn: Any, fail_at: int | str) -> FaultReplay:
-    """Run a fresh transaction built from ``txn``'s setups with a failure at ``fail_at`` (an
-    action number from :func:`execution_plan`, or an action class name) and check the rollback."""
+@contextmanager
+def _holding_temp_dirs(prefixes: Sequence[str]) -> Iterator[None]:
+    """Keep each prefix's ``.condatmp`` aside while a second transaction runs there.
+
+    A transaction removes the whole ``<prefix>/.condatmp`` when it ends; a transaction that is
+    verified but not executed yet (the session's own) keeps its rewritten files in that folder.
+    So the copy gets a folder of its own and the original comes back afterwards."""
+    held = []
+    for prefix in prefixes:
+        temp = os.path.join(prefix, ".condatmp")
+        if os.path.isdir(temp) and not os.path.islink(temp):
+            aside = os.path.join(prefix, f".condatmp-held-{os.getpid()}-{id(held)}")
+            os.replace(temp, aside)
+            held.append((aside, temp))
+    try:
+        yield
+    finally:
+        for aside, temp in held:
+            shutil.rmtree(temp, ignore_errors=True)
+            os.replace(aside, temp)
+
+
+def _run_replay(txn: Any, setups: list, fail_at: int | str) -> tuple:
     from conda_deepdive.exceptions import CondaMultiError, InjectedFault
     from conda_deepdive.reporting import RecordingReporter
     from conda_deepdive.transaction.transaction import FAIL_AT_VAR, UnlinkLinkTransaction
 
-    setups = list(txn.prefix_setups.values())
-    home = txn.env.get("HOME") or os.path.expanduser("~")
-    envs_txt = os.path.join(home, ".conda", "environments.txt")
-    before = {s.target_prefix: prefix_digest(s.target_prefix, [envs_txt]) for s in setups}
-    existed = {s.target_prefix: os.path.lexists(s.target_prefix) for s in setups}
     recorder = RecordingReporter()
     replay = UnlinkLinkTransaction(*setups, context=txn.context, reporter=recorder,
                                    env={**txn.env, FAIL_AT_VAR: str(fail_at)}, cmd=txn.cmd)
@@ -222,7 +239,20 @@ def replay_with_fault(txn: Any, fail_at: int | str) -> FaultReplay:
         error = f"{type(first).__name__}: {first}"
         if isinstance(first, InjectedFault):
             failed_number = len(replay.executed_log) + 1
-    events = tuple(e for e in recorder.events if e.stage == "link")
+    return replay, plan, failed_number, error
+
+
+def replay_with_fault(txn: Any, fail_at: int | str) -> FaultReplay:
+    """Run a fresh transaction built from ``txn``'s setups with a failure at ``fail_at`` (an
+    action number from :func:`execution_plan`, or an action class name) and check the rollback."""
+    setups = list(txn.prefix_setups.values())
+    home = txn.env.get("HOME") or os.path.expanduser("~")
+    envs_txt = os.path.join(home, ".conda", "environments.txt")
+    before = {s.target_prefix: prefix_digest(s.target_prefix, [envs_txt]) for s in setups}
+    existed = {s.target_prefix: os.path.lexists(s.target_prefix) for s in setups}
+    with _holding_temp_dirs([s.target_prefix for s in setups]):
+        replay, plan, failed_number, error = _run_replay(txn, setups, fail_at)
+    events = tuple(e for e in replay.reporter.events if e.stage == "link")
     reverses = [e.data for e in events if e.kind == "reverse"]
     rows = action_states(plan, len(replay.executed_log), failed_at=failed_number, reversed_events=reverses)
     after = {s.target_prefix: prefix_digest(s.target_prefix, [envs_txt]) for s in setups}
@@ -361,7 +391,7 @@ def timeline_html(rows: Sequence[ActionState], *, title: str = "", limit: int = 
     """Every action as a square (green: executed, red: failed, grey: never ran, orange ring:
     reversed in the rollback), then the table with each action's three states."""
     squares = []
-    size, per_row = 12, 60
+    size, per_row = 12, 50
     for i, row in enumerate(rows):
         x, y = (i % per_row) * (size + 2), (i // per_row) * (size + 2)
         colour = _EXEC_COLOUR.get(row.execute, "#d0d7de")
@@ -643,12 +673,13 @@ class StageExplorer:
         copy = UnlinkLinkTransaction(*txn.prefix_setups.values(), context=txn.context,
                                      env=dict(txn.env), cmd=txn.cmd)
         created = [p for p in copy.prefix_setups if not os.path.lexists(p)]
-        try:
-            plan = execution_plan(copy)  # prepare() makes the prefix folder of a new environment
-        finally:
-            copy._remove_temp_dirs()
-            for prefix in created:  # it did not exist a moment ago: nothing in it is anyone's
-                shutil.rmtree(prefix, ignore_errors=True)
+        with _holding_temp_dirs(list(copy.prefix_setups)):
+            try:
+                plan = execution_plan(copy)  # prepare() makes the prefix folder of a new environment
+            finally:
+                copy._remove_temp_dirs()
+                for prefix in created:  # it did not exist a moment ago: nothing in it is anyone's
+                    shutil.rmtree(prefix, ignore_errors=True)
         clean = self.sanitizer.text
         out = []
         for number, action in enumerate(plan, 1):
@@ -850,22 +881,24 @@ class StageExplorer:
         ui["stage"] = w.HTML(layout=w.Layout(flex="3 1 560px", min_width="0", overflow="auto"))
         ui["inspector"] = w.HTML(layout=w.Layout(flex="1 1 260px", min_width="0", overflow="auto",
                                                  max_height="640px"))
-        ui["graph"] = w.HTML()
-        ui["passes"] = w.HTML()
-        ui["timeline"] = w.HTML()
+        full_width = dict(width="100%", max_width="100%", overflow="auto")
+        ui["graph"] = w.HTML(layout=w.Layout(**full_width))
+        ui["passes"] = w.HTML(layout=w.Layout(**full_width))
+        ui["timeline"] = w.HTML(layout=w.Layout(**full_width))
         ui["fault_pick"] = w.Dropdown(options=[], layout=w.Layout(width="min(100%, 640px)"))
         ui["fault_pick"].add_class("cdd-fault-pick")
         ui["fault_go"] = w.Button(description="Inject fault and roll back", button_style="danger",
                                   layout=w.Layout(width="auto"))
         ui["fault_go"].add_class("cdd-fault-go")
         ui["fault_go"].on_click(lambda _b: self._on(self._inject_picked))
-        ui["fault_out"] = w.HTML()
+        ui["fault_out"] = w.HTML(layout=w.Layout(**full_width))
         ui["fault_out"].add_class("cdd-fault-out")
         main = w.Box([ui["stage"], ui["inspector"]],
                      layout=w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start",
                                      grid_gap="12px", width="100%"))
         fault_box = w.VBox([w.HBox([ui["fault_pick"], ui["fault_go"]],
-                                   layout=w.Layout(flex_flow="row wrap")), ui["fault_out"]])
+                                   layout=w.Layout(flex_flow="row wrap")), ui["fault_out"]],
+                           layout=w.Layout(width="100%"))
         tabs = w.Tab(children=[main, ui["graph"], ui["passes"], ui["timeline"], fault_box])
         for i, label in enumerate(("Stage", "Dependency graph", "Optimisation passes", "Action timeline",
                                    "Fault picker")):

@@ -86,6 +86,10 @@ def lab(chromium_path, tmp_path_factory):
     # no "would you like news?" pop-up over the notebook (and no request for it)
     (settings / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false", "checkForUpdates": false}')
+    # every cell in the page (no virtual scrolling), so the test can find and screenshot them all
+    notebook_settings = root / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    notebook_settings.mkdir(parents=True)
+    (notebook_settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     log = open(root / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",

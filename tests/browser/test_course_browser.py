@@ -94,20 +94,21 @@ def _errors(page) -> list[str]:
     return found
 
 
-def _run_all(page) -> None:
-    """Run > Run All Cells, with the notebook focused; retried once if nothing started."""
+def _run_menu(page, item: str, cell=None) -> None:
+    """Run > ``item`` with ``cell`` (default: the first cell) selected; retried if nothing started."""
     for _attempt in range(3):
-        page.locator(".jp-Notebook .jp-InputPrompt").first.click()
+        (cell if cell is not None else page.locator(".jp-Notebook .jp-Cell").first) \
+            .locator(".jp-InputPrompt").first.click()
         page.keyboard.press("Escape")
         page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
-        page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
+        page.locator(f'.lm-Menu-itemLabel:text-is("{item}")').click()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             prompts = " ".join(page.locator(".jp-InputPrompt").all_inner_texts())
             if "[*]" in prompts or any(ch.isdigit() for ch in prompts):
                 return
             time.sleep(0.3)
-    raise AssertionError("Run All Cells did not start the notebook")
+    raise AssertionError(f"{item} did not start the notebook")
 
 
 _LAB: dict = {}
@@ -173,6 +174,8 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
     _LAB["api"] = (base, token)
     if name == "zz-explorer-smoke.ipynb":
         _smoke_notebook(work)
+    elif not (work / name).exists():  # a notebook added to the package after the server started
+        (work / name).write_bytes((NOTEBOOKS / name).read_bytes())
     shots = artifacts
     stem = Path(name).stem
     (shots / f"{stem}-FAILED.png").unlink(missing_ok=True)
@@ -188,7 +191,15 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
             page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
             page.wait_for_timeout(500)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
-        _run_all(page)
+        # a notebook ends by removing its sandbox: run everything before that cell, click the
+        # explorers (as a student would), then run the clean-up
+        cleanup = page.locator(".jp-Notebook .jp-CodeCell", has_text="cleanup()")
+        cleanup = cleanup.last if cleanup.count() else None
+        if cleanup is not None and page.locator(".jp-Notebook .jp-CodeCell").first.inner_text() != cleanup.inner_text():
+            _run_menu(page, "Run All Above Selected Cell", cleanup)
+        else:
+            cleanup = None
+            _run_menu(page, "Run All Cells")
         page.wait_for_timeout(1000)
         _wait_for_run(page, base, token)
         _wait_for_widgets(page, expect_explorer=name == "zz-explorer-smoke.ipynb")
@@ -202,6 +213,9 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
                 clicked.append(_click_through(page, explorer, shots, f"{stem}-explorer{i + 1}"))
         if name == "zz-explorer-smoke.ipynb":
             assert clicked and clicked[0]["fault"] and clicked[0]["back"], clicked
+        if cleanup is not None:
+            _run_menu(page, "Run Selected Cell and All Below", cleanup)
+            _wait_for_run(page, base, token)
         assert not _errors(page), _errors(page)
         widgets = page.locator(".jupyter-widgets").count()
         loading = page.get_by_text("Loading widget...").count()
@@ -209,6 +223,12 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
         page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
         page.keyboard.press("Control+Home")
         page.screenshot(path=str(shots / f"{stem}.png"))
+        # and the whole notebook in one picture, still 1024 px wide
+        height = page.evaluate("() => Math.max(...[...document.querySelectorAll('.jp-WindowedPanel-outer,"
+                               " .jp-Notebook')].map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 200, 16000)})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(shots / f"{stem}-full.png"))
         print(f"{name}: {widgets} widget elements, {len(clicked)} explorer(s) clicked, "
               f"screenshots in {shots}")
     except BaseException:
