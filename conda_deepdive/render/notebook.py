@@ -20,7 +20,7 @@ installed; it is optional and the notebooks never store widget state.
 After an intended change of output (a solver that makes fewer pycosat calls, a new column),
 refresh the stored outputs and review the diff::
 
-    python -m conda_deepdive.render.notebook notebooks/*.ipynb
+    python -m conda_deepdive.render.notebook conda_deepdive/course/notebooks/*.ipynb
 """
 
 from __future__ import annotations
