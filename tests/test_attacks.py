@@ -379,7 +379,7 @@ def _repodata(world, subdir: str = "linux-64") -> dict:
 
 
 @pytest.mark.parametrize("field, value", [
-    ("version", 5), ("size", "909"), ("noarch", "banana"), ("track_features", 5),
+    ("size", "909"), ("noarch", "banana"), ("track_features", 5),
     ("depends", "python"), ("build_number", "zero"), ("name", 7), ("md5", 12), ("timestamp", "now"),
     ("depends", [5]), ("constrains", {"a": 1}),
 ])
@@ -477,3 +477,17 @@ def test_paths_json_odd_paths(world, capsys, path):
     world.chan.add(Pkg("evil", members=[File("share/x.txt", b"x"), Dir("share/sub")],
                        paths=[{"_path": path, "path_type": "hardlink"}]))
     world.attack(capsys, "evil", error="CondaVerificationError")
+
+
+@pytest.mark.parametrize("version", [5, 1.5])
+def test_repodata_version_written_as_a_number_is_read_as_text_like_conda(world, capsys, version):
+    """conda 26.7.1 installs such a record (checked against the real thing), as version ``str(v)``."""
+    world.chan.add(Pkg("numbered", members=[File("share/n.txt", b"n")]))
+    repodata = _repodata(world)
+    repodata["packages"]["numbered-1.0-0.tar.bz2"]["version"] = version
+    world.chan.repodata_override["linux-64"] = repodata
+    world.create_base(capsys)
+    rc, out, err = world.run(capsys, "install", "numbered")
+    assert rc == 0, err
+    record = json.loads(next((world.prefix / "conda-meta").glob("numbered-*.json")).read_text())
+    assert record["version"] == str(version)

@@ -41,9 +41,11 @@ _REQUIRED = ("name", "version", "build")
 _BOOLISH = ("true", "false", "yes", "no", "on", "off", "y", "n", "1", "0", "")
 
 
-def check_raw_record(fn: Any, raw: Any, where: str) -> None:
-    """Raise a documented CondaError unless ``raw`` (the entry ``fn`` of the repodata at
-    ``where``) has conda's field types. ``noarch: banana`` is conda's CondaUpgradeError."""
+def check_raw_record(fn: Any, raw: Any, where: str) -> Any:
+    """Return ``raw`` (the entry ``fn`` of the repodata at ``where``) if it has conda's field
+    types, else raise a documented CondaError. ``noarch: banana`` is conda's CondaUpgradeError.
+    A version written as a JSON number is read as its text, as conda 26.7.1 does
+    (``"version": 5`` installs as version ``5``)."""
     # fast path (every record of a solve passes here): one look at each field the entry has;
     # anything unusual goes through the full check below, which names the problem
     if type(raw) is dict and "name" in raw and "version" in raw and "build" in raw:
@@ -58,14 +60,14 @@ def check_raw_record(fn: Any, raw: Any, where: str) -> None:
             if (name and "/" not in name and "\\" not in name and "\x00" not in name
                     and name not in (".", "..")
                     and (noarch is None or type(noarch) is bool or noarch.lower() in _NOARCH_OK)):
-                return
-    _check_raw_record_fully(fn, raw, where)
+                return raw
+    return _check_raw_record_fully(fn, raw, where)
 
 
 _NOARCH_OK = frozenset(("python", "generic", "true", "false", "yes", "no", "on", "off", "y", "n", "1", "0", ""))
 
 
-def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> None:
+def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> Any:
     from conda_deepdive.exceptions import CondaUpgradeError, RepodataDecodeError
 
     def bad(why: str) -> RepodataDecodeError:
@@ -77,6 +79,9 @@ def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> None:
     for key in _REQUIRED:
         if key not in raw:
             raise bad(f"it has no {key!r}")
+    version = raw["version"]
+    if isinstance(version, (int, float)) and not isinstance(version, bool):
+        raw = {**raw, "version": str(version)}
     for key, types in _FIELD_TYPES.items():
         if key in raw:
             value = raw[key]
@@ -95,6 +100,7 @@ def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> None:
             f"The noarch type for this package ({fn}) is set to '{noarch}'.\n"
             "The current version of conda is too old to install this package.\n"
             "Please update conda.")
+    return raw
 
 
 class RecordStore:

@@ -514,7 +514,7 @@ class SubdirData:
         where = self.url
 
         def make(fn: str, raw: dict) -> Any:
-            check_raw_record(fn, raw, where)  # a hostile or broken channel: one clear error
+            raw = check_raw_record(fn, raw, where)  # a hostile or broken channel: one clear error
             if add_pip and raw.get("name") == "python" and str(raw.get("version", "")).startswith(("2.", "3.")):
                 raw = {**raw, "depends": [*(raw.get("depends") or ()), "pip"]}
             return from_repodata(fn, raw, channel, subdir, base_url, arch, platform)
