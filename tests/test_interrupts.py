@@ -240,3 +240,27 @@ def test_stale_partial_folders_are_cleaned_on_the_next_run(env_pa1, tmp_path):
     assert done.returncode == 0, done.stderr
     assert not stale_dir.exists() and not stale_file.exists()
     assert not list(pkgs.glob("*.partial")) and not list(pkgs.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_at_the_prompt_exits_130_and_releases_the_lock(env_pa1, sig):
+    """Before the transaction (here: waiting at "Proceed ([y]/n)?") a signal ends the run the
+    same way: one line, exit 130, nothing changed, and the prefix lock is free again."""
+    url, env, prefix = env_pa1
+    before = digest(prefix)
+    proc = subprocess.Popen(_cli("install", "-p", str(prefix), "pa=2", *channel_args(url)), env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + WAIT
+    while b"Proceed ([y]/n)? " not in seen:
+        assert time.monotonic() < deadline and proc.poll() is None, seen
+        seen += os.read(proc.stdout.fileno(), 4096)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 130
+    assert [line for line in err.decode().splitlines() if line.strip()] == [
+        f"CondaSignalInterrupt: Signal interrupt {signal.Signals(sig).name}"]
+    assert digest(prefix) == before
+    done = subprocess.run(_cli("install", "-y", "-p", str(prefix), "pa=2", *channel_args(url)), env=env,
+                          capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0 and "Waiting for another" not in done.stderr
