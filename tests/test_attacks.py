@@ -491,3 +491,18 @@ def test_repodata_version_written_as_a_number_is_read_as_text_like_conda(world, 
     assert rc == 0, err
     record = json.loads(next((world.prefix / "conda-meta").glob("numbered-*.json")).read_text())
     assert record["version"] == str(version)
+
+
+def test_pyc_through_a_package_made_pycache_symlink(world, capsys):
+    """``__pycache__ -> l/../../..`` stays inside the package as text, but in the prefix (where
+    site-packages is two levels deeper) it leads out: compileall must never write through it."""
+    _python(world.chan)
+    members = [File("site-packages/evil/mod.py", b"x = 1\n"), Link("site-packages/evil/l", "../.."),
+               Link("site-packages/evil/__pycache__", "l/../../..")]
+    world.chan.add(Pkg("pycevil", noarch="python", subdir="noarch", depends=("python",), build="pyh_0",
+                       members=members))
+
+    def install_python():
+        rc, out, err = world.run(capsys, "install", "python")
+        assert rc == 0, err
+    world.attack(capsys, "pycevil", error="CondaVerificationError", setup=install_python)

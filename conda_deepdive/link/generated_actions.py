@@ -90,6 +90,12 @@ class CompileMultiPycAction(MultiPathAction):
         return f"{len(self.target_short_paths)} .pyc files"
 
     def verify(self):
+        # compileall writes into <dir>/__pycache__/: a package-made __pycache__ symlink must not
+        # lead it (or a rollback's unlink) outside the prefix
+        planned = planned_symlinks(self.transaction_context, self.target_prefix)
+        for directory in dict.fromkeys(p.rpartition("/")[0] for p in self.target_short_paths):
+            if directory and not resolves_inside(self.target_prefix, directory, planned):
+                return _escape_error(self.package_name, f"{directory}/")
         self._verified = True
         return None
 
