@@ -23,7 +23,6 @@ import bz2
 import functools
 import hashlib
 import http.server
-import io
 import json
 import os
 import shutil

@@ -44,7 +44,6 @@ from conda_deepdive.mirror.downloader import (
     DownloadJob,
     DownloadOutcome,
     hash_file,
-    part_path,
 )
 from conda_deepdive.mirror.filters import MirrorConfig, apply_filters
 from conda_deepdive.mirror.publish import TEMP_MARK, PublishedIndex, atomic_write_bytes, publish_index
