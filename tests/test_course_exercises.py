@@ -86,3 +86,14 @@ def _channels() -> Path:
     from conda_deepdive.config.teaching_defaults import channels_dir
 
     return Path(channels_dir())
+
+
+def test_a_forgotten_sandbox_is_removed_when_collected():
+    import gc
+
+    sb = Sandbox("forgotten")
+    root = sb.root
+    assert os.path.isdir(root)
+    del sb
+    gc.collect()
+    assert not os.path.exists(root)

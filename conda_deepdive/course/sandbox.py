@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -67,6 +68,9 @@ class Sandbox(Workshop):
             "CONDA_SUBDIR": PINNED_SUBDIR,
             **(env or {}),
         })
+        # a notebook whose last cell never runs (a closed tab, a stopped kernel) still leaves
+        # nothing behind: the folder goes when the Sandbox is collected or Python exits
+        self._finalizer = weakref.finalize(self, shutil.rmtree, root, True)
         self.write_condarc(condarc or "")
         self.prefix("env")  # an empty environment: conda-meta/history
 
@@ -216,6 +220,7 @@ class Sandbox(Workshop):
         """Stop the servers and remove the whole workspace (safe to call twice)."""
         self._stop_servers()
         shutil.rmtree(self.root, ignore_errors=True)
+        self._finalizer.detach()
 
     @property
     def removed(self) -> bool:
