@@ -104,3 +104,11 @@ def test_tempfiles_and_logfiles(env, capsys, tmp_path):
     assert code == 0
     assert f"Removed {target / 'old.so.c~'}" in out and f"Removed {tmp_path / 'pkgs' / '.logs' / 'a.log'}" in out
     assert not (target / "old.so.c~").exists()
+
+
+def test_force_pkgs_dirs_lists_the_whole_cache(installed, capsys):
+    env, pkgs = installed
+    code, out, _ = run(["clean", "--force-pkgs-dirs", "--dry-run", "-v"], env, capsys)
+    assert code == 0
+    assert out == f"Will remove the following package cache(s):\n  - {pkgs}\n\n"
+    assert pkgs.exists()

@@ -108,3 +108,18 @@ def test_a_closed_pipe_ends_quietly(env):
     proc.stdout.close()  # like `| head -1`
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_search_envs_finds_installed_records(env, tmp_path, capsys):
+    envs = tmp_path / "envs"
+    env = {**env, "CONDA_ENVS_DIRS": str(envs)}
+    assert main(["create", "-y", "-q", "-n", "demo", "zlib"], env=env) == 0
+    capsys.readouterr()
+    code, out, _ = run(["search", "--envs", "zlib"], env, capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"Searching environments for zlib: ...working... done"
+    assert lines[1].startswith("# Name ") and lines[1].rstrip().endswith("Location")
+    assert lines[2].split()[:2] == ["zlib", "1.2.13"] and lines[2].rstrip().endswith(str(envs / "demo"))
+    code, _, err = run(["search", "--envs", "numpy"], env, capsys)
+    assert code == 1 and "PackagesNotFound" in err

@@ -203,3 +203,19 @@ def test_explain_says_why_without_a_solver(env, tmp_path, zlib_file, capsys):
     assert code == 0, err
     assert "named exactly by the request" in out
     assert not (tmp_path / "env").exists()
+
+
+def test_an_installed_version_is_replaced(env, tmp_path, capsys):
+    prefix = tmp_path / "env"
+    assert run(["create", "-y", "-q", "-p", str(prefix), "zlib"], env, capsys)[0] == 0
+    old = channels_dir() / "pkgs" / "free" / "linux-64" / "zlib-1.2.8-3.tar.bz2"
+    code, out, err = run(["install", "-y", "-p", str(prefix), old.as_uri()], env, capsys)
+    assert code == 0, err
+    # the same words as conda 26.7.1: main::zlib-1.2.13 --> free::zlib-1.2.8
+    assert "The following packages will be SUPERSEDED by a higher-priority channel:" in out
+    assert "main::zlib-1.2.13-h5eee18b_1 --> free::zlib-1.2.8-3" in out
+    assert (prefix / "conda-meta" / "zlib-1.2.8-3.json").exists()
+    assert not (prefix / "conda-meta" / "zlib-1.2.13-h5eee18b_1.json").exists()
+    history = (prefix / "conda-meta" / "history").read_text().split("==>")[-1]
+    assert "-defaults/linux-64::zlib-1.2.13-h5eee18b_1" in history
+    assert "+defaults/linux-64::zlib-1.2.8-3" in history
