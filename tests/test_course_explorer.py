@@ -185,7 +185,9 @@ def test_fault_picker_on_a_new_environment_removes_it(sandbox):
     assert ex.fault_choices() and not os.path.exists(prefix)
     fault = ex.inject_fault("CreatePrefixRecordAction")
     assert fault.prefix_identical and fault.new_prefix_removed and not os.path.exists(prefix)
-    assert "rollback" in ex.snapshot().html.lower()
+    snap = ex.snapshot()
+    assert "rollback" in snap.html.lower() and "RegisterEnvironmentLocationAction" in snap.html
+    assert not _machine_paths(snap.html + snap.text + ex.timeline_view_html(), sandbox)
 
 
 def test_fault_picker_refuses_what_it_cannot_break(sandbox):

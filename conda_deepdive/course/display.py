@@ -142,21 +142,34 @@ class _Html:
             value = self.sanitizer.text(value)
         return escape(value, quote=False)
 
+    def segments(self, text: Any) -> list:
+        """``text``'s segments with its own base style folded in (``Text.render`` leaves it out)."""
+        from rich.style import Style
+
+        base = self.console.get_style(text.style, default=Style()) if text.style else None
+        out = []
+        for seg in text.render(self.console, end=""):
+            if seg.control:
+                continue
+            style = seg.style
+            if base is not None:
+                style = base + style if style is not None else base
+            out.append((seg.text, style))
+        return out
+
+    def spans(self, text: Any) -> str:
+        return "".join(self.span(t, style_css(st, self.console)) for t, st in self.segments(text))
+
     def span(self, text: str, css: str) -> str:
         body = self.esc(text)
         return f'<span style="{css}">{body}</span>' if css else body
 
     def text(self, text: Any, extra_css: str = "") -> str:
         """A rich Text as spans, newlines and runs of spaces kept (``pre-wrap``)."""
-        pieces = []
-        for seg in text.render(self.console, end=""):
-            if seg.control:
-                continue
-            pieces.append(self.span(seg.text, style_css(seg.style, self.console)))
         css = "white-space:pre-wrap;overflow-wrap:break-word"
         if extra_css:
             css += ";" + extra_css
-        return f'<div style="{css}">{"".join(pieces)}</div>'
+        return f'<div style="{css}">{self.spans(text)}</div>'
 
     def render(self, obj: Any) -> str:
         from rich.console import Group
@@ -193,8 +206,7 @@ class _Html:
         text = self.console.render_str(value) if isinstance(value, str) else value
         if not isinstance(text, Text):
             return self.render(text)
-        return "".join(self.span(seg.text, style_css(seg.style, self.console))
-                       for seg in text.render(self.console, end="") if not seg.control)
+        return self.spans(text)
 
     def panel(self, panel: Any) -> str:
         border = style_css(panel.border_style, self.console)
@@ -254,9 +266,7 @@ class _Html:
         if isinstance(value, str):
             value = self.console.render_str(value, highlight=False, emoji=False)
         if isinstance(value, Text):
-            body = "".join(self.span(seg.text, style_css(seg.style, self.console))
-                           for seg in value.render(self.console, end="") if not seg.control
-                           ).replace("\n", "<br>")
+            body = self.spans(value).replace("\n", "<br>")
             # a short value stays on one line; only long ones (paths, spec lists) wrap
             if len(value.plain) <= 24 and "\n" not in value.plain:
                 return f'<span style="white-space:nowrap">{body}</span>'

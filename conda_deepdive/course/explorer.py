@@ -387,9 +387,14 @@ def passes_html(solve_result: Any) -> str:
 _EXEC_COLOUR = {"ok": "#2da44e", "FAILED": "#cf222e", "-": "#d0d7de"}
 
 
-def timeline_html(rows: Sequence[ActionState], *, title: str = "", limit: int = 400) -> str:
-    """Every action as a square (green: executed, red: failed, grey: never ran, orange ring:
+def timeline_html(rows: Sequence[ActionState], *, title: str = "", limit: int = 400,
+                  sanitizer: Sanitizer | None = None) -> str:
+    """Every action as a square (green: executed, red: failed, grey: never ran, orange:
     reversed in the rollback), then the table with each action's three states."""
+    if sanitizer is not None:  # targets can be the prefix itself (register, history)
+        rows = [ActionState(r.number, r.action, sanitizer.text(r.package) if r.package else r.package,
+                            sanitizer.text(r.target) if r.target else r.target, r.verify, r.execute, r.reverse)
+                for r in rows]
     squares = []
     size, per_row = 12, 50
     for i, row in enumerate(rows):
@@ -767,7 +772,8 @@ class StageExplorer:
 
     def timeline_view_html(self) -> str:
         if "link" in self.session.results:
-            return timeline_html(self.timeline(), title="The link stage, action by action")
+            return timeline_html(self.timeline(), title="The link stage, action by action",
+                                 sanitizer=self.sanitizer)
         if self.fault is not None:
             return self.fault_html()
         return (f'<div style="{_BOX}"><i>The timeline appears once stage 9 (link) has run, or after '
@@ -788,7 +794,8 @@ class StageExplorer:
                 f'<div>{fault.executed} actions had run; the rollback reversed {fault.reversed_count}, '
                 f'last first. {verdict}</div>')
         return (f'<div style="{_BOX}">{head}' +
-                timeline_html(fault.rows, title="Rollback (↺ n: the n-th action reversed)") + "</div>")
+                timeline_html(fault.rows, title="Rollback (↺ n: the n-th action reversed)",
+                              sanitizer=self.sanitizer) + "</div>")
 
     def rail_html(self) -> str:
         colours = {"done": ("#2da44e", "#fff"), "current": ("#0969da", "#fff"), "failed": ("#cf222e", "#fff"),

@@ -50,6 +50,26 @@ def _notebook_names() -> list[str]:
     return [*names, "zz-explorer-smoke.ipynb"]
 
 
+@pytest.fixture(scope="module")
+def lab_context(browser):
+    """One browser context for all notebooks: JupyterLab's assets load once."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _shut_down_kernels(base: str, token: str) -> None:
+    """A finished notebook's kernel goes (ten idle kernels would slow the next notebooks)."""
+    with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=5) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}",
+                                         method="DELETE")
+        urllib.request.urlopen(request, timeout=10).close()
+
+
 def _kernels_idle(base: str, token: str) -> bool:
     with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as r:
         kernels = json.load(r)
@@ -63,7 +83,7 @@ def _wait_for_run(page, base: str, token: str, timeout: float = 240.0) -> None:
         busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
         if busy == 0 and _kernels_idle(base, token):
             quiet += 1
-            if quiet >= 3:
+            if quiet >= 2:
                 return
         else:
             quiet = 0
@@ -169,7 +189,7 @@ def _click_through(page, explorer, shots: Path, stem: str) -> dict:
 
 
 @pytest.mark.parametrize("name", _notebook_names())
-def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
+def test_notebook_runs_in_jupyterlab(lab, lab_context, artifacts, name):
     base, token, work = lab
     _LAB["api"] = (base, token)
     if name == "zz-explorer-smoke.ipynb":
@@ -179,8 +199,8 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
     shots = artifacts
     stem = Path(name).stem
     (shots / f"{stem}-FAILED.png").unlink(missing_ok=True)
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
+    page = lab_context.new_page()
+    page.set_viewport_size(VIEWPORT)
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     try:
@@ -220,8 +240,9 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
         widgets = page.locator(".jupyter-widgets").count()
         loading = page.get_by_text("Loading widget...").count()
         assert loading == 0, f"{loading} widgets never rendered"
-        page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
-        page.keyboard.press("Control+Home")
+        page.evaluate("() => document.querySelectorAll('.jp-WindowedPanel-outer, .jp-NotebookPanel-notebook')"
+                      ".forEach(e => { e.scrollTop = 0; })")
+        page.wait_for_timeout(300)
         page.screenshot(path=str(shots / f"{stem}.png"))
         # and the whole notebook in one picture, still 1024 px wide
         height = page.evaluate("() => Math.max(...[...document.querySelectorAll('.jp-WindowedPanel-outer,"
@@ -235,4 +256,5 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, name):
         page.screenshot(path=str(shots / f"{stem}-FAILED.png"))
         raise
     finally:
-        context.close()
+        page.close()
+        _shut_down_kernels(base, token)
