@@ -97,3 +97,33 @@ def test_a_forgotten_sandbox_is_removed_when_collected():
     del sb
     gc.collect()
     assert not os.path.exists(root)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("book", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_the_shown_solutions_are_right_in_their_notebook(book):
+    """Run a notebook's code (all but its clean-up cell), then each exercise's solution code as
+    shown in the collapsed block: the check it ends with must say it is right."""
+    import contextlib
+    import io
+
+    cells = json.loads((NOTEBOOKS / book).read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    namespace: dict = {}
+    verdicts: list = []
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for source in sources:
+                if source.strip().startswith("sb.cleanup()"):
+                    continue
+                exec(compile(source, book, "exec"), namespace)
+            namespace["check"] = lambda key, answer: verdicts.append((key, check(key, answer))) or verdicts[-1][1]
+            keys = [k for k in KEYS if k.startswith(book[:2] + ".")]
+            for key in keys:
+                exec(compile(EXERCISES[key].solution_code, key, "exec"), namespace)
+                assert verdicts and verdicts[-1][0] == key, f"solution {key} does not end with check({key!r}, …)"
+    finally:
+        if "sb" in namespace:
+            namespace["sb"].cleanup()
+    assert [k for k, _ in verdicts] == keys
+    assert all(v.ok for _, v in verdicts), verdicts
