@@ -534,47 +534,6 @@ class NoSpaceLeftError(CondaError):
         super().__init__("No space left on devices.", caused_by=caused_by, **kwargs)
 
 
-class NoSpaceLeftError(CondaError):
-    """conda's error for ``ENOSPC`` ("No space left on devices."); here it also names the path."""
-
-    def __init__(self, caused_by: BaseException | None = None, path: str | None = None, **kwargs: Any):
-        where = f" (while writing {path})" if path else ""
-        super().__init__(f"No space left on devices.{where}", caused_by=caused_by, **kwargs)
-
-
-class CondaOSError(CondaError):
-    """An operating-system error conda reports as itself (conda's ``CondaOSError``)."""
-
-
-class ParseError(CondaError):
-    """A file that cannot be parsed (conda's ``ParseError``): too deeply nested, not JSON/YAML…"""
-
-
-def os_error(exc: OSError, path: str | None = None, doing: str = "writing") -> CondaError:
-    """The documented CondaError for a disk error: ENOSPC → NoSpaceLeftError, else CondaOSError."""
-    import errno
-
-    if getattr(exc, "errno", None) == errno.ENOSPC:
-        return NoSpaceLeftError(exc, path=path)
-    where = path or getattr(exc, "filename", None) or "?"
-    return CondaOSError(f"Error {doing} {where}: {exc.strerror or exc}", caused_by=exc)
-
-
-class CondaUpdatePackageError(CondaError):
-    """``conda update`` with anything but package names (``numpy=2.1``, a package file or URL):
-    conda 26.7.1's ``CondaUpdatePackageError``, raised before anything is fetched."""
-
-    def __init__(self, spec: Any):
-        if isinstance(spec, (list, tuple)):
-            shown = "".join(f"\n    - {s}" for s in spec)  # conda's dashlist(spec, 4)
-        else:
-            shown = str(spec)
-        super().__init__(
-            f"`conda update` only supports name-only spec, but received: {shown}\n"
-            "Use `conda install` to install a specific version of a package."
-        )
-
-
 class CondaOSError(CondaError):
     """An operating-system error conda reports as itself (conda's ``CondaOSError``)."""
 
