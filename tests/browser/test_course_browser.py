@@ -76,6 +76,22 @@ def _kernels_idle(base: str, token: str) -> bool:
     return bool(kernels) and all(k.get("execution_state") == "idle" for k in kernels)
 
 
+def _run_cleanup(page, cell, timeout: float = 60.0) -> None:
+    """Run the clean-up cell (and any after it) and wait until it has its execution count."""
+    cell.locator(".jp-InputPrompt").first.click()
+    page.keyboard.press("Escape")
+    page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+    below = page.locator('.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Run Selected Cell and All Below"))')
+    if below.count() and "lm-mod-disabled" not in (below.get_attribute("class") or ""):
+        below.click()
+    else:  # the last cell: JupyterLab disables "and All Below" (and would add a cell on advance)
+        page.locator('.lm-Menu-itemLabel:text-is("Run Selected Cell and Do not Advance")').click()
+    deadline = time.monotonic() + timeout
+    while not any(ch.isdigit() for ch in cell.locator(".jp-InputPrompt").first.inner_text()):
+        assert time.monotonic() < deadline, "the clean-up cell did not run"
+        time.sleep(0.3)
+
+
 def _wait_for_run(page, base: str, token: str, timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     quiet = 0
@@ -234,7 +250,7 @@ def test_notebook_runs_in_jupyterlab(lab, lab_context, artifacts, name):
         if name == "zz-explorer-smoke.ipynb":
             assert clicked and clicked[0]["fault"] and clicked[0]["back"], clicked
         if cleanup is not None:
-            _run_menu(page, "Run Selected Cell and All Below", cleanup)
+            _run_cleanup(page, cleanup)
             _wait_for_run(page, base, token)
         assert not _errors(page), _errors(page)
         widgets = page.locator(".jupyter-widgets").count()
@@ -248,6 +264,8 @@ def test_notebook_runs_in_jupyterlab(lab, lab_context, artifacts, name):
         height = page.evaluate("() => Math.max(...[...document.querySelectorAll('.jp-WindowedPanel-outer,"
                                " .jp-Notebook')].map(e => e.scrollHeight))")
         page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 200, 16000)})
+        page.evaluate("() => document.querySelectorAll('.jp-WindowedPanel-outer, .jp-NotebookPanel-notebook')"
+                      ".forEach(e => { e.scrollTop = 0; })")
         page.wait_for_timeout(800)
         page.screenshot(path=str(shots / f"{stem}-full.png"))
         print(f"{name}: {widgets} widget elements, {len(clicked)} explorer(s) clicked, "
