@@ -4,6 +4,7 @@ tests that need it skip with a clear reason when it is absent (it is never copie
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,15 @@ def env(tmp_path):
         "CONDA_OVERRIDE_CUDA": "",
         "CONDA_SUBDIR": "linux-64",
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_conda_registry_untouched():
+    """No test may write the *real* ``~/.conda/environments.txt`` (the file the user's conda
+    reads): every test that creates an environment passes its own HOME. Fails the session if
+    the file changed while the tests ran."""
+    path = Path(os.path.expanduser("~")) / ".conda" / "environments.txt"
+    before = path.read_bytes() if path.exists() else None
+    yield
+    after = path.read_bytes() if path.exists() else None
+    assert after == before, f"the tests changed the real {path}: give them a temporary HOME"
