@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -108,7 +110,7 @@ def test_workshop_starts_jupyterlab_in_the_folder(tmp_path):
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
     proc = subprocess.Popen([sys.executable, "-m", "conda_deepdive", "workshop", str(room), "--no-browser",
                              f"--port={port}", *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, text=True)
+                            env=env, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -123,9 +125,14 @@ def test_workshop_starts_jupyterlab_in_the_folder(tmp_path):
         names = {item["name"] for item in listing["content"]}
         assert {p.name for p in course_directory().glob("*.ipynb")} <= names
     finally:
+        # the command execs JupyterLab, so this is the server; its kernels are its children
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         proc.stdout.close()
+    # nothing of the session is left running
+    if shutil.which("pgrep"):
+        assert subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).stdout == b""

@@ -142,6 +142,12 @@ def execute(args: Namespace, parser: ArgumentParser) -> int:
                       no_browser=bool(getattr(args, "no_browser", False)),
                       extra=getattr(args, "lab_args", None) or ())
     print("Starting JupyterLab (Ctrl-C to stop) …", flush=True)
+    if os.name == "posix":
+        # become JupyterLab: Ctrl-C, a terminal closing or a `kill` reach the server itself,
+        # never an orphaned server left running behind a dead launcher
+        os.chdir(target)
+        sys.stdout.flush()
+        os.execv(cmd[0], cmd)
     try:
         return subprocess.call(cmd, cwd=target)
     except KeyboardInterrupt:
