@@ -133,7 +133,10 @@ def publish_index(
     if shards and repodata is not None and data is not None:
         from conda_deepdive.index.shards import REPODATA_SHARDS_FN, write_shards
 
-        shard_report = write_shards(subdir_dir, repodata, writer=atomic_write_bytes)
+        # shards: atomic (temp + rename) but not fsync'ed one by one — a rename is all a kill -9
+        # needs, and 200 fsyncs cost a second on a busy disk (the JSON files below are fsync'ed)
+        shard_report = write_shards(subdir_dir, repodata,
+                                    writer=lambda path, data: atomic_write_bytes(path, data, fsync=False))
         written.append((REPODATA_SHARDS_FN, shard_report.index_bytes))
     if data is not None:
         if compressed:
