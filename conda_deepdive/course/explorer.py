@@ -861,7 +861,11 @@ class StageExplorer:
         if get_ipython() is None or getattr(get_ipython(), "kernel", None) is None:
             return None
         ui = self._ui
-        ui["title"] = w.HTML(f'<div style="{_BOX}"><b>StageExplorer</b> '
+        # ipywidgets draws an HTML widget's content shrink-to-fit: let the big views take the
+        # width they are given (wide tables then scroll inside, the panels keep their borders)
+        style = ("<style>.cdd-view > .widget-html-content{display:block;width:100%;"
+                 "box-sizing:border-box}</style>")
+        ui["title"] = w.HTML(style + f'<div style="{_BOX}"><b>StageExplorer</b> '
                              f'<code>{escape(self.sanitizer.text(" ".join(self.session.argv)))}</code></div>')
         ui["rail"] = []
         for name in STAGE_NAMES:
@@ -900,6 +904,8 @@ class StageExplorer:
         ui["fault_go"].on_click(lambda _b: self._on(self._inject_picked))
         ui["fault_out"] = w.HTML(layout=w.Layout(**full_width))
         ui["fault_out"].add_class("cdd-fault-out")
+        for key in ("stage", "inspector", "graph", "passes", "timeline", "fault_out"):
+            ui[key].add_class("cdd-view")
         main = w.Box([ui["stage"], ui["inspector"]],
                      layout=w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start",
                                      grid_gap="12px", width="100%"))

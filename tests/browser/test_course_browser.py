@@ -276,3 +276,41 @@ def test_notebook_runs_in_jupyterlab(lab, lab_context, artifacts, name):
     finally:
         page.close()
         _shut_down_kernels(base, token)
+
+
+def test_explorer_in_notebook7(lab, lab_context, artifacts):
+    """The same explorer in Jupyter Notebook 7's interface (``/notebooks/...``), when installed."""
+    pytest.importorskip("notebook", reason="Jupyter Notebook 7 is not installed (pip install notebook)")
+    import notebook
+
+    if int(notebook.__version__.split(".")[0]) < 7:
+        pytest.skip(f"notebook {notebook.__version__} is not Notebook 7")
+    base, token, work = lab
+    _LAB["api"] = (base, token)
+    name = "zz-notebook7-smoke.ipynb"
+    _smoke_notebook(work).rename(work / name)
+    page = lab_context.new_page()
+    page.set_viewport_size(VIEWPORT)
+    try:
+        page.goto(f"{base}/notebooks/{name}?token={token}", wait_until="domcontentloaded")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
+        assert "/notebooks/" in page.url and page.locator("#jp-top-panel, .jp-NotebookPanel").count()
+        deadline = time.monotonic() + 60
+        while not _kernels_idle(base, token):
+            assert time.monotonic() < deadline, "the kernel did not start"
+            time.sleep(0.5)
+        _run_menu(page, "Run All Cells")
+        _wait_for_run(page, base, token)
+        _wait_for_widgets(page, expect_explorer=True)
+        assert not _errors(page), _errors(page)
+        explorer = page.locator(".cdd-explorer").first
+        seen = _click_through(page, explorer, artifacts, "notebook7-explorer")
+        assert seen["fault"] and seen["back"] and seen["next"] >= 9, seen
+        assert not _errors(page), _errors(page)
+        page.screenshot(path=str(artifacts / "notebook7.png"))
+    except BaseException:
+        page.screenshot(path=str(artifacts / "notebook7-FAILED.png"))
+        raise
+    finally:
+        page.close()
+        _shut_down_kernels(base, token)
