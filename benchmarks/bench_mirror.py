@@ -10,8 +10,9 @@ Both tools mirror the same channel, served in this process by a loopback HTTP se
 2. ``big``: one package of ``--big-mb`` MB (a valid ``.tar.bz2`` made of concatenated bz2
    streams, so it is built in seconds; ``info/index.json`` comes first).
 
-Each tool runs in a child process with ``--num-threads --threads``; wall time and the child's
-peak RSS (``ru_maxrss`` of the waited process tree) are printed, then the ratios. The first run
+Each tool runs in a child process with ``--num-threads --threads``, ``--repeat`` times,
+alternating; wall time and the child's peak RSS (``ru_maxrss`` of the waited process tree) are
+printed per run, then the ratio of the medians. The first run
 creates ``/tmp/conda-mirror-0.10-venv`` with ``pip install conda-mirror==0.10.*``.
 Goals (issue 14): ≥ 6× faster than conda-mirror on ``small``; < 100 MB peak on ``big``.
 """
@@ -164,7 +165,20 @@ def ensure_conda_mirror() -> Path:
     return exe
 
 
-def run_pair(label: str, url: str, threads: int, cm: Path) -> dict:
+def run_pair(label: str, url: str, threads: int, cm: Path, repeat: int = 1) -> dict:
+    """Each tool ``repeat`` times, alternating (a busy machine hurts both alike); medians."""
+    runs: dict[str, list[dict]] = {"conda-mirror": [], "conda-deepdive": []}
+    for _ in range(repeat):
+        for tool, result in _run_once(label, url, threads, cm).items():
+            runs[tool].append(result)
+    out = {}
+    for tool, results in runs.items():
+        results.sort(key=lambda r: r["seconds"])
+        out[tool] = results[len(results) // 2]
+    return out
+
+
+def _run_once(label: str, url: str, threads: int, cm: Path) -> dict:
     out = {}
     for tool in ("conda-mirror", "conda-deepdive"):
         target = WORK / "targets" / f"{label}-{tool}"
@@ -194,6 +208,7 @@ def main() -> int:
     ap.add_argument("--small", type=int, default=200)
     ap.add_argument("--big-mb", type=int, default=300)
     ap.add_argument("--latency", type=float, default=0.02)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool and case (medians are compared)")
     args = ap.parse_args()
     cm = ensure_conda_mirror()
     channels = WORK / "upstream"
@@ -204,8 +219,8 @@ def main() -> int:
           f"{args.threads} threads")
     httpd, base = serve(channels, args.latency)
     try:
-        small = run_pair("small", f"{base}/small", args.threads, cm)
-        big = run_pair("big", f"{base}/big", args.threads, cm)
+        small = run_pair("small", f"{base}/small", args.threads, cm, args.repeat)
+        big = run_pair("big", f"{base}/big", args.threads, cm, args.repeat)
     finally:
         httpd.shutdown()
     ratio = small["conda-mirror"]["seconds"] / small["conda-deepdive"]["seconds"]

@@ -137,6 +137,69 @@ def hash_file(path: str | os.PathLike, algorithms: Iterable[str] = ("sha256",),
     return n, {a: h.hexdigest() for a, h in hashers.items()}
 
 
+def _bz2_chunks(path: str | os.PathLike) -> Iterable[bytes]:
+    """Decompressed bytes of a (possibly multi-stream) ``.bz2`` file, a chunk at a time."""
+    import bz2
+
+    dec = bz2.BZ2Decompressor()
+    with open(path, "rb") as fh:
+        while True:
+            raw = fh.read(64 * 1024)
+            if not raw:
+                return
+            while raw:
+                out = dec.decompress(raw)
+                if out:
+                    yield out
+                if dec.eof:  # a .tar.bz2 may be several concatenated bz2 streams
+                    raw, dec = dec.unused_data, bz2.BZ2Decompressor()
+                else:
+                    raw = b""
+
+
+def _index_json_from_tar_chunks(chunks: Iterable[bytes]) -> dict | None:
+    """Walk tar headers over decompressed chunks until ``info/index.json`` (fast path).
+
+    Reads 512-byte headers with ``TarInfo.frombuf`` and skips member data without keeping it:
+    memory stays at one chunk plus the member being read. Extended headers (pax, GNU long
+    names) are skipped like members; ``index.json`` never needs them. Returns None when the
+    walk cannot decide (the caller then lets :mod:`tarfile` read the archive).
+    """
+    buf = bytearray()
+    it = iter(chunks)
+
+    def fill(n: int) -> bool:
+        while len(buf) < n:
+            try:
+                buf.extend(next(it))
+            except StopIteration:
+                return False
+        return True
+
+    while fill(512):
+        block = bytes(buf[:512])
+        if block == b"\0" * 512:
+            return None  # end of archive
+        try:
+            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.TarError:
+            return None
+        size = info.size
+        padded = (size + 511) // 512 * 512
+        if info.name in ("info/index.json", "./info/index.json") and info.isfile():
+            if not fill(512 + size):
+                return None
+            return json.loads(bytes(buf[512:512 + size]))
+        skip = 512 + padded
+        while skip:  # drop this member without holding it in memory
+            if not buf and not fill(1):
+                return None
+            n = min(skip, len(buf))
+            del buf[:n]
+            skip -= n
+    return None
+
+
 def _index_json_from_tar(stream: Any, mode: str) -> dict | None:
     with tarfile.open(fileobj=stream, mode=mode) as tar:
         for member in tar:
@@ -164,8 +227,10 @@ def check_archive(path: str | os.PathLike, fn: str) -> dict:
                     reader = zstandard.ZstdDecompressor().stream_reader(raw)
                     data = _index_json_from_tar(reader, "r|")
         elif fn.endswith(".tar.bz2"):
-            with open(path, "rb") as raw:
-                data = _index_json_from_tar(raw, "r|bz2")
+            data = _index_json_from_tar_chunks(_bz2_chunks(path))
+            if data is None:  # an unusual layout: let tarfile decide
+                with open(path, "rb") as raw:
+                    data = _index_json_from_tar(raw, "r|bz2")
         else:
             raise ValueError("not a conda package file name")
     except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, ValueError, KeyError) as exc:
