@@ -175,21 +175,29 @@ def _escaping_pair():
     return [Dir("a"), Dir("a/b"), Dir("a/b/c"), Link("a/b/c/l", "../../.."), Link("m", "a/b/c/l/../..")]
 
 
+def test_symlink_chain_leading_out_is_refused(world, capsys):
+    """Each target reads as inside the package; as the kernel resolves them, ``m`` leads out."""
+    world.chan.add(Pkg("linker", members=_escaping_pair()))
+    line = world.attack(capsys, "linker", error="CondaVerificationError")
+    assert "'m'" in line
+
+
 def test_write_through_another_packages_symlink_in_one_transaction(world, capsys):
     world.chan.add(Pkg("linker", members=_escaping_pair()))
     world.chan.add(Pkg("writer", depends=("linker",),
                        members=[File("m/sentinel/pwn.txt", b"pwned\n")]))
-    world.attack(capsys, "writer", "writer", error="CondaVerificationError")
+    world.attack(capsys, "writer", "linker", error="CondaVerificationError")
 
 
-def test_write_through_an_installed_packages_symlink(world, capsys):
-    world.chan.add(Pkg("linker", members=_escaping_pair()))
+def test_write_through_a_symlink_chain_already_in_the_prefix(world, capsys):
+    """Say an older tool linked ``linker``: its symlinks are on disk; ``writer`` must not use them."""
     world.chan.add(Pkg("writer", members=[File("m/sentinel/pwn.txt", b"pwned\n")]))
 
-    def install_linker():
-        rc, out, err = world.run(capsys, "install", "linker")
-        assert rc == 0, err
-    world.attack(capsys, "writer", error="CondaVerificationError", setup=install_linker)
+    def plant():
+        (world.prefix / "a" / "b" / "c").mkdir(parents=True)
+        os.symlink("../../..", world.prefix / "a" / "b" / "c" / "l")
+        os.symlink("a/b/c/l/../..", world.prefix / "m")
+    world.attack(capsys, "writer", error="CondaVerificationError", setup=plant)
 
 
 def test_write_through_a_symlink_already_in_the_prefix(world, capsys):

@@ -45,6 +45,7 @@ from conda_deepdive.link.path_actions import (
     _escape_error,
     _remove_empty_dirs,
     check_parent_inside,
+    escape_once,
     planned_symlinks,
     resolves_inside,
 )
@@ -95,7 +96,7 @@ class CompileMultiPycAction(MultiPathAction):
         planned = planned_symlinks(self.transaction_context, self.target_prefix)
         for directory in dict.fromkeys(p.rpartition("/")[0] for p in self.target_short_paths):
             if directory and not resolves_inside(self.target_prefix, directory, planned):
-                return _escape_error(self.package_name, f"{directory}/")
+                return escape_once(self.transaction_context, _escape_error(self.package_name, f"{directory}/"))
         self._verified = True
         return None
 
@@ -191,7 +192,7 @@ class CreatePythonEntryPointAction(CreateInPrefixPathAction):
         # bin/ itself may be (or become, in this transaction) a symlink a package made
         planned = planned_symlinks(self.transaction_context, self.target_prefix)
         if not resolves_inside(self.target_prefix, BIN_DIRECTORY, planned):
-            return _escape_error(self.package_name, self.target_short_path)
+            return escape_once(self.transaction_context, _escape_error(self.package_name, self.target_short_path))
         self._verified = True
         return None
 

@@ -182,6 +182,15 @@ def _escape_error(package: str | None, short_path: str):
     )
 
 
+def escape_once(tc: dict, error: BaseException) -> BaseException | None:
+    """The first escape a transaction finds is its one error line; the others (the files under
+    the same symlink, the entry points, the pyc) are consequences and stay quiet (None)."""
+    if tc.get("_escape_reported"):
+        return None
+    tc["_escape_reported"] = True
+    return error
+
+
 def check_parent_inside(tc: dict, prefix: str, short_path: str, package: str | None,
                         whole: bool = False) -> None:
     """Raise unless every parent directory of ``short_path`` (with ``whole``: the path itself too)
@@ -405,12 +414,8 @@ class LinkPathAction(CreateInPrefixPathAction):
             if inside is None:
                 planned = planned_symlinks(self.transaction_context, self.target_prefix)
                 inside = memo[directory] = resolves_inside(self.target_prefix, directory, planned)
-        if not inside:
-            reported = self.transaction_context.setdefault("_escapes_reported", set())
-            if name in reported:  # one line per package: its first such path says it all
-                return None       # (the transaction fails on that first error anyway)
-            reported.add(name)
-            return _escape_error(name, self.target_short_path)
+        if not inside:  # (returning None for the quiet ones: the transaction fails on the first)
+            return escape_once(self.transaction_context, _escape_error(name, self.target_short_path))
         if self.link_type == LinkType.directory:
             self._verified = True
             return None
@@ -451,6 +456,19 @@ class LinkPathAction(CreateInPrefixPathAction):
                         f"The package {name} ships '{self.source_short_path}' -> '{points_to}': "
                         f"conda copies an absolute symlink's target, and that is not a file here."
                     )
+            else:
+                # a relative symlink must lead somewhere inside the prefix *as it really resolves*
+                # there (site-packages sits deeper in the prefix than in the package, and a chain
+                # like m -> a/b/c/l/../.. reads as inside while it leads out)
+                prefix_real = os.path.realpath(self.target_prefix)
+                planned = planned_symlinks(self.transaction_context, self.target_prefix)
+                where = self.target_short_path.rpartition("/")[0]
+                if _walk(prefix_real, prefix_real, f"{where}/{points_to}".split("/"), planned,
+                         [_MAX_SYMLINKS]) is None:
+                    return escape_once(self.transaction_context, CondaVerificationError(
+                        f"The package {name} ships '{self.target_short_path}' -> '{points_to}', a "
+                        f"symlink that leads outside the prefix; refusing to link it."
+                    ))
         if self.link_type == LinkType.softlink or spd.path_type == "softlink":
             self.prefix_path_data = spd.replace(path_type="softlink", sha256_in_prefix=None)
         elif spd.path_type == "hardlink":
