@@ -93,6 +93,21 @@ class Sandbox(Workshop):
             lines = lines[:limit] + [f"… ({len(text.splitlines()) - limit} more lines)"]
         return self.text("\n".join(lines))
 
+    def _size(self, file: Path) -> str:
+        """A file's size for :meth:`tree`. A small text file that names a machine path (the
+        package cache's ``urls.txt`` names the channel folder) is counted in lines: its byte size
+        depends on where the checkout lives, and stored outputs must not."""
+        size = file.stat().st_size
+        if size <= 65536:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return f"{size:,} B"
+            if self.text(text) != text:
+                count = len(text.splitlines())
+                return f"{count} line{'s' if count != 1 else ''}"
+        return f"{size:,} B"
+
     def tree(self, path: str | os.PathLike, *, depth: int = 3, limit: int = 40,
              exclude: Iterable[str] = ()) -> str:
         """A sorted, sanitized listing of ``path`` (like ``tree -L depth``), files with sizes;
@@ -115,7 +130,7 @@ class Sandbox(Workshop):
                     if level + 1 < depth:
                         walk(child, level + 1)
                 else:
-                    lines.append(f"{pad}{name}  ({child.stat().st_size:,} B)")
+                    lines.append(f"{pad}{name}  ({self._size(child)})")
 
         if root.is_dir():
             walk(root, 1)
