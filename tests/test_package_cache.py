@@ -162,6 +162,7 @@ print(time.time(), flush=True)
 def test_two_processes_sharing_a_cache(tmp_path):
     """The lock serialises writers: an install waits for a holder, and two concurrent installs
     into one cache both succeed and leave it consistent."""
+    shared_path("data", "channels", "linkdemo")  # skip here, not in the child processes
     tests_dir = str(PROJECT_ROOT / "tests")
     env = dict(os.environ, PYTHONPATH=tests_dir)
     pkgs = str(tmp_path / "pkgs")
