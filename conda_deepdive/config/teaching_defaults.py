@@ -21,10 +21,7 @@ A condarc, a ``CONDA_*`` variable or a flag that sets these wins, as any higher 
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import functools
-from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
@@ -34,8 +31,19 @@ __all__ = ["data_dir", "channels_dir", "recipes_dir", "teaching_settings", "teac
 @functools.cache
 def data_dir() -> Path:
     """``conda_deepdive/data``: the package data (teaching channels and their recipes)."""
+    import conda_deepdive
+
+    # a regular install or a checkout: the files are already on disk, beside the package's
+    # __init__.py (what importlib.resources.files answers too, without importing its machinery)
+    origin = getattr(conda_deepdive, "__file__", None)
+    if origin and Path(origin).parent.joinpath("data").is_dir():
+        return Path(origin).parent / "data"
+    import atexit
+    import contextlib
+    from importlib import resources
+
     root = resources.files("conda_deepdive") / "data"
-    if isinstance(root, Path):  # a regular install or a checkout: the files are already on disk
+    if isinstance(root, Path):
         return root
     # imported from a zip: extract once, keep the copy until the interpreter exits
     stack = contextlib.ExitStack()

@@ -38,10 +38,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import tarfile
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
 from conda_deepdive.fetch.package_cache import (
@@ -156,6 +153,8 @@ class CacheUrlAction(_FetchAction):
         if self.url.startswith("file:/") and os.path.abspath(url_to_path(self.url)) == self.target_full_path:
             self._executed = True  # the tarball is already where it should be
             return
+        import uuid
+
         partial = f"{self.target_full_path}.{uuid.uuid4().hex[:8]}.partial"
         try:
             if self.url.startswith("file:/"):
@@ -303,6 +302,8 @@ class ExtractPackageAction(_FetchAction):
 
         from conda_deepdive.exceptions import CorruptedArchiveError
 
+        import uuid
+
         temp = os.path.join(self.target_pkgs_dir, f".{self.target_extracted_dirname}.{uuid.uuid4().hex[:8]}.partial")
         try:
             safe_extract(self.source_full_path, temp, progress=progress)
@@ -421,6 +422,8 @@ def _check_member(member: tarfile.TarInfo, dest_real: str, tarball: str) -> None
 
 def _trusted_after_checks(member: tarfile.TarInfo, dest_path: str) -> tarfile.TarInfo:
     # our own checks already ran; keep modes and mtimes, but files belong to whoever extracts
+    import tarfile
+
     member = tarfile.tar_filter(member, dest_path)
     return member.replace(uid=os.getuid(), gid=os.getgid(), uname=None, gname=None, deep=False)
 
@@ -672,6 +675,8 @@ class ProgressiveFetchExtract:
             if threads == 1 or len(todo) <= 1:
                 results = [self._run_one(d) for d in todo]
             else:
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(max_workers=min(threads, len(todo))) as pool:
                     results = list(pool.map(self._run_one, todo))
             self.errors = [r for r in results if r is not None]

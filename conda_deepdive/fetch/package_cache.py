@@ -30,7 +30,6 @@ sharing a cache never see each other's half-written files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -156,6 +155,8 @@ def repodata_record_dict(rec: Any, index_json: dict) -> dict:
 
 def hash_file(path: str, algorithms=("md5", "sha256")) -> dict[str, str]:
     """Hash a file once for several algorithms (tarballs can be large)."""
+    import hashlib  # only when a file is checked (loading OpenSSL costs a few ms)
+
     hashers = {name: hashlib.new(name) for name in algorithms}
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import tempfile
 import time
 from typing import Any, Iterable
 
@@ -269,6 +268,8 @@ class History:
             old = ""
         if old and not old.endswith("\n"):
             old += "\n"
+        import tempfile  # only when the history file is written
+
         fd, tmp = tempfile.mkstemp(prefix=".history.", dir=self.meta_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

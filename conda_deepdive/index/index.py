@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Sequence
 
 from conda_deepdive.reporting import Reporter
@@ -261,6 +260,8 @@ def fetch_index(
     # (file://) subdirs are read one after another on this thread
     remote = any(not sd.url_w_credentials.startswith("file://") for sd in sdatas)
     if remote and workers > 1 and len(sdatas) > 1:
+        from concurrent.futures import ThreadPoolExecutor  # local channels never need threads
+
         with ThreadPoolExecutor(max_workers=min(workers, len(sdatas))) as pool:
             list(pool.map(load, range(len(sdatas))))
     else:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, NamedTuple
 
@@ -376,6 +375,8 @@ def determine_link_type(extracted_package_dir: str, target_prefix: str, context:
     if get("always_softlink", False):
         return LinkType.softlink
     source = os.path.join(extracted_package_dir, "info", "index.json")
+    import uuid  # only when linking (a dry run never gets here)
+
     probe = os.path.join(target_prefix, f".tmp-linktest-{uuid.uuid4().hex[:8]}")
     for link_type, make in ((LinkType.hardlink, os.link), (LinkType.softlink, os.symlink)):
         if link_type == LinkType.softlink and not get("allow_softlinks", False):

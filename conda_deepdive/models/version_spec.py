@@ -40,7 +40,6 @@ instead of ``IndexError``/``re.error``/``RecursionError``; regex and ``@`` specs
 
 from __future__ import annotations
 
-import logging
 import operator
 import re
 from typing import Any, Callable
@@ -60,7 +59,7 @@ __all__ = [
 
 # conda logs these warnings as conda.models.version; ours keep their name from before the split,
 # so a logging filter on conda_deepdive.models.version still sees them
-log = logging.getLogger("conda_deepdive.models.version")
+LOGGER_NAME = "conda_deepdive.models.version"
 
 
 def ver_eval(vtest: str, spec: str) -> bool:
@@ -406,7 +405,9 @@ class VersionSpec(BaseSpec, metaclass=_InternedByString):
             elif op == "~=":
                 raise InvalidVersionSpec(text, "invalid operator with '.*'")
             else:
-                log.warning(
+                import logging  # only for this rare warning: importing logging costs ~3 ms
+
+                logging.getLogger(LOGGER_NAME).warning(
                     "Using .* with relational operator is superfluous and deprecated and will be "
                     "removed in a future version of conda. Your spec was %s, but conda is "
                     "ignoring the .* and treating it as %s", target_str, target_str[:-2],

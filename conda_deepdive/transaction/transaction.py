@@ -66,24 +66,7 @@ from conda_deepdive.link.link import (
     load_prefix_records,
     read_package_info,
 )
-from conda_deepdive.link.link_scripts import run_script
 from conda_deepdive.fetch.package_cache import get_entry_to_link, record_dump, record_value
-from conda_deepdive.link.generated_actions import (
-    AggregateCompileMultiPycAction,
-    CompileMultiPycAction,
-    CreatePrefixRecordAction,
-    CreatePythonEntryPointAction,
-    RegisterEnvironmentLocationAction,
-    UpdateHistoryAction,
-)
-from conda_deepdive.link.path_actions import LinkPathAction, MakeMenuAction
-from conda_deepdive.link.unlink_actions import (
-    RemoveLinkedPackageRecordAction,
-    RemoveMenuAction,
-    UnlinkPathAction,
-    UnregisterEnvironmentLocationAction,
-)
-from conda_deepdive.link.entry_points import get_major_minor_version, site_packages_short_path
 from conda_deepdive.models.enums import LinkType
 from conda_deepdive.reporting import Reporter
 
@@ -132,6 +115,8 @@ def _spec_name(spec: Any) -> str | None:
 
 def make_unlink_actions(tc: dict, target_prefix: str, prefix_record: dict) -> tuple:
     """Unlink every file, then (no-op) directory actions, then the conda-meta record."""
+    from conda_deepdive.link.unlink_actions import RemoveLinkedPackageRecordAction, UnlinkPathAction
+
     files = list(prefix_record.get("files") or ())
     unlink = tuple(UnlinkPathAction(tc, prefix_record, target_prefix, f) for f in files)
     dirs = set()
@@ -318,6 +303,8 @@ class UnlinkLinkTransaction:
         return self
 
     def _python_version(self, prefix: str, installed: dict, unlink_names: set, infos) -> str | None:
+        from conda_deepdive.link.entry_points import get_major_minor_version
+
         for info in infos:
             if info.name == "python":
                 return get_major_minor_version(str(info.repodata_record.version))
@@ -328,6 +315,16 @@ class UnlinkLinkTransaction:
 
     def _prepare_prefix(self, tc: dict, setup: PrefixSetup) -> PrefixActionGroup:
         from conda_deepdive.exceptions import CondaError
+        from conda_deepdive.link.entry_points import site_packages_short_path
+        from conda_deepdive.link.generated_actions import (
+            CompileMultiPycAction,
+            CreatePrefixRecordAction,
+            CreatePythonEntryPointAction,
+            RegisterEnvironmentLocationAction,
+            UpdateHistoryAction,
+        )
+        from conda_deepdive.link.path_actions import LinkPathAction, MakeMenuAction
+        from conda_deepdive.link.unlink_actions import RemoveMenuAction, UnregisterEnvironmentLocationAction
 
         prefix = setup.target_prefix
         if not os.path.isdir(prefix):
@@ -481,6 +478,8 @@ class UnlinkLinkTransaction:
     def _verify_prefix_level(prefix: str, pag: PrefixActionGroup) -> list:
         from conda_deepdive.exceptions import (
             KnownPackageClobberError, SharedLinkPathClobberError, UnknownPackageClobberError)
+        from conda_deepdive.link.generated_actions import CompileMultiPycAction
+        from conda_deepdive.link.unlink_actions import UnlinkPathAction
 
         unlink_paths = {a.target_short_path for g in pag.unlink_action_groups for a in g.actions
                         if isinstance(a, UnlinkPathAction)}
@@ -559,6 +558,8 @@ class UnlinkLinkTransaction:
             raise _Failure(exc, group) from exc
 
     def _script(self, group: ActionGroup, action: str) -> None:
+        from conda_deepdive.link.link_scripts import run_script
+
         info = group.pkg_data
         if info is None:
             return
@@ -620,6 +621,7 @@ class UnlinkLinkTransaction:
 
     def _execute_locked(self, interrupts: InterruptState) -> None:
         from conda_deepdive.exceptions import CondaMultiError
+        from conda_deepdive.link.generated_actions import AggregateCompileMultiPycAction
 
         groups = self.all_action_groups()
         by_type = lambda t: [g for g in groups if g.type == t]  # noqa: E731
