@@ -14,7 +14,12 @@ Two tools, both from the standard ``gc`` module:
   alive at that moment moves to a "permanent generation" the collector never scans again.
   Reference counting still frees them when they are dropped; only reference *cycles* among them
   would never be collected. That is a fine trade for a short-lived command-line process (the
-  entry point turns it on) and a poor one for a long notebook kernel (left off there).
+  entry point turns it on) and a poor one for a long notebook kernel (left off there);
+* :func:`short_lived_process` (also the entry point's choice) lets the young generation grow to
+  :data:`YOUNG_GENERATION` objects before a collection instead of 700: the solver allocates
+  hundreds of thousands of short-lived clause lists and tuples, which reference counting frees
+  anyway, and the default threshold spent ~10 ms (5 %) of a dry run scanning them ~100 times.
+  Cycles are still collected, only in larger batches.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["paused", "freeze_after_loading"]
+__all__ = ["paused", "freeze_after_loading", "short_lived_process", "YOUNG_GENERATION"]
+
+#: the young generation's threshold for a command-line process (CPython's default is 700)
+YOUNG_GENERATION = 100_000
 
 _lock = threading.Lock()
 _depth = 0
@@ -36,6 +44,12 @@ def freeze_after_loading(enabled: bool = True) -> None:
     """Process-wide: after each index load, move everything alive out of the collector's sight."""
     global _freeze
     _freeze = bool(enabled)
+
+
+def short_lived_process() -> None:
+    """Process-wide: collect the young generation every :data:`YOUNG_GENERATION` allocations."""
+    _gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION, gen1, gen2)
 
 
 @contextmanager
