@@ -134,48 +134,80 @@ class PriorityReport:
 
     This is the whole-index picture; the solver applies the strict filter lazily, only to names it
     reaches while reducing the index (see ``reduction.py``), with the same rule.
+
+    ``singles`` (``{name: (channel, records)}``) holds the names only one channel offers — most of
+    them, and never masked — in a compact form; their :class:`NamePriority` entries are made the
+    first time :attr:`names` is read. ``order`` lists every name in first-seen order.
     """
 
-    def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, NamePriority]):
+    def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, NamePriority],
+                 singles: Mapping[str, tuple[str, int]] | None = None,
+                 order: Iterable[str] | None = None):
         self.mode = mode
         self.ranks = dict(ranks)
-        self.names = dict(names)
+        self._several = dict(names)  # the names several channels offer (or all, without singles)
+        self._singles = dict(singles or {})
+        self._order = list(order) if order is not None else None
+        self._names: dict[str, NamePriority] | None = None if self._singles else self._several
+
+    @property
+    def names(self) -> dict[str, NamePriority]:
+        if self._names is None:
+            kept_single = self.mode == "strict"
+            several, singles = self._several, self._singles
+            names = {}
+            for name in self._order if self._order is not None else (*several, *singles):
+                entry = several.get(name)
+                if entry is None:
+                    ch, n = singles[name]
+                    entry = NamePriority(name, (ch,), (n,), ch if kept_single else None, ())
+                names[name] = entry
+            self._names = names
+        return self._names
 
     def __getitem__(self, name: str) -> NamePriority:
         return self.names[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self.names
+        return name in self._several or name in self._singles
+
+    def _count(self) -> int:
+        return len(self._several) + len(self._singles)
 
     @property
     def contested(self) -> list[NamePriority]:
         """Names offered by more than one channel (the only ones priority can matter for)."""
-        return [p for p in self.names.values() if len(p.offered_by) > 1]
+        return [p for p in self._several.values() if len(p.offered_by) > 1]
 
     @property
     def masked(self) -> list[NamePriority]:
-        return [p for p in self.names.values() if p.masked]
+        return [p for p in self._several.values() if p.masked]
 
     def is_masked(self, record: Any) -> bool:
-        entry = self.names.get(record.name)
+        entry = self._several.get(record.name)
         return bool(entry and channel_name(record) in entry.masked)
+
+    def _masked_records(self) -> int:
+        return sum(p.masked_count for p in self._several.values() if p.masked)
 
     def __repr__(self) -> str:
         ranks = ", ".join(f"{name}={rank}" for name, rank in self.ranks.items())
-        masked = sum(p.masked_count for p in self.names.values() if p.masked)
         return (
-            f"<PriorityReport {self.mode}: ranks {{{ranks}}}; {len(self.names)} names, "
-            f"{len(self.contested)} offered by several channels, {masked} records masked>"
+            f"<PriorityReport {self.mode}: ranks {{{ranks}}}; {self._count()} names, "
+            f"{len(self.contested)} offered by several channels, {self._masked_records()} records masked>"
         )
 
-    def summary(self) -> dict:
-        return {
+    def summary(self, contested: bool = True) -> dict:
+        out = {
             "mode": self.mode,
             "ranks": self.ranks,
-            "names": len(self.names),
-            "contested": [p.summary() for p in self.contested],
-            "masked_records": sum(p.masked_count for p in self.names.values() if p.masked),
+            "names": self._count(),
+            "contested": [p.summary() for p in self.contested] if contested else None,
+            "masked_records": self._masked_records(),
         }
+        if not contested:
+            del out["contested"]
+        return out
 
 
 def _count_by_name_and_channel(records: Iterable[Any]) -> dict[str, dict[str, int]]:
@@ -235,11 +267,11 @@ def apply_channel_priority(
     reporter.event("priority", "channel_ranks", mode=channel_priority, ranks=dict(ranks))
     counts = _count_by_name_and_channel(records)
     names: dict[str, NamePriority] = {}
+    singles: dict[str, tuple[str, int]] = {}
     strict = channel_priority == "strict"
     for name, per in counts.items():
         if len(per) == 1:  # most names: one channel offers them, nothing to rank or mask
-            ((ch, n),) = per.items()
-            names[name] = NamePriority(name, (ch,), (n,), ch if strict else None, ())
+            (singles[name],) = per.items()  # (channel, records)
             continue
         order = sorted(per, key=lambda ch: (ranks.get(ch, UNLISTED_RANK), ch))
         kept = masked = None
@@ -253,7 +285,7 @@ def apply_channel_priority(
                 "priority", "masked", name=name, kept=kept, masked=list(entry.masked),
                 records=entry.masked_count,
             )
-    report = PriorityReport(channel_priority, ranks, names)
-    reporter.event("priority", "summary", **{k: v for k, v in report.summary().items() if k != "contested"})
+    report = PriorityReport(channel_priority, ranks, names, singles, counts)
+    reporter.event("priority", "summary", **report.summary(contested=False))
     return report
 
