@@ -32,6 +32,7 @@ import json
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ from conda_deepdive.mirror.downloader import (
     Downloader,
     DownloadJob,
     DownloadOutcome,
+    IndexResponse,
     hash_file,
 )
 from conda_deepdive.mirror.filters import MirrorConfig, apply_filters
@@ -320,14 +322,23 @@ def mirror_channel(
     subdirs = [_Subdir(n, target / n) for n in names]
 
     # 1. indexes ------------------------------------------------------------------------
-    for sd in subdirs:
-        url = f"{upstream}/{sd.name}/repodata.json"
+    def get_index(sd: _Subdir) -> IndexResponse | DownloadFailed:
         copy = sd.dir / UPSTREAM_COPY
         etag = sd.state.upstream.get("etag") if copy.exists() else None
         lm = sd.state.upstream.get("last_modified") if copy.exists() else None
         try:
-            resp = dl.get_index(url, etag, lm)
+            return dl.get_index(f"{upstream}/{sd.name}/repodata.json", etag, lm)
         except DownloadFailed as exc:
+            return exc
+
+    # all subdirs' indexes are requested at once (each is a round trip); read in order below
+    with ThreadPoolExecutor(max_workers=len(subdirs), thread_name_prefix="mirror-index") as pool:
+        responses = list(pool.map(get_index, subdirs))
+    for sd, resp in zip(subdirs, responses):
+        url = f"{upstream}/{sd.name}/repodata.json"
+        copy = sd.dir / UPSTREAM_COPY
+        if isinstance(resp, DownloadFailed):
+            exc = resp
             failures.append(Failure(sd.name, "repodata.json", exc.reason))
             reporter.event(STAGE, "index_failed", subdir=sd.name, reason=exc.reason)
             continue
@@ -592,8 +603,6 @@ def _unlink_quiet(path: Path) -> None:
 
 def _verify_existing(items: list[tuple[_Subdir, str]], num_threads: int, reporter: Reporter) -> None:
     """Hash files that are in the mirror but not in the state file (once; then they are known)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     lock = threading.Lock()
 
     def check(item: tuple[_Subdir, str]) -> None:
