@@ -158,6 +158,15 @@ def get_reduced_index(
     find_matches = r.find_matches
     ms_depends = r.ms_depends
     required_deps = r.required_deps
+    # ``ms.match(prec)`` for a record of ms's own name is ``prec in find_matches(ms)``: a set of
+    # those matches per spec turns the per-record test into a hash lookup
+    match_sets: dict = {}
+
+    def matching(ms) -> set:
+        found = match_sets.get(ms)
+        if found is None:
+            found = match_sets[ms] = set(find_matches(ms))
+        return found
 
     def filter_group(specs_for_name) -> bool | None:
         """Cross out records of one name; recurse into dependencies all survivors share.
@@ -175,19 +184,21 @@ def get_reduced_index(
 
         nold = nnew = 0
         allowed = pool.get(name)
+        match_list = [matching(ms) for ms in specs_for_name]
         # "does this dependency still have a candidate?" is the same for every record of the
-        # group that shares it (unless it names this very package): remember the answers
+        # group that shares it (unless it names this very package): remember the answers, keyed
+        # by the spec object (the records' parsed dependencies are shared and live on)
         has_candidate: dict = {}
         for prec in group:
             if filter_out.setdefault(prec, False):
                 continue
             nold += 1
-            if not any(ms.match(prec) for ms in specs_for_name) or (allowed and prec not in allowed):
+            if not any(prec in m for m in match_list) or (allowed and prec not in allowed):
                 filter_out[prec] = "incompatible with required spec"
                 continue
             unsat = []
             for ms, dep_name in required_deps(prec):
-                ok = has_candidate.get(ms)
+                ok = has_candidate.get(id(ms))
                 if ok is None:
                     ok = False
                     for x in find_matches(ms):
@@ -195,7 +206,7 @@ def get_reduced_index(
                             ok = True
                             break
                     if dep_name != name:
-                        has_candidate[ms] = ok
+                        has_candidate[id(ms)] = ok
                 if not ok:
                     unsat.append(ms)
             if unsat:
