@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if not argv:
         argv = ["--help"]  # conda with no arguments prints its help
     json_mode = "--json" in argv
-    parser = generate_parser()
+    parser = generate_parser(argv[0])  # only the sub-command asked for, when it can be told
     parsed = None
     try:
         parsed = parse_command(argv, parser)
