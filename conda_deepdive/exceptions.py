@@ -311,8 +311,8 @@ class CondaMultiError(CondaError):
                 "errors": [one(e) for e in self.errors], "error": "Multiple Errors Encountered."}
 
 
-class CondaSystemExit(CondaError, SystemExit):
-    pass
+class CondaSystemExit(CondaExitZero, SystemExit):
+    """A "no" at a prompt: conda prints "CondaSystemExit: Exiting." and exits 0."""
 
 
 # --- stage 3, index fetch (conda.gateways.repodata, conda.core.subdir_data) ---------------------

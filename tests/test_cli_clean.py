@@ -90,7 +90,7 @@ def test_prompt_no_keeps_everything(installed, capsys, monkeypatch):
     before = sorted(os.listdir(pkgs))
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     code, out, err = run(["clean", "--tarballs"], env, capsys)
-    assert code == 1 and "Proceed ([y]/n)? " in out and "CondaSystemExit: Exiting." in err
+    assert code == 0 and "Proceed ([y]/n)? " in out and "CondaSystemExit: Exiting." in err  # conda: 0
     assert sorted(os.listdir(pkgs)) == before
 
 
