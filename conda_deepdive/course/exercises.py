@@ -94,10 +94,13 @@ def _exercise(key: str, question: str, *, solution_code: str, wrong: Any, hint: 
 
 def ask(key: str) -> None:
     """Print the question of exercise ``key`` (and its hint)."""
+    import textwrap
+
     ex = EXERCISES[key]
-    print(f"Your turn ({key}): {ex.question}")
+    # wrapped here: a notebook's output area breaks a long line anywhere, even mid-word
+    print(textwrap.fill(f"Your turn ({key}): {ex.question}", 88, break_long_words=False))
     if ex.hint:
-        print(f"Hint: {ex.hint}")
+        print(textwrap.fill(f"Hint: {ex.hint}", 88, subsequent_indent="      ", break_long_words=False))
 
 
 def check(key: str, answer: Any) -> Verdict:
