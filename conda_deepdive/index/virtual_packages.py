@@ -124,14 +124,15 @@ def _archspec_name(subdir: str) -> str | None:
         return machine
 
 
-def _host_cuda_version() -> str | None:
-    """The CUDA driver version, probed in a child process like conda (crashes stay contained)."""
+def _host_cuda_version() -> Any:
+    """The CUDA driver version, probed in a child process like conda (crashes stay contained);
+    ``ABSENT`` when there is no driver, so no ``__cuda`` at all (conda's cuda plugin returns NULL)."""
     import ctypes.util
 
     if not (ctypes.util.find_library("cuda") or any(os.path.exists(p) for p in (
             "/usr/lib64/nvidia/libcuda.so.1", "/usr/lib/x86_64-linux-gnu/libcuda.so.1",
             "/usr/lib/wsl/lib/libcuda.so.1"))):
-        return None  # no driver library: skip spawning a process at all
+        return ABSENT  # no driver library: skip spawning a process at all
     import subprocess
 
     probe = (
@@ -146,8 +147,8 @@ def _host_cuda_version() -> str | None:
     try:
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+        return ABSENT
+    return out.stdout.strip() or ABSENT
 
 
 # ------------------------------------------------------------------------------------------------
