@@ -28,7 +28,6 @@ Context side by side.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from typing import Any, Iterable, Mapping
 
@@ -177,7 +176,9 @@ _OVERRIDE_VARS = {"override_glibc": "CONDA_OVERRIDE_GLIBC", "override_osx": "CON
 def host_subdir() -> str:
     """conda's native subdir for this machine (``linux-64`` on x86_64 Linux)."""
     plat = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
-    machine = platform.machine().lower()
+    from conda_deepdive.models.channel import host_uname
+
+    machine = host_uname("machine").lower()
     if machine in ("aarch64", "arm64", "armv6l", "armv7l", "ppc64", "ppc64le", "s390x", "riscv64"):
         if plat == "osx" and machine == "aarch64":
             machine = "arm64"

@@ -21,13 +21,13 @@ What to notice as a learner:
 from __future__ import annotations
 
 import os
-import platform
 import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from conda_deepdive import CONDA_VERSION
+from conda_deepdive.models.channel import host_uname
 
 __all__ = ["VirtualPackage", "virtual_packages", "virtual_package_records", "native_subdir"]
 
@@ -74,7 +74,7 @@ def native_subdir() -> str:
     plat = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform)
     if plat is None and sys.platform.startswith("freebsd"):
         plat = "freebsd"
-    machine = platform.machine().lower()
+    machine = host_uname("machine").lower()
     if machine in ("amd64", "x86_64"):
         arch = "64"
     elif machine in ("i386", "i686", "x86"):
@@ -98,11 +98,15 @@ def _host_libc() -> tuple[str | None, str | None]:
 
 
 def _host_linux_release() -> str | None:
-    return platform.release() if platform.system() == "Linux" else None
+    return host_uname("release") if host_uname("system") == "Linux" else None
 
 
 def _host_osx_version() -> str | None:
-    return platform.mac_ver()[0] or None if sys.platform == "darwin" else None
+    if sys.platform != "darwin":
+        return None
+    import platform
+
+    return platform.mac_ver()[0] or None
 
 
 def _archspec_name(subdir: str) -> str | None:
@@ -215,7 +219,7 @@ def virtual_packages(context: Any) -> tuple[VirtualPackage, ...]:
         found.append(_make(context, "osx", _host_osx_version, None, entity="version"))
     if subdir.startswith("win-"):
         # conda reads CONDA_OVERRIDE_WIN itself; an empty value falls back to detection
-        version = _override(context, "win") or (platform.version() if sys.platform == "win32" else None)
+        version = _override(context, "win") or (host_uname("version") if sys.platform == "win32" else None)
         found.append(VirtualPackage("__win", str(version or "0"), "0",
                                     "override" if _override(context, "win") else "detected"))
     return tuple(sorted((vp for vp in found if vp is not None), key=lambda vp: vp.name))

@@ -33,7 +33,7 @@ What to notice: the same string can mean different URLs under different configs 
 
 from __future__ import annotations
 
-import platform as _platform_mod
+import os
 import sys
 from dataclasses import dataclass, field
 from itertools import chain
@@ -89,9 +89,21 @@ DEFAULTS_CHANNEL_NAME = "defaults"
 UNKNOWN_CHANNEL = "<unknown>"
 
 
+def host_uname(field: str) -> str:
+    """``platform.uname().<field>`` (``system``, ``release``, ``machine``…), read from
+    ``os.uname()`` where it exists: the same values, without importing :mod:`platform` (~1.5 ms)."""
+    uname = getattr(os, "uname", None)
+    if uname is None:  # Windows
+        import platform
+
+        return getattr(platform.uname(), field)
+    value = getattr(uname(), {"system": "sysname", "node": "nodename"}.get(field, field))
+    return "" if value == "unknown" else value  # platform's normalisation
+
+
 def native_subdir() -> str:
     """The subdir of the running machine (what conda's ``context.subdir`` defaults to)."""
-    machine = _platform_mod.machine().lower()
+    machine = host_uname("machine").lower()
     if sys.platform.startswith("linux"):
         arch = {"x86_64": "64", "amd64": "64", "i686": "32", "i386": "32", "arm64": "aarch64"}
         return f"linux-{arch.get(machine, machine)}"
