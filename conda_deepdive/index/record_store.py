@@ -139,6 +139,9 @@ class RecordStore:
 
     def counts(self) -> dict[str, int]:
         """``{name: number of records}`` without building any record."""
+        counts = getattr(self._positions, "counts", None)  # a stored sparse index counts itself
+        if counts is not None:
+            return counts()
         return {name: len(pos) for name, pos in self._positions.items()}
 
     def names_tracking(self, feature: str) -> list[str]:

@@ -38,12 +38,13 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: positions stored as packed arrays (2: a msgpack map of lists)
 INDEX_SUFFIX = ".sparse.msgpack"
 _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
 
@@ -82,6 +83,36 @@ class _Entries:
         return (self[i] for i in range(len(self)))
 
 
+class _Positions(Mapping):
+    """``{name: entry numbers}`` read back from disk: the numbers of every name sit in one packed
+    integer array, name after name, so loading creates one object per *name* (a dict entry), not
+    one per record (39k ints and 5k lists for the 2018 channels, ~2 ms)."""
+
+    __slots__ = ("_at", "_pos", "_ends")
+
+    def __init__(self, names: list, pos: Any, ends: Any) -> None:
+        self._at = dict(zip(names, range(len(names))))
+        self._pos, self._ends = pos, ends
+
+    def __getitem__(self, name: str) -> Any:
+        i = self._at[name]
+        return self._pos[self._ends[i - 1] if i else 0:self._ends[i]]
+
+    def __iter__(self):
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._at
+
+    def counts(self) -> dict[str, int]:
+        """``{name: number of entries}`` in order, without slicing."""
+        ends = self._ends.tolist()
+        return dict(zip(self._at, map(int.__sub__, ends, [0, *ends[:-1]])))
+
+
 @dataclass(frozen=True)
 class SparseIndex:
     """Where each record of one ``repodata.json`` is, by name (see module doc).
@@ -117,9 +148,15 @@ class SparseIndex:
             fn_ends.append(total)
         spans = array("q", [x for e in self.entries for x in e[1:]])
         twins = array("q", [x for k, v in self.twins.items() for x in (k, *v)])
+        names = list(self.positions)
+        pos, pos_ends = array("q"), array("q")
+        for name in names:
+            pos.extend(self.positions[name])
+            pos_ends.append(len(pos))
         doc = {"version": INDEX_VERSION, "byteorder": sys.byteorder, "stamp": list(self.stamp),
                "info": self.info, "repodata_version": self.repodata_version, "fns": "".join(fns),
-               "fn_ends": fn_ends.tobytes(), "spans": spans.tobytes(), "positions": self.positions,
+               "fn_ends": fn_ends.tobytes(), "spans": spans.tobytes(), "names": names,
+               "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
                "twins": twins.tobytes(), "features": self.features}
         return msgpack.packb(doc, use_bin_type=True)
 
@@ -137,8 +174,12 @@ class SparseIndex:
                 return None
             t = memoryview(doc["twins"]).cast("q")
             twins = {t[i]: (t[i + 1], t[i + 2]) for i in range(0, len(t), 3)}
+            names, pos_ends = doc["names"], memoryview(doc["pos_ends"]).cast("q")
+            pos = memoryview(doc["pos"]).cast("q")
+            if len(names) != len(pos_ends) or (pos_ends and pos_ends[-1] != len(pos)):
+                return None
             return cls(doc["info"], doc["repodata_version"], _Entries(doc["fns"], fn_ends, spans),
-                       doc["positions"], twins, doc["features"], tuple(doc["stamp"]))
+                       _Positions(names, pos, pos_ends), twins, doc["features"], tuple(doc["stamp"]))
         except Exception:  # a damaged index is rebuilt, never trusted
             return None
 
