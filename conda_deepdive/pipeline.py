@@ -75,7 +75,7 @@ def _summary(obj: Any) -> Any:
     return fn() if callable(fn) else repr(obj)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class DeferredFailure:
     """A stage of the *first* solve attempt failed in a way conda retries (for example a spec
     that ``current_repodata.json`` does not have). The solve stage shows what happened next."""

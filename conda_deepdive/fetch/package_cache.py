@@ -165,7 +165,7 @@ def hash_file(path: str, algorithms=("md5", "sha256")) -> dict[str, str]:
     return {name: h.hexdigest() for name, h in hashers.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class PackageCacheEntry:
     """One package in a cache (conda's ``PackageCacheRecord``): its record and where it lives."""
 

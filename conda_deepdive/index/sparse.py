@@ -113,7 +113,7 @@ class _Positions(Mapping):
         return dict(zip(self._at, map(int.__sub__, ends, [0, *ends[:-1]])))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class SparseIndex:
     """Where each record of one ``repodata.json`` is, by name (see module doc).
 

@@ -68,7 +68,7 @@ _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
 # ------------------------------------------------------------------------------------------------
 # Small value objects
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class FetchInfo:
     """What loading one subdir did: which URL and file, cache verdict, status, sizes, timings.
 

@@ -47,7 +47,7 @@ class _Absent:
 ABSENT = _Absent()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class VirtualPackage:
     """One virtual package and where its values came from (``"override"`` or ``"detected"``)."""
 

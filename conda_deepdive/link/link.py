@@ -284,7 +284,7 @@ def read_paths_data(extracted_package_dir: str) -> tuple[PathData, ...]:
 # a package ready to link
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class PackageInfo:
     """Everything the link stage knows about one package to link (conda's ``PackageInfo``)."""
 

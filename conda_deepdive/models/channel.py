@@ -118,7 +118,7 @@ def _freeze_map(value: Mapping | Iterable | None) -> Mapping:
     return MappingProxyType(dict(value or {}))
 
 
-@dataclass(frozen=True, eq=True)
+@dataclass(frozen=True, eq=True, repr=False)  # its own __repr__ below
 class ChannelConfig:
     """The channel-related settings of a ``Context`` (conda reads these from the global context).
 

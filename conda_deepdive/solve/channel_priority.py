@@ -100,7 +100,7 @@ def _best_channel(names: Iterable[str], ranks: Mapping[str, int]) -> str | None:
     return by_rank[min(by_rank)] if by_rank else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class NamePriority:
     """One package name: which channels offer it, which one strict priority keeps."""
 

@@ -317,7 +317,7 @@ def solve_attempts(session: Any) -> "SolveStageResult":
     )
 
 
-@dataclass
+@dataclass(repr=False)  # its own __repr__ below
 class SolveStageResult:
     """Stage 6's result: the solver's outcome plus the attempts it took to get there."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 __all__ = ["SatCall", "ClausesStats", "BisectionStep", "Minimization"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class SatCall:
     """One call into pycosat: problem size, answer, and how long it took."""
 
@@ -72,7 +72,7 @@ class ClausesStats:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class BisectionStep:
     """One probe of a minimisation: "is there a solution with ``lo <= objective <= mid``?"."""
 

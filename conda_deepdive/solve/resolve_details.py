@@ -15,7 +15,7 @@ from conda_deepdive.solve.logic import ClausesStats
 __all__ = ["OptimisationPass", "SolveDetails"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class OptimisationPass:
     """One objective of the lexicographic optimisation, as run by ``Clauses.minimize``."""
 

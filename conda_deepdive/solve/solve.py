@@ -69,7 +69,7 @@ __all__ = [
     "DEPS_MODIFIERS",
 ]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class SolveOutcome:
     """The result of :meth:`Solver.run_sat`: the final environment, in dependency order."""
 
@@ -433,7 +433,7 @@ def diff_for_unlink_link_precs(prefix: str, final_precs: Iterable[Any], specs_to
 # ------------------------------------------------------------------------------------------------
 # conda.cli.install's retry loop
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class Attempt:
     """One try: which repodata file, which update modifier, and how it ended."""
 
