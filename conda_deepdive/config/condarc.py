@@ -276,8 +276,6 @@ def _flow_nesting_exceeds(text: str, limit: int) -> bool:
     return False
 
 
-#: one line of the simplest condarc: ``key: word`` (lowercase, no quotes, comments, indentation)
-_FLAT_LINE = re.compile(r"([a-z][a-z0-9_]*): ([a-z][a-z0-9_-]*)")
 #: words a YAML resolver (1.2, or 1.1 for old files) reads as something other than a string
 _YAML_WORDS = {"true": True, "false": False, "null": None, "y": None, "n": None, "yes": None,
                "no": None, "on": None, "off": None}
@@ -292,10 +290,13 @@ def _flat_condarc(text: str) -> dict | None:
     for line in text.split("\n"):
         if not line:
             continue
-        m = _FLAT_LINE.fullmatch(line)
-        if m is None:
+        # ``key: word``, both ASCII lowercase starting with a letter (key: [a-z][a-z0-9_]*,
+        # word: [a-z][a-z0-9_-]*), one space after the colon, no quotes, comments or indentation
+        key, sep, word = line.partition(": ")
+        if not (sep and key.isascii() and word.isascii() and key[:1].isalpha() and word[:1].isalpha()
+                and key.islower() and word.islower() and key.replace("_", "").isalnum()
+                and word.replace("_", "").replace("-", "").isalnum()):
             return None
-        key, word = m.groups()
         if key in _YAML_WORDS or key in values:
             return None
         if word in _YAML_WORDS:

@@ -34,10 +34,11 @@ from conda_deepdive.exceptions import CondaError
 
 __all__ = ["History", "Revision", "CondaHistoryError"]
 
-_SEPARATOR = re.compile(r"==>\s*(.+?)\s*<==")
-_CMD = re.compile(r"#\s*cmd:\s*(.+)")
-_CONDA_VERSION = re.compile(r"#\s*conda version:\s*(.+)")
-_SPECS = re.compile(r"#\s*(\w+)\s*specs:\s*(.+)?")
+_SEPARATOR = r"==>\s*(.+?)\s*<=="
+_CMD = r"#\s*cmd:\s*(.+)"
+_CONDA_VERSION = r"#\s*conda version:\s*(.+)"
+_SPECS = r"#\s*(\w+)\s*specs:\s*(.+)?"
+# (compiled by re's own cache on first use: a new environment has no history to read)
 
 
 class CondaHistoryError(CondaError):
@@ -93,16 +94,16 @@ def parse_comment_line(line: str) -> dict:
     """Decode one ``#`` line of a revision into a small dict (``cmd``, ``conda_version``,
     ``action`` and ``update_specs`` / ``remove_specs`` / ``neutered_specs``)."""
     item: dict[str, Any] = {}
-    m = _CMD.match(line)
+    m = re.match(_CMD, line)
     if m:
         argv = m.group(1).split()
         if argv and argv[0].endswith("conda"):
             argv[0] = "conda"
         item["cmd"] = argv
-    m = _CONDA_VERSION.match(line)
+    m = re.match(_CONDA_VERSION, line)
     if m:
         item["conda_version"] = m.group(1)
-    m = _SPECS.match(line)
+    m = re.match(_SPECS, line)
     if m:
         action, text = m.groups()
         text = (text or "").strip()
@@ -165,7 +166,7 @@ class History:
             line = raw.strip()
             if not line:
                 continue
-            m = _SEPARATOR.match(line)
+            m = re.match(_SEPARATOR, line)
             if m:
                 revisions.append(Revision(m.group(1), set(), []))
             elif not revisions:

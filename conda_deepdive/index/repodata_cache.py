@@ -71,7 +71,6 @@ CACHE_STATE_SUFFIX = ".info.json"
 # conda re-checks a format it found missing (e.g. .zst) after this long
 CHECK_ALTERNATE_FORMAT_INTERVAL = datetime.timedelta(days=7)
 
-_MAX_AGE_RE = re.compile(r"max-age=(\d+)")
 
 
 def cache_fn_url(url: str, repodata_fn: str = REPODATA_FN) -> str:
@@ -95,7 +94,7 @@ def cache_fn_url(url: str, repodata_fn: str = REPODATA_FN) -> str:
 
 def get_cache_control_max_age(cache_control: str | None) -> int:
     """Seconds from a ``Cache-Control`` header's ``max-age``; 0 when absent."""
-    match = _MAX_AGE_RE.search(cache_control or "")
+    match = re.search(r"max-age=(\d+)", cache_control or "") if cache_control else None
     return int(match.group(1)) if match else 0
 
 

@@ -33,6 +33,7 @@ Deliberate difference from conda: conda has no sparse reader (it has shards, see
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -49,10 +50,15 @@ INDEX_SUFFIX = ".sparse.msgpack"
 _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
 
 _STR = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
-#: the bytes between two values of an object: optional comma, the next key, the colon
-_GAP = re.compile(rb"[ \t\r\n]*+,?[ \t\r\n]*+" + _STR + rb"[ \t\r\n]*+:[ \t\r\n]*+")
-_OPEN = re.compile(rb"[ \t\r\n]*+\{")
-_CLOSE = re.compile(rb"[ \t\r\n]*+\}")
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """``(gap, open, close)``: the bytes between two values of an object (optional comma, the
+    next key, the colon), and the braces. Compiled on the first scan: a warm run reads its stored
+    index and never scans."""
+    return (re.compile(rb"[ \t\r\n]*+,?[ \t\r\n]*+" + _STR + rb"[ \t\r\n]*+:[ \t\r\n]*+"),
+            re.compile(rb"[ \t\r\n]*+\{"), re.compile(rb"[ \t\r\n]*+\}"))
 
 
 def sparse_enabled(env: Any = None) -> bool:
@@ -188,7 +194,8 @@ def _walk(buf: Any, start: int, raws: Any) -> list[tuple[int, int]] | None:
     """Byte ranges of the values of the object whose ``{`` is at ``start``, given their
     ``Raw`` views in order; ``None`` if the bytes between them are not what JSON allows."""
     pos = start + 1
-    match = _GAP.match
+    gap, _, close_brace = _patterns()
+    match = gap.match
     spans = []
     for raw in raws:
         m = match(buf, pos)
@@ -197,7 +204,7 @@ def _walk(buf: Any, start: int, raws: Any) -> list[tuple[int, int]] | None:
         s = m.end()
         pos = s + len(raw)
         spans.append((s, pos))
-    close = _CLOSE.match(buf, pos)
+    close = close_brace.match(buf, pos)
     return spans if close is not None else None
 
 
@@ -213,7 +220,7 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
     raw_map = msgspec.json.Decoder(dict[str, msgspec.Raw])
     skim_map = msgspec.json.Decoder(dict[str, _Skim])
     try:
-        opened = _OPEN.match(buf)
+        opened = _patterns()[1].match(buf)
         if opened is None:
             return None
         top = raw_map.decode(buf)

@@ -21,7 +21,6 @@ at all when the conflict is deeper than the check depth — then conda's message
 
 from __future__ import annotations
 
-from textwrap import dedent
 from typing import Any, Iterable
 
 from conda_deepdive.exceptions import ResolvePackageNotFound, UnsatisfiableError
@@ -40,6 +39,8 @@ __all__ = [
 
 def _dals(text: str) -> str:
     """Dedent and left-strip (conda's ``dals``)."""
+    from textwrap import dedent  # only when an error message is written
+
     return dedent(text).lstrip()
 
 
