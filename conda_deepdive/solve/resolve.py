@@ -188,6 +188,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             p for name in special for p in self.groups[name] if str(_ptype(p)) == "virtual_system"
         }
         self._cached_find_matches: dict[Any, tuple] = {}
+        self._group_sets: dict[str, set] = {}  # name -> set(group), for sub-index matching
         self.ms_depends_: dict[Any, list] = {}
         self._reduced_index_cache: dict[Any, Any] = {}
         self._reduced_by_spec_set: dict[Any, Any] = {}
@@ -331,7 +332,9 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             elif parent is not None and spec in parent._cached_find_matches:
                 # a sub-index: filter the parent's answer instead of matching again (same order,
                 # since both groups are sorted by the same key)
-                mine = set(candidates)
+                mine = self._group_sets.get(name)
+                if mine is None:
+                    mine = self._group_sets[name] = set(candidates)
                 res = tuple(p for p in parent._cached_find_matches[spec] if p in mine)
             elif comps is not None and "version" in comps and set(comps) <= _NVB:
                 # name + version (+ build): most dependency specs. Many builds share a version
