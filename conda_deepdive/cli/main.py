@@ -91,11 +91,15 @@ def console_main() -> int:
     """The process entry point (``python -m conda_deepdive``, the ``conda-deepdive`` script).
 
     Like :func:`main`, plus one process-wide choice a library call must not make for its
-    caller: loaded indexes go to the garbage collector's permanent generation, and the young
-    generation is collected in large batches (gc_policy.py).
+    caller: loaded indexes go to the garbage collector's permanent generation, the young
+    generation is collected in large batches, and what is alive at the end is frozen so that
+    interpreter shutdown does not scan it again (gc_policy.py).
     """
     from conda_deepdive.index import gc_policy
 
     gc_policy.freeze_after_loading(True)
     gc_policy.short_lived_process()
-    return main()
+    try:
+        return main()
+    finally:
+        gc_policy.before_exit()

@@ -19,7 +19,9 @@ Two tools, both from the standard ``gc`` module:
   :data:`YOUNG_GENERATION` objects before a collection instead of 700: the solver allocates
   hundreds of thousands of short-lived clause lists and tuples, which reference counting frees
   anyway, and the default threshold spent ~10 ms (5 %) of a dry run scanning them ~100 times.
-  Cycles are still collected, only in larger batches.
+  Cycles are still collected, only in larger batches. When the command is done,
+  :func:`before_exit` freezes what is alive: interpreter shutdown then skips one last scan of
+  every object (~2 ms) whose memory the operating system takes back anyway.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["paused", "freeze_after_loading", "short_lived_process", "YOUNG_GENERATION"]
+__all__ = ["paused", "freeze_after_loading", "short_lived_process", "before_exit", "YOUNG_GENERATION"]
 
 #: the young generation's threshold for a command-line process (CPython's default is 700)
 YOUNG_GENERATION = 100_000
@@ -50,6 +52,11 @@ def short_lived_process() -> None:
     """Process-wide: collect the young generation every :data:`YOUNG_GENERATION` allocations."""
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION, gen1, gen2)
+
+
+def before_exit() -> None:
+    """Process-wide, once the command has finished: nothing alive is scanned again."""
+    gc.freeze()
 
 
 @contextmanager
