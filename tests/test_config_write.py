@@ -87,6 +87,23 @@ def test_errors_like_conda(env):
     assert doc["msg"] == "'channels': value 'zz' not present in config"
 
 
+@pytest.mark.parametrize("text, reason", [
+    ("channels: {a: [1\n", "invalid yaml at line 2, column 1"),
+    ("- a\n- b\n", "the top level must be a mapping of settings (key: value), got seq"),
+    ("a: " + "[" * 100_000 + "\n", "nested too deeply"),
+])
+def test_a_broken_file_is_one_error_and_stays_as_it_was(env, tmp_path, text, reason):
+    """A condarc that --add/--set must edit but cannot read: one ConfigurationLoadError naming the
+    file and what is wrong, no traceback, and the file is left byte for byte."""
+    rc_file = tmp_path / "broken.yml"
+    rc_file.write_text(text)
+    rc, out, err = run(env, "config", "--file", str(rc_file), "--add", "channels", "x")
+    assert rc == 1 and "Traceback" not in err
+    assert err.strip().startswith("ConfigurationLoadError: Unable to load configuration file.")
+    assert f"path: {rc_file}" in err and reason in err
+    assert rc_file.read_text() == text
+
+
 def test_maps_file_env_system_and_round_trip(env, tmp_path):
     rc_file = tmp_path / "my.condarc"
     rc_file.write_text("# my settings\nchannels:  # the order matters\n  - conda-forge\nssl_verify: false\n")

@@ -308,23 +308,18 @@ def _flat_condarc(text: str) -> dict | None:
     return values
 
 
-def load_condarc_file(path: str) -> Layer:
-    """Read one condarc file into a :class:`Layer`.
-
-    Raises :class:`ConfigurationLoadError` naming the file and the problem (invalid YAML with its
-    line and column, unreadable file, or a top level that is not a ``key: value`` mapping).
-    """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
+def _require_mapping(data: Any, path: str) -> None:
+    if not isinstance(data, dict):
         raise ConfigurationLoadError(
-            "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
-            path=path, reason=str(exc),
-        ) from None
-    flat = _flat_condarc(text)
-    if flat is not None:
-        return Layer(path, {k: RawValue(path, k, v, None) for k, v in flat.items()})
+            "Unable to load configuration file.\n  path: %(path)s\n"
+            "  reason: the top level must be a mapping of settings (key: value), got %(kind)s",
+            path=path, kind=type(data).__name__.replace("Commented", "").lower(),
+        )
+
+
+def _parse_yaml(text: str, path: str, yaml: Any = None) -> Any:
+    """``text`` parsed by ruamel.yaml in round-trip mode (``yaml``: a configured instance);
+    every way it can fail is one :class:`ConfigurationLoadError` naming ``path``."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -333,9 +328,9 @@ def load_condarc_file(path: str) -> Layer:
             "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
             path=path, reason="invalid yaml (nested too deeply to parse)",
         )
-    yaml = YAML(typ="rt")
+    yaml = yaml or YAML(typ="rt")
     try:
-        data = yaml.load(text)
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # ruamel counts from 0; we report editor-style 1-based positions
@@ -356,14 +351,29 @@ def load_condarc_file(path: str) -> Layer:
             "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
             path=path, reason="invalid yaml (nested too deeply to parse)",
         ) from None
+
+
+def load_condarc_file(path: str) -> Layer:
+    """Read one condarc file into a :class:`Layer`.
+
+    Raises :class:`ConfigurationLoadError` naming the file and the problem (invalid YAML with its
+    line and column, unreadable file, or a top level that is not a ``key: value`` mapping).
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationLoadError(
+            "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
+            path=path, reason=str(exc),
+        ) from None
+    flat = _flat_condarc(text)
+    if flat is not None:
+        return Layer(path, {k: RawValue(path, k, v, None) for k, v in flat.items()})
+    data = _parse_yaml(text, path)
     if data is None:
         return Layer(path, {})
-    if not isinstance(data, dict):
-        raise ConfigurationLoadError(
-            "Unable to load configuration file.\n  path: %(path)s\n"
-            "  reason: the top level must be a mapping of settings (key: value), got %(kind)s",
-            path=path, kind=type(data).__name__.replace("Commented", "").lower(),
-        )
+    _require_mapping(data, path)
     try:
         values = {str(k): _wrap_yaml(path, str(k), v, _key_comment(data, k)) for k, v in data.items()}
     except RecursionError:
@@ -687,7 +697,10 @@ class ConfigurationFile:
             raise ConfigurationLoadError(
                 "Unable to load configuration file.\n  path: %(path)s\n  reason: %(reason)s",
                 path=path, reason=str(exc)) from None
-        self.content = _round_trip_yaml().load(text) or {}
+        content = _parse_yaml(text, path, _round_trip_yaml())
+        if content is not None:
+            _require_mapping(content, path)
+        self.content = content or {}
         return self.content
 
     def write(self, path: str | None = None) -> None:
