@@ -331,9 +331,18 @@ def mirror_channel(
         except DownloadFailed as exc:
             return exc
 
-    # all subdirs' indexes are requested at once (each is a round trip); read in order below
-    with ThreadPoolExecutor(max_workers=len(subdirs), thread_name_prefix="mirror-index") as pool:
+    def get_channeldata() -> IndexResponse | None:
+        try:
+            return dl.get_index(f"{upstream}/channeldata.json")
+        except DownloadFailed:
+            return None
+
+    # every index (and channeldata.json, used at the end) is requested at once: each is a round
+    # trip; the answers are read in order below
+    with ThreadPoolExecutor(max_workers=len(subdirs) + 1, thread_name_prefix="mirror-index") as pool:
+        channeldata = pool.submit(get_channeldata)
         responses = list(pool.map(get_index, subdirs))
+        cd_resp = channeldata.result()
     for sd, resp in zip(subdirs, responses):
         url = f"{upstream}/{sd.name}/repodata.json"
         copy = sd.dir / UPSTREAM_COPY
@@ -529,10 +538,6 @@ def mirror_channel(
             reporter.event(STAGE, "removed", subdir=sd.name, fn=fn)
 
     # channeldata.json, when upstream has one (restricted to what is mirrored)
-    try:
-        cd_resp = dl.get_index(f"{upstream}/channeldata.json")
-    except DownloadFailed:
-        cd_resp = None
     if cd_resp is not None and cd_resp.status == 200 and cd_resp.body:
         try:
             cd = json.loads(cd_resp.body)
