@@ -102,6 +102,13 @@ def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(tz=datetime.timezone.utc)
 
 
+def http_timeout(context: Any) -> tuple[float, float]:
+    """requests' ``(connect, read)`` timeout: conda's ``remote_connect_timeout_secs`` and
+    ``remote_read_timeout_secs`` (the longest wait between two reads of a body)."""
+    return (float(getattr(context, "remote_connect_timeout_secs", 9.15)),
+            float(getattr(context, "remote_read_timeout_secs", 60.0)))
+
+
 class RepodataState(dict):
     """The contents of ``<hash>.info.json`` (a plain dict with named accessors).
 
@@ -120,6 +127,16 @@ class RepodataState(dict):
     @property
     def cache_control(self) -> str:
         return self.get("cache_control") or ""
+
+    def conditional_headers(self) -> dict[str, str]:
+        """``If-None-Match`` / ``If-Modified-Since`` from the stored validators: a server with
+        nothing new answers ``304`` and an empty body."""
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.mod:
+            headers["If-Modified-Since"] = self.mod
+        return headers
 
     def has_format(self, fmt: str) -> tuple[bool, datetime.datetime | None]:
         """``(available?, last_checked)``; unknown formats count as available (worth a try)."""
@@ -443,13 +460,8 @@ class RepodataFetch:
         import requests
 
         ctx = self.context
-        headers = {}
-        if have_cache and state.etag:
-            headers["If-None-Match"] = state.etag
-        if have_cache and state.mod:
-            headers["If-Modified-Since"] = state.mod
-        timeout = (float(getattr(ctx, "remote_connect_timeout_secs", 9.15)),
-                   float(getattr(ctx, "remote_read_timeout_secs", 60.0)))
+        headers = state.conditional_headers() if have_cache else {}
+        timeout = http_timeout(ctx)
 
         with requests.Session() as session:  # one session per fetch (threads never share one)
             session.verify = ctx.ssl_verify if ctx.ssl_verify not in (None, "") else True

@@ -58,6 +58,7 @@ from conda_deepdive.index.repodata_cache import (
     _channel_name,
     _url_to_path,
     cache_fn_url,
+    http_timeout,
 )
 
 __all__ = [
@@ -303,13 +304,8 @@ def fetch_shard_index(subdir_url: str, url_w_credentials: str, channel: Any, sub
         return None
     import requests
 
-    headers = {}
-    if have and state.etag:
-        headers["If-None-Match"] = state.etag
-    if have and state.mod:
-        headers["If-Modified-Since"] = state.mod
-    timeout = (float(getattr(context, "remote_connect_timeout_secs", 9.15)),
-               float(getattr(context, "remote_read_timeout_secs", 60.0)))
+    headers = state.conditional_headers() if have else {}
+    timeout = http_timeout(context)
     try:
         with requests.Session() as session:
             session.verify = context.ssl_verify if context.ssl_verify not in (None, "") else True
@@ -510,8 +506,7 @@ class ShardStore:
         from conda_deepdive.exceptions import CondaHTTPError
 
         ctx = self._context
-        timeout = (float(getattr(ctx, "remote_connect_timeout_secs", 9.15)),
-                   float(getattr(ctx, "remote_read_timeout_secs", 60.0)))
+        timeout = http_timeout(ctx)
         session = requests.Session()
         session.verify = ctx.ssl_verify if ctx.ssl_verify not in (None, "") else True
         if ctx.proxy_servers:
