@@ -60,6 +60,19 @@ def _run(url: str, target: Path, *, retries: int, reporter=None, **kw):
     return result, delays, rec
 
 
+def _shards_match_index(target: Path) -> bool:
+    """After a run, the shard files on disk are exactly those the live shard index names (a
+    shard written early for a file that then failed is pruned once the index is live)."""
+    import msgpack
+    import zstandard
+
+    subdir = target / "linux-64"
+    blob = (subdir / "repodata_shards.msgpack.zst").read_bytes()
+    index = msgpack.unpackb(zstandard.ZstdDecompressor().decompress(blob), raw=False)
+    named = {bytes(d).hex() + ".msgpack.zst" for d in index["shards"].values()}
+    return named == {p.name for p in subdir.glob("*.msgpack.zst") if p.name != "repodata_shards.msgpack.zst"}
+
+
 def _published(target: Path) -> set[str]:
     index = json.loads((target / "linux-64" / "repodata.json").read_text())
     return set(index["packages"]) | set(index["packages.conda"])
@@ -78,8 +91,19 @@ MATRIX = [
 ]
 
 
+@pytest.fixture(params=["held", "streamed"])
+def body_path(request, monkeypatch):
+    """Both ways a body travels: held in memory until checked (small files, the teaching
+    channel's) and streamed into its part file (anything over one chunk)."""
+    from conda_deepdive.mirror import downloader
+
+    if request.param == "streamed":
+        monkeypatch.setattr(downloader, "SMALL", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("fault,reason", MATRIX, ids=[m[0] for m in MATRIX])
-def test_fault_matrix(fault, reason, server, upstream, tmp_path):
+def test_fault_matrix(fault, reason, server, upstream, tmp_path, body_path):
     target = tmp_path / "m"
     # transient: one bad answer, then good ones (a 404 is never retried: it stays a failure)
     server.add_fault(PATH, fault)
@@ -101,6 +125,7 @@ def test_fault_matrix(fault, reason, server, upstream, tmp_path):
     assert FN in failed and reason in failed[FN], failed
     assert FN not in _published(target2)
     assert not (target2 / "linux-64" / FN).exists()
+    assert _shards_match_index(target2)
     assert check_consistency(target2) == []
     # the next run repairs it
     server.faults.clear()
@@ -115,7 +140,7 @@ def test_retry_after_is_honoured(server, tmp_path):
     assert result.exit_code == 0 and max(delays) >= 3  # waited what the server asked (capped at 60)
 
 
-def test_truncated_download_resumes_with_range(server, upstream, tmp_path):
+def test_truncated_download_resumes_with_range(server, upstream, tmp_path, body_path):
     server.add_fault(PATH, "truncate")
     result, _, rec = _run(f"{server.url}/main", tmp_path / "m", retries=2)
     assert result.exit_code == 0
@@ -124,7 +149,7 @@ def test_truncated_download_resumes_with_range(server, upstream, tmp_path):
     assert done and done[0]["resumed"] is True
 
 
-def test_md5_only_record_and_wrong_archive(server, upstream, tmp_path):
+def test_md5_only_record_and_wrong_archive(server, upstream, tmp_path, body_path):
     up = upstream / "main" / "linux-64"
     index = json.loads((up / "repodata.json").read_text())
     del index["packages.conda"][FN]["sha256"]  # md5 is all the record has

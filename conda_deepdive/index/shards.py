@@ -63,7 +63,7 @@ from conda_deepdive.index.repodata_cache import (
 
 __all__ = [
     "REPODATA_SHARDS_FN", "SHARD_CACHE_NAME", "ShardIndex", "ShardStore", "ShardCache",
-    "build_shards", "write_shards", "WrittenShards", "fetch_shard_index", "build_repodata_subset",
+    "build_shards", "write_shards", "write_shard_files", "publish_shard_index", "WrittenShards", "fetch_shard_index", "build_repodata_subset",
     "SubsetReport", "spec_to_package_name", "root_names",
 ]
 
@@ -162,6 +162,46 @@ def build_shards(repodata: Mapping[str, Any], subdir: str | None = None) -> tupl
     return index_blob, blobs, names
 
 
+def write_shard_files(subdir_dir: str | os.PathLike, blobs: Mapping[str, bytes], *,
+                      writer: Callable[[Path, bytes], Any] | None = None) -> int:
+    """Write the shard files of ``blobs`` (``{hex: bytes}``) that are not already there.
+
+    Shards are content-addressed (``<sha256>.msgpack.zst``) and nothing reads one until an index
+    names it, so they may be written long before the index — the mirror writes them while its
+    downloads are still running. Returns how many files were new.
+    """
+    subdir_dir = Path(subdir_dir)
+    subdir_dir.mkdir(parents=True, exist_ok=True)
+    write = writer or _atomic_write
+    written = 0
+    for digest, blob in blobs.items():
+        path = subdir_dir / f"{digest}.msgpack.zst"
+        try:
+            same = path.stat().st_size == len(blob)
+        except OSError:
+            same = False
+        if not same:
+            write(path, blob)
+            written += 1
+    return written
+
+
+def publish_shard_index(subdir_dir: str | os.PathLike, index_blob: bytes, digests: Iterable[str], *,
+                        writer: Callable[[Path, bytes], Any] | None = None, prune: bool = True) -> int:
+    """Make ``index_blob`` the live shard index, then (``prune``) delete shard files it does not
+    name. Its shards (``digests``) must already be written. Returns how many were deleted."""
+    subdir_dir = Path(subdir_dir)
+    (writer or _atomic_write)(subdir_dir / REPODATA_SHARDS_FN, index_blob)
+    removed = 0
+    if prune:
+        keep = {f"{d}.msgpack.zst" for d in digests}
+        for entry in os.scandir(subdir_dir):
+            if _SHARD_FILE.match(entry.name) and entry.name not in keep:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 def write_shards(subdir_dir: str | os.PathLike, repodata: Mapping[str, Any], *,
                  writer: Callable[[Path, bytes], Any] | None = None, prune: bool = True) -> WrittenShards:
     """Write the shards of ``repodata`` into ``subdir_dir``, then the index, then prune.
@@ -171,23 +211,9 @@ def write_shards(subdir_dir: str | os.PathLike, repodata: Mapping[str, Any], *,
     data)`` defaults to an atomic temp-file + rename (the mirror passes its own).
     """
     subdir_dir = Path(subdir_dir)
-    subdir_dir.mkdir(parents=True, exist_ok=True)
-    write = writer or _atomic_write
     index_blob, blobs, names = build_shards(repodata, subdir_dir.name)
-    written = 0
-    for digest, blob in blobs.items():
-        path = subdir_dir / f"{digest}.msgpack.zst"
-        if not path.is_file() or path.stat().st_size != len(blob):
-            write(path, blob)
-            written += 1
-    write(subdir_dir / REPODATA_SHARDS_FN, index_blob)
-    removed = 0
-    if prune:
-        keep = {f"{d}.msgpack.zst" for d in blobs}
-        for entry in os.scandir(subdir_dir):
-            if _SHARD_FILE.match(entry.name) and entry.name not in keep:
-                os.unlink(entry.path)
-                removed += 1
+    written = write_shard_files(subdir_dir, blobs, writer=writer)
+    removed = publish_shard_index(subdir_dir, index_blob, blobs, writer=writer, prune=prune)
     return WrittenShards(str(subdir_dir), len(index_blob), names, written, removed)
 
 

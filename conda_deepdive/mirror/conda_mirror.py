@@ -13,7 +13,9 @@ One run, per subdir (every ``--platform`` plus ``noarch``, always):
    mtime is trusted (no re-hash); one that is present but unknown is verified once; everything
    else is downloaded.
 4. **Download** (:mod:`.downloader`): parallel, streamed, checked, resumable; files appear under
-   their real name only once verified.
+   their real name only once verified. Meanwhile a side thread *prepares* the new index as it
+   will be if every download succeeds (step 5's JSON, compressions and shard files — nothing
+   live yet); when one fails, that index is computed again without it.
 5. **Publish** (:mod:`.publish`): upstream's ``repodata.json`` restricted to the files the mirror
    really has — same keys, same order, ``packages.conda``, ``removed``, ``repodata_version``,
    patched fields and all (byte for byte when nothing is left out) — plus ``.bz2``, ``.zst``, a
@@ -48,7 +50,15 @@ from conda_deepdive.mirror.downloader import (
     hash_file,
 )
 from conda_deepdive.mirror.filters import MirrorConfig, apply_filters
-from conda_deepdive.mirror.publish import TEMP_MARK, PublishedIndex, atomic_write_bytes, publish_index
+from conda_deepdive.mirror.publish import (
+    TEMP_MARK,
+    PreparedIndex,
+    PublishedIndex,
+    atomic_write_bytes,
+    prepare_index,
+    publish_index,
+    publish_prepared,
+)
 from conda_deepdive.mirror.state import UPSTREAM_COPY, MirrorState
 from conda_deepdive.reporting import Reporter
 
@@ -486,7 +496,13 @@ def mirror_channel(
         replacing = {j.fn for j in jobs if j.subdir == sd.name and Path(j.dest).exists()}
         if replacing:
             _withdraw(sd.dir, replacing)
-    outcomes = dl.fetch_all(jobs)
+    # while the downloads are in flight, one side thread computes each new index as it will be
+    # if every download succeeds (JSON, compressions, current_repodata, shard files): the main
+    # work there is waiting on the network. Nothing of it is live until step 5 publishes it.
+    expected = {sd.name: sd.present | {j.fn for j in jobs if j.subdir == sd.name} for sd in live}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-prepare") as side:
+        early = {sd.name: side.submit(_prepare, sd, expected[sd.name], channel) for sd in live}
+        outcomes = dl.fetch_all(jobs)
     dl.close()
     received = sum(o.received for o in outcomes if o.ok)
 
@@ -494,17 +510,15 @@ def mirror_channel(
     published: list[PublishedIndex] = []
     present_names: set[str] = set()
     for sd in live:
-        rd = sd.repodata or {}
-        if sd.present == set(sd.packages) and sd.body is not None:
-            doc, raw = rd, sd.body  # nothing left out: serve upstream's bytes as they are
-        else:
-            doc = {k: ({fn: r for fn, r in v.items() if fn in sd.present}
-                       if k in ("packages", "packages.conda") and isinstance(v, dict) else v)
-                   for k, v in rd.items()}
-            raw = None
-        current = build_current_repodata(doc, channel, sd.name)
-        pub = publish_index(sd.dir, doc, raw=raw, indent=_indent_of(sd.body or b"{\n  "),
-                            current_repodata=current)
+        prepared = None
+        if sd.present == expected[sd.name]:
+            try:
+                prepared = early[sd.name].result()
+            except Exception:  # computed again below; an error that persists is raised there
+                prepared = None
+        if prepared is None:  # some downloads failed: the index leaves them out
+            prepared = _prepare(sd, sd.present, channel)
+        pub = publish_prepared(prepared)
         published.append(pub)
         reporter.event(STAGE, "published", subdir=sd.name, records=pub.records,
                        files=[n for n, _ in pub.files])
@@ -556,6 +570,21 @@ def mirror_channel(
         tuple(published), pulled, False, time.perf_counter() - t0, planned)
     reporter.stage_finished(STAGE, result_)
     return result_
+
+
+def _prepare(sd: _Subdir, present: set[str], channel: Any) -> PreparedIndex:
+    """The index of ``sd`` naming exactly the files in ``present``, computed (not yet live)."""
+    rd = sd.repodata or {}
+    if present == set(sd.packages) and sd.body is not None:
+        doc, raw = rd, sd.body  # nothing left out: serve upstream's bytes as they are
+    else:
+        doc = {k: ({fn: r for fn, r in v.items() if fn in present}
+                   if k in ("packages", "packages.conda") and isinstance(v, dict) else v)
+               for k, v in rd.items()}
+        raw = None
+    current = build_current_repodata(doc, channel, sd.name)
+    return prepare_index(sd.dir, doc, raw=raw, indent=_indent_of(sd.body or b"{\n  "),
+                         current_repodata=current)
 
 
 def _withdraw(directory: Path, fns: set[str]) -> None:

@@ -11,7 +11,7 @@ Two rules give that at *every instant*, even after ``kill -9``:
    index no longer names are deleted only **after** it is live (:mod:`.conda_mirror` does the
    ordering; this module does the writing).
 
-:func:`publish_index` writes ``repodata.json`` and its ``.bz2``/``.zst`` twins (the same bytes,
+:func:`publish_index` (:func:`prepare_index`, then :func:`publish_prepared`) writes ``repodata.json`` and its ``.bz2``/``.zst`` twins (the same bytes,
 compressed), ``current_repodata.json`` and the channel's ``channeldata.json``. The compressed
 twins go first and ``repodata.json`` last, so a client that prefers ``.zst`` never sees a newer
 index than one that reads the plain file would. Sharded repodata (CEP-16, index/shards.py) is
@@ -26,12 +26,13 @@ import bz2
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["atomic_write_bytes", "dumps_repodata", "publish_index", "PublishedIndex", "temp_name",
-           "TEMP_MARK"]
+__all__ = ["atomic_write_bytes", "dumps_repodata", "prepare_index", "publish_prepared", "publish_index",
+           "PreparedIndex", "PublishedIndex", "temp_name", "TEMP_MARK"]
 
 #: every temporary file of the mirror carries this in its name (a checker and a re-run skip them)
 TEMP_MARK = ".mirror-tmp-"
@@ -95,6 +96,102 @@ def _zstd(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=16).compress(data)
 
 
+@dataclass(frozen=True)
+class PreparedIndex:
+    """Every byte of one subdir's index, computed (shard files already written) but not yet live.
+
+    Computing an index takes longer than publishing it: JSON, two compressions, the current
+    index and one shard file per name. :func:`prepare_index` does all of that — the mirror runs
+    it *while its downloads are in flight* — and :func:`publish_prepared` then only renames a
+    handful of files into place, in the safe order.
+    """
+
+    subdir_dir: str
+    data: bytes | None = field(repr=False)
+    compressed: tuple[tuple[str, bytes], ...] = field(repr=False)
+    current: bytes | None = field(repr=False)
+    shard_index: bytes | None = field(repr=False)
+    shard_digests: tuple[str, ...] = field(repr=False)
+    records: int = 0
+
+    def __repr__(self) -> str:
+        return (f"PreparedIndex({Path(self.subdir_dir).name}: {self.records} records, "
+                f"{len(self.shard_digests)} shards)")
+
+
+def prepare_index(
+    subdir_dir: str | os.PathLike,
+    repodata: Mapping[str, Any] | None,
+    *,
+    raw: bytes | None = None,
+    indent: int | None = 2,
+    current_repodata: Mapping[str, Any] | None = None,
+    compressed: bool = True,
+    shards: bool = True,
+) -> PreparedIndex:
+    """Compute the index files of one subdir; write its shard files (harmless: content-addressed
+    and named by no live index yet). See :func:`publish_index` for the arguments."""
+    subdir_dir = Path(subdir_dir)
+    subdir_dir.mkdir(parents=True, exist_ok=True)
+    data = raw
+    if data is None and repodata is not None:
+        data = dumps_repodata(repodata, indent)
+    cur = None
+    if current_repodata is not None:
+        cur = json.dumps(current_repodata, indent=2, sort_keys=True).encode()
+    blobs: tuple[tuple[str, bytes], ...] = ()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mirror-index") as pool:
+        # bz2 and zstd release the GIL: they squeeze while the shards are packed and written
+        squeezing = []
+        if data is not None and compressed:
+            squeezing = [("repodata.json.bz2", pool.submit(bz2.compress, data, 9)),
+                         ("repodata.json.zst", pool.submit(_zstd, data))]
+        shard_index, digests = None, ()
+        if shards and repodata is not None and data is not None:
+            from conda_deepdive.index.shards import build_shards, write_shard_files
+
+            shard_index, shard_blobs, _names = build_shards(repodata, subdir_dir.name)
+            # shards: atomic (temp + rename) but not fsync'ed one by one — a rename is all a
+            # kill -9 needs, and 200 fsyncs cost a second on a busy disk
+            write_shard_files(subdir_dir, shard_blobs,
+                              writer=lambda path, blob: atomic_write_bytes(path, blob, fsync=False))
+            digests = tuple(shard_blobs)
+        blobs = tuple((name, fut.result()) for name, fut in squeezing)
+    count = 0
+    if repodata is not None:
+        count = len(repodata.get("packages") or {}) + len(repodata.get("packages.conda") or {})
+    return PreparedIndex(str(subdir_dir), data, blobs, cur, shard_index, digests, count)
+
+
+def publish_prepared(prepared: PreparedIndex, *, channeldata: Mapping[str, Any] | None = None) -> PublishedIndex:
+    """Make a prepared index live, each file atomically: ``channeldata.json`` and
+    ``current_repodata.json``, the shard index (then stale shards go), the compressed twins,
+    and ``repodata.json`` last."""
+    from conda_deepdive.index.shards import REPODATA_SHARDS_FN, publish_shard_index
+
+    subdir_dir = Path(prepared.subdir_dir)
+    subdir_dir.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[str, int]] = []
+    if channeldata is not None:
+        cd = json.dumps(channeldata, indent=2, sort_keys=True).encode()
+        atomic_write_bytes(subdir_dir.parent / "channeldata.json", cd)
+        written.append(("../channeldata.json", len(cd)))
+    if prepared.current is not None:
+        atomic_write_bytes(subdir_dir / "current_repodata.json", prepared.current)
+        written.append(("current_repodata.json", len(prepared.current)))
+    if prepared.shard_index is not None:
+        publish_shard_index(subdir_dir, prepared.shard_index, prepared.shard_digests,
+                            writer=lambda path, blob: atomic_write_bytes(path, blob, fsync=False))
+        written.append((REPODATA_SHARDS_FN, len(prepared.shard_index)))
+    for name, blob in prepared.compressed:
+        atomic_write_bytes(subdir_dir / name, blob)
+        written.append((name, len(blob)))
+    if prepared.data is not None:
+        atomic_write_bytes(subdir_dir / "repodata.json", prepared.data)  # last: what clients read first
+        written.append(("repodata.json", len(prepared.data)))
+    return PublishedIndex(str(subdir_dir), tuple(written), prepared.records)
+
+
 def publish_index(
     subdir_dir: str | os.PathLike,
     repodata: Mapping[str, Any] | None,
@@ -116,38 +213,6 @@ def publish_index(
     ``<sha256>.msgpack.zst`` per name, index/shards.py): shards, then their index, before the
     JSON files; shards the new index no longer names are deleted once it is live.
     """
-    subdir_dir = Path(subdir_dir)
-    subdir_dir.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[str, int]] = []
-    data = raw
-    if data is None and repodata is not None:
-        data = dumps_repodata(repodata, indent)
-    if channeldata is not None:
-        cd = json.dumps(channeldata, indent=2, sort_keys=True).encode()
-        atomic_write_bytes(subdir_dir.parent / "channeldata.json", cd)
-        written.append(("../channeldata.json", len(cd)))
-    if current_repodata is not None:
-        cur = json.dumps(current_repodata, indent=2, sort_keys=True).encode()
-        atomic_write_bytes(subdir_dir / "current_repodata.json", cur)
-        written.append(("current_repodata.json", len(cur)))
-    if shards and repodata is not None and data is not None:
-        from conda_deepdive.index.shards import REPODATA_SHARDS_FN, write_shards
-
-        # shards: atomic (temp + rename) but not fsync'ed one by one — a rename is all a kill -9
-        # needs, and 200 fsyncs cost a second on a busy disk (the JSON files below are fsync'ed)
-        shard_report = write_shards(subdir_dir, repodata,
-                                    writer=lambda path, data: atomic_write_bytes(path, data, fsync=False))
-        written.append((REPODATA_SHARDS_FN, shard_report.index_bytes))
-    if data is not None:
-        if compressed:
-            for name, squeeze in (("repodata.json.bz2", lambda d: bz2.compress(d, 9)),
-                                  ("repodata.json.zst", _zstd)):
-                blob = squeeze(data)
-                atomic_write_bytes(subdir_dir / name, blob)
-                written.append((name, len(blob)))
-        atomic_write_bytes(subdir_dir / "repodata.json", data)  # last: the file clients read first
-        written.append(("repodata.json", len(data)))
-    count = 0
-    if repodata is not None:
-        count = len(repodata.get("packages") or {}) + len(repodata.get("packages.conda") or {})
-    return PublishedIndex(str(subdir_dir), tuple(written), count)
+    prepared = prepare_index(subdir_dir, repodata, raw=raw, indent=indent, current_repodata=current_repodata,
+                             compressed=compressed, shards=shards)
+    return publish_prepared(prepared, channeldata=channeldata)
