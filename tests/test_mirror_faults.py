@@ -264,3 +264,52 @@ def test_kill_9_at_random_points_leaves_a_consistent_mirror(upstream, tmp_path):
     assert "zlib-1.2.13-h5eee18b_1.conda" not in index["packages.conda"]
     assert not (target / "linux-64" / "zlib-1.2.13-h5eee18b_1.conda").exists()
     assert not [p for p in target.rglob("*mirror-tmp*")]  # no temp left after a clean run
+
+
+@pytest.fixture
+def tls_server(upstream, tmp_path):
+    """The upstream over HTTPS with a self-signed certificate (made by the ``openssl`` tool)."""
+    import functools
+    import http.server
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed: no certificate for the HTTPS test")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    requests_seen: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            requests_seen.append(self.path)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            functools.partial(Handler, directory=str(upstream)))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"https://localhost:{httpd.server_address[1]}", cert, requests_seen
+    finally:
+        httpd.shutdown()
+
+
+def test_https_verifies_the_certificate(tls_server, tmp_path):
+    """An unknown certificate fails at once (it would not verify on a retry either), with the
+    reason; the CA bundle named by ``ssl_verify`` makes the same mirror work."""
+    from conda_deepdive.exceptions import MirrorError
+
+    url, cert, seen = tls_server
+    rec = RecordingReporter()
+    with pytest.raises(MirrorError, match="CERTIFICATE_VERIFY_FAILED"):
+        mirror_channel(f"{url}/main", tmp_path / "bad", ["linux-64"], include=["xz"], max_retries=3,
+                       reporter=rec)
+    assert seen == [] and "index_retry" not in rec.kinds("mirror")  # failed at once, not retried
+    result = mirror_channel(f"{url}/main", tmp_path / "good", ["linux-64"], include=["xz"],
+                            ssl_verify=str(cert))
+    assert result.exit_code == 0 and result.downloaded_files == 2
+    assert check_consistency(tmp_path / "good") == []

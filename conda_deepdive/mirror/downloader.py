@@ -448,7 +448,8 @@ class Downloader:
                 return IndexResponse(url, 200, body, resp.headers.get("ETag"),
                                      resp.headers.get("Last-Modified"))
             except (urllib3.exceptions.HTTPError, OSError, DownloadFailed) as exc:
-                failure = exc if isinstance(exc, DownloadFailed) else DownloadFailed(_describe(exc))
+                failure = exc if isinstance(exc, DownloadFailed) else \
+                    DownloadFailed(_describe(exc), not _is_tls_failure(exc))
                 if not failure.retry or attempt >= self.max_retries:
                     raise failure from None
                 delay = self.backoff(attempt, failure.retry_after)
@@ -567,7 +568,7 @@ class Downloader:
         try:
             resp = self._get(job.url, headers, stream=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise DownloadFailed(_describe(exc), True, keep_part=True) from None
+            raise DownloadFailed(_describe(exc), not _is_tls_failure(exc), keep_part=True) from None
         status = resp.status
         if status in (404, 403, 410):
             resp.close()
@@ -728,6 +729,15 @@ def _chunks(resp: Any) -> Iterable[bytes]:
         if not data:
             return
         yield data
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    """A certificate that does not verify will not verify on the next attempt either."""
+    import ssl
+
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, ssl.SSLError) or isinstance(reason, ssl.SSLError) or "SSLError" in type(exc).__name__ \
+        or "SSLError" in type(reason).__name__
 
 
 def _describe(exc: BaseException) -> str:
