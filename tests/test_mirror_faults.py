@@ -313,3 +313,61 @@ def test_https_verifies_the_certificate(tls_server, tmp_path):
                             ssl_verify=str(cert))
     assert result.exit_code == 0 and result.downloaded_files == 2
     assert check_consistency(tmp_path / "good") == []
+
+
+@pytest.fixture
+def http_proxy():
+    """A forwarding HTTP proxy on loopback that records the absolute URLs it was asked for."""
+    import http.server
+    import urllib.request
+
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.path)  # a proxy is sent the whole URL
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(self.path) as up:
+                body = up.read()
+                self.send_response(up.status)
+                self.send_header("Content-Type", up.headers.get("Content-Type", "application/octet-stream"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    finally:
+        httpd.shutdown()
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_downloads_go_through_the_proxy(how, server, http_proxy, tmp_path, monkeypatch):
+    """``--proxy`` (conda's ``proxy_servers``) or ``HTTP_PROXY``: every request goes through the
+    proxy; ``NO_PROXY`` naming the host sends them direct again."""
+    proxy, seen = http_proxy
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    kw = {}
+    if how == "option":
+        kw["proxies"] = {"http": proxy}
+    else:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+    result = mirror_channel(f"{server.url}/main", tmp_path / "m", ["linux-64"], include=["xz"], **kw)
+    assert result.exit_code == 0 and result.downloaded_files == 2
+    assert {u.rsplit("/", 1)[-1] for u in seen} >= {"repodata.json", "xz-5.4.6-h5eee18b_1.conda",
+                                                    "xz-5.4.6-h5eee18b_1.tar.bz2"}
+    assert all(u.startswith(server.url) for u in seen)
+    if how == "environment":
+        seen.clear()
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        again = mirror_channel(f"{server.url}/main", tmp_path / "m2", ["linux-64"], include=["xz"])
+        assert again.exit_code == 0 and seen == []
