@@ -265,3 +265,30 @@ def test_signal_at_the_prompt_exits_130_and_releases_the_lock(env_pa1, sig):
     done = subprocess.run(_cli("install", "-y", "-p", str(prefix), "pa=2", *channel_args(url)), env=env,
                           capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 0 and "Waiting for another" not in done.stderr
+
+
+def test_a_signal_while_a_script_is_starting_still_stops_the_script(tmp_path, monkeypatch):
+    """SIGTERM between the fork of a link script and its registration (a busy machine makes
+    that window real): the interruption is held until the script can be stopped with its group,
+    then raised — the tool never exits leaving the script running."""
+    from conda_deepdive.exceptions import CondaSignalInterrupt
+    from conda_deepdive.link import link_scripts
+    from conda_deepdive.transaction.transaction import interrupt_signals
+
+    real_popen = subprocess.Popen
+    started = {}
+
+    def popen_then_signal(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started["pid"] = proc.pid
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered before the caller has registered proc
+        return proc
+
+    monkeypatch.setattr(link_scripts.subprocess, "Popen", popen_then_signal)
+    with interrupt_signals(), pytest.raises(CondaSignalInterrupt):
+        link_scripts._run_in_own_group(("bash", "-c", "sleep 300"), str(tmp_path), dict(os.environ), None)
+    deadline = time.monotonic() + WAIT
+    while _alive(started["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(started["pid"])
+    assert not link_scripts.ACTIVE_SCRIPTS

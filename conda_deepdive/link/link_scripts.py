@@ -42,10 +42,27 @@ import tempfile
 from dataclasses import dataclass
 
 __all__ = ["ScriptResult", "script_path", "run_script", "read_messages", "ACTIVE_SCRIPTS",
-           "terminate_active_scripts"]
+           "terminate_active_scripts", "hold_interrupt"]
 
 #: the script processes running right now (each the leader of its own process group)
 ACTIVE_SCRIPTS: set = set()
+
+
+class _Spawning:
+    """Set while a script is being started: between the fork and the moment the script is
+    registered, an interruption must wait, or the tool would exit leaving the script running."""
+
+    active = False
+    held: int | None = None
+
+
+def hold_interrupt(signum: int) -> bool:
+    """Asked by the signal handler: is a script being started right now? Then the signal is
+    held (and raised as soon as the script can be stopped with its group) and this returns True."""
+    if _Spawning.active:
+        _Spawning.held = signum
+        return True
+    return False
 
 #: how long a terminated script's group gets to exit after SIGTERM before SIGKILL (seconds)
 _GRACE_SECONDS = 2.0
@@ -194,11 +211,22 @@ def run_script(
 def _run_in_own_group(command, cwd: str, env: dict, timeout: float | None) -> tuple[int, str, str]:
     """Run ``command`` as the leader of a new process group; on a timeout or any interruption
     (KeyboardInterrupt, a signal turned into an exception) terminate the whole group first."""
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    _Spawning.active, _Spawning.held = True, None
+    try:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    except BaseException:
+        _Spawning.active = False
+        raise
     ACTIVE_SCRIPTS.add(proc)
     try:
+        _Spawning.active = False
+        if _Spawning.held is not None:  # Ctrl-C / SIGTERM came while the script was starting
+            from conda_deepdive.exceptions import CondaSignalInterrupt
+
+            signum, _Spawning.held = _Spawning.held, None
+            raise CondaSignalInterrupt(signum)
         stdout, stderr = proc.communicate(timeout=timeout)
     except BaseException:
         _terminate_group(proc)

@@ -149,10 +149,14 @@ class InterruptState:
     def handler(self, signum: int, frame: Any) -> None:
         from conda_deepdive.exceptions import CondaSignalInterrupt
 
+        from conda_deepdive.link.link_scripts import hold_interrupt
+
         if self.signum is None:
             self.signum = signum
         if self.deferring:
             return  # a rollback is running: it finishes first, the caller raises afterwards
+        if hold_interrupt(signum):
+            return  # a link script is being started: it is raised once the script can be stopped
         raise CondaSignalInterrupt(signum)
 
     @contextmanager
