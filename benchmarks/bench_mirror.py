@@ -11,8 +11,10 @@ Both tools mirror the same channel, served in this process by a loopback HTTP se
    streams, so it is built in seconds; ``info/index.json`` comes first).
 
 Each tool runs in a child process with ``--num-threads --threads``, ``--repeat`` times,
-alternating; wall time and the child's peak RSS (``ru_maxrss`` of the waited process tree) are
-printed per run, then the ratio of the medians. The first run
+alternating (ours twice: quiet, and ``deepdive+bars`` with its rich progress bars drawn on a
+pseudo-terminal, the default a user at a terminal sees); wall time and the child's peak RSS
+(``ru_maxrss`` of the waited process tree) are printed per run, then the ratio of the medians.
+The first run
 creates ``/tmp/conda-mirror-0.10-venv`` with ``pip install conda-mirror==0.10.*``.
 Goals (issue 14): ≥ 6× faster than conda-mirror on ``small``; < 100 MB peak on ``big``.
 """
@@ -143,16 +145,46 @@ def serve(root: Path, latency: float) -> tuple[http.server.ThreadingHTTPServer, 
 # running the tools
 # ------------------------------------------------------------------------------------------
 
-_MEASURE = ("import resource, subprocess, sys, time\n"
-            "t = time.perf_counter(); p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-            "dt = time.perf_counter() - t\n"
-            "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
-            "sys.stderr.write(p.stdout[-2000:] + p.stderr[-2000:])\n")
+# runs the command in a fresh process; with --pty first, on a pseudo-terminal (progress bars drawn)
+_MEASURE = """
+import os, pty, resource, subprocess, sys, threading, time
+args, on_pty = sys.argv[1:], sys.argv[1] == "--pty"
+if on_pty:
+    args = args[1:]
+    master, slave = pty.openpty()
+    seen = []
+    def drain():
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            seen.append(data)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+t = time.perf_counter()
+if on_pty:
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    dt = time.perf_counter() - t
+    os.close(slave)
+    reader.join(5)
+    tail = b"".join(seen).decode(errors="replace")[-2000:]
+else:
+    p = subprocess.run(args, capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    tail = p.stdout[-2000:] + p.stderr[-2000:]
+print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)
+sys.stderr.write(tail)
+"""
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int, str]:
-    """(seconds, peak RSS in MB, exit code, output tail) of ``cmd`` in a fresh process tree."""
-    p = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True)
+def measure(cmd: list[str], pty: bool = False) -> tuple[float, float, int, str]:
+    """(seconds, peak RSS in MB, exit code, output tail) of ``cmd`` in a fresh process tree
+    (``pty``: its output goes to a pseudo-terminal, so progress bars are drawn)."""
+    p = subprocess.run([sys.executable, "-c", _MEASURE, *(["--pty"] if pty else []), *cmd],
+                       capture_output=True, text=True)
     seconds, kb, rc = p.stdout.split()
     return float(seconds), int(kb) / 1024, int(rc), p.stderr
 
@@ -167,7 +199,7 @@ def ensure_conda_mirror() -> Path:
 
 def run_pair(label: str, url: str, threads: int, cm: Path, repeat: int = 1) -> dict:
     """Each tool ``repeat`` times, alternating (a busy machine hurts both alike); medians."""
-    runs: dict[str, list[dict]] = {"conda-mirror": [], "conda-deepdive": []}
+    runs: dict[str, list[dict]] = {"conda-mirror": [], "conda-deepdive": [], "deepdive+bars": []}
     for _ in range(repeat):
         for tool, result in _run_once(label, url, threads, cm).items():
             runs[tool].append(result)
@@ -180,7 +212,7 @@ def run_pair(label: str, url: str, threads: int, cm: Path, repeat: int = 1) -> d
 
 def _run_once(label: str, url: str, threads: int, cm: Path) -> dict:
     out = {}
-    for tool in ("conda-mirror", "conda-deepdive"):
+    for tool in ("conda-mirror", "conda-deepdive", "deepdive+bars"):
         target = WORK / "targets" / f"{label}-{tool}"
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
@@ -192,8 +224,11 @@ def _run_once(label: str, url: str, threads: int, cm: Path) -> dict:
         else:
             cmd = [str(PROJECT / ".venv" / "bin" / "python"), "-m", "conda_deepdive", "mirror",
                    "--upstream-channel", url, "--target-directory", str(target), "--platform", "linux-64",
-                   "--num-threads", str(threads), "-q", "--no-progress"]
-        seconds, peak, rc, tail = measure(cmd)
+                   "--num-threads", str(threads)]
+            if tool == "conda-deepdive":
+                cmd += ["-q", "--no-progress"]
+        # deepdive+bars: the default on a terminal, rich progress bars drawn on a pseudo-terminal
+        seconds, peak, rc, tail = measure(cmd, pty=tool == "deepdive+bars")
         n = len(list((target / "linux-64").glob("*.tar.bz2")))
         out[tool] = {"seconds": seconds, "peak_mb": peak, "rc": rc, "files": n}
         print(f"  {label:<6} {tool:<15} {seconds:8.2f} s   peak {peak:7.1f} MB   exit {rc}   {n} files")
@@ -225,7 +260,8 @@ def main() -> int:
         httpd.shutdown()
     ratio = small["conda-mirror"]["seconds"] / small["conda-deepdive"]["seconds"]
     ratio_big = big["conda-mirror"]["seconds"] / big["conda-deepdive"]["seconds"]
-    print(f"\nsmall: conda-deepdive is {ratio:.1f}x faster than conda-mirror (goal >= 6x)")
+    print(f"\nsmall: conda-deepdive is {ratio:.1f}x faster than conda-mirror (goal >= 6x); with progress "
+          f"bars on a terminal {small['conda-mirror']['seconds'] / small['deepdive+bars']['seconds']:.1f}x")
     print(f"big:   conda-deepdive is {ratio_big:.1f}x faster; peak memory "
           f"{big['conda-deepdive']['peak_mb']:.0f} MB vs conda-mirror {big['conda-mirror']['peak_mb']:.0f} MB "
           f"(goal < 100 MB)")
