@@ -282,3 +282,37 @@ def test_upstream_names_resolve_like_the_seed_tree():
     assert url == (channels_dir() / "pkgs" / "main").as_uri() and is_defaults
     assert default_target("conda-forge", False, "/x").as_posix() == "/x/anaconda/cloud/conda-forge"
     assert default_target("main", True, "/x").as_posix() == "/x/anaconda/pkgs/main"
+
+
+def test_checker_reads_one_instant_not_two(server, tmp_path, monkeypatch):
+    """The consistency checker reads an index, then checks its files. A sync that publishes a
+    new index and deletes what it no longer names *during* that pass is not an inconsistency
+    (each moment was consistent); the checker redoes such a pass. A file really missing at
+    rest is still reported."""
+    from conda_deepdive.mirror import conda_mirror
+    from conda_deepdive.mirror.publish import atomic_write_bytes
+
+    target = tmp_path / "m"
+    assert mirror_channel(f"{server.url}/main", target, ["linux-64"], include=["xz"]).exit_code == 0
+    subdir = target / "linux-64"
+    index = json.loads((subdir / "repodata.json").read_text())
+    gone = sorted(index["packages.conda"])[0]
+    real_hash = conda_mirror.hash_file
+    calls = []
+
+    def hash_while_a_sync_publishes(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:  # mid-pass: a new index without `gone` goes live, then `gone` goes
+            new = dict(index, **{"packages.conda": {k: v for k, v in index["packages.conda"].items()
+                                                    if k != gone}})
+            atomic_write_bytes(subdir / "current_repodata.json", json.dumps(new).encode())
+            atomic_write_bytes(subdir / "repodata.json", json.dumps(new).encode())
+            (subdir / gone).unlink()
+        return real_hash(path, *args, **kwargs)
+
+    monkeypatch.setattr(conda_mirror, "hash_file", hash_while_a_sync_publishes)
+    assert check_consistency(target) == []
+    assert len(calls) > 1  # the first pass saw two moments and was done again
+    monkeypatch.setattr(conda_mirror, "hash_file", real_hash)
+    (subdir / sorted(json.loads((subdir / "repodata.json").read_text())["packages"])[0]).unlink()
+    assert any("is in the index but missing" in p for p in check_consistency(target))

@@ -659,48 +659,81 @@ def _verify_existing(items: list[tuple[_Subdir, str]], num_threads: int, reporte
         list(pool.map(check, items))
 
 
-def check_consistency(target: str | os.PathLike, *, verify_hashes: bool = True) -> list[str]:
+def check_consistency(target: str | os.PathLike, *, verify_hashes: bool = True,
+                      attempts: int = 20) -> list[str]:
     """Everything wrong with a mirror *as a client sees it right now* (empty list: consistent).
 
     For every subdir with a ``repodata.json``: each file the index names must exist with the
     declared size (and sha256/md5 when ``verify_hashes``); ``current_repodata.json`` may only
     name files ``repodata.json`` names. Safe to run while a sync is in progress — that is the
     point: the answer must be "consistent" at every instant.
+
+    "An instant" needs care: reading an index and then checking its files takes a while, and a
+    sync may publish a new index (and delete what it no longer names) in between. Such a pass
+    saw two different moments, so it is repeated (up to ``attempts`` times) until the index
+    files are the same before and after it.
     """
     problems: list[str] = []
     root = Path(target)
     for index in sorted(root.glob("*/repodata.json")):
         subdir = index.parent
+        for _ in range(max(1, attempts)):
+            before = _index_identity(subdir)
+            found = _check_subdir(subdir, verify_hashes)
+            if _index_identity(subdir) == before:
+                break
+        problems.extend(found)
+    return problems
+
+
+def _index_identity(subdir: Path) -> tuple:
+    """Which index files are live in ``subdir`` (a publish replaces them: new inodes)."""
+    out = []
+    for name in ("repodata.json", "current_repodata.json"):
         try:
-            repodata = json.loads(index.read_bytes())
-        except (OSError, ValueError) as exc:
-            problems.append(f"{subdir.name}/repodata.json unreadable: {exc}")
+            st = (subdir / name).stat()
+            out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def _check_subdir(subdir: Path, verify_hashes: bool) -> list[str]:
+    problems: list[str] = []
+    index = subdir / "repodata.json"
+    try:
+        repodata = json.loads(index.read_bytes())
+    except (OSError, ValueError) as exc:
+        return [f"{subdir.name}/repodata.json unreadable: {exc}"]
+    entries = {**(repodata.get("packages") or {}), **(repodata.get("packages.conda") or {})}
+    for fn, rec in entries.items():
+        path = subdir / fn
+        try:
+            size = path.stat().st_size
+        except OSError:
+            problems.append(f"{subdir.name}/{fn} is in the index but missing")
             continue
-        entries = {**(repodata.get("packages") or {}), **(repodata.get("packages.conda") or {})}
-        for fn, rec in entries.items():
-            path = subdir / fn
-            try:
-                size = path.stat().st_size
-            except OSError:
-                problems.append(f"{subdir.name}/{fn} is in the index but missing")
-                continue
-            if rec.get("size") is not None and size != rec["size"]:
-                problems.append(f"{subdir.name}/{fn} has {size} bytes, the index says {rec['size']}")
-                continue
-            if verify_hashes:
-                algo = "sha256" if rec.get("sha256") else "md5"
-                if rec.get(algo):
+        if rec.get("size") is not None and size != rec["size"]:
+            problems.append(f"{subdir.name}/{fn} has {size} bytes, the index says {rec['size']}")
+            continue
+        if verify_hashes:
+            algo = "sha256" if rec.get("sha256") else "md5"
+            if rec.get(algo):
+                try:
                     _, digests = hash_file(path, (algo,))
-                    if digests[algo] != rec[algo]:
-                        problems.append(f"{subdir.name}/{fn}: {algo} differs from the index")
-        current = subdir / "current_repodata.json"
-        if current.exists():
-            try:
-                cur = json.loads(current.read_bytes())
-            except (OSError, ValueError) as exc:
-                problems.append(f"{subdir.name}/current_repodata.json unreadable: {exc}")
-                continue
-            for fn in {**(cur.get("packages") or {}), **(cur.get("packages.conda") or {})}:
-                if not (subdir / fn).exists():
-                    problems.append(f"{subdir.name}/current_repodata.json names missing {fn}")
+                except OSError:
+                    problems.append(f"{subdir.name}/{fn} is in the index but missing")
+                    continue
+                if digests[algo] != rec[algo]:
+                    problems.append(f"{subdir.name}/{fn}: {algo} differs from the index")
+    current = subdir / "current_repodata.json"
+    if current.exists():
+        try:
+            cur = json.loads(current.read_bytes())
+        except (OSError, ValueError) as exc:
+            problems.append(f"{subdir.name}/current_repodata.json unreadable: {exc}")
+            return problems
+        for fn in {**(cur.get("packages") or {}), **(cur.get("packages.conda") or {})}:
+            if not (subdir / fn).exists():
+                problems.append(f"{subdir.name}/current_repodata.json names missing {fn}")
     return problems
