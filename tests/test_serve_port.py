@@ -17,9 +17,16 @@ import pytest
 pytestmark = pytest.mark.network
 
 
+def _as_at_a_terminal() -> None:
+    # Ctrl-C's default meaning, as at a terminal: a test suite started in the background (a
+    # non-interactive shell's ``cmd &``) inherits SIGINT *ignored*, and Python keeps it ignored
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _serve(*args: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "conda_deepdive", "serve", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_at_a_terminal)
 
 
 @pytest.fixture
