@@ -316,3 +316,32 @@ def test_checker_reads_one_instant_not_two(server, tmp_path, monkeypatch):
     monkeypatch.setattr(conda_mirror, "hash_file", real_hash)
     (subdir / sorted(json.loads((subdir / "repodata.json").read_text())["packages"])[0]).unlink()
     assert any("is in the index but missing" in p for p in check_consistency(target))
+
+
+def test_a_file_name_that_is_a_path_is_never_followed(tmp_path):
+    """A hostile index may list ``../../x.tar.bz2`` with the right checksum and the bytes
+    waiting where that path leads upstream. The mirror never joins such a name to a directory:
+    nothing is written outside the mirror, the entry is listed as a failure, the rest is
+    mirrored."""
+    src = channels_dir() / "pkgs" / "main" / "linux-64"
+    fn = "xz-5.4.6-h5eee18b_1.tar.bz2"
+    up = tmp_path / "up"
+    (up / "linux-64").mkdir(parents=True)
+    (up / "noarch").mkdir()
+    record = json.loads((src / "repodata.json").read_text())["packages"][fn]
+    evil = "../../" + fn
+    shutil.copy(src / fn, up / "linux-64" / fn)
+    shutil.copy(src / fn, tmp_path / fn)  # where the path leads from upstream's subdir
+    (up / "linux-64" / "repodata.json").write_text(json.dumps(
+        {"info": {"subdir": "linux-64"}, "packages": {evil: record, fn: record}, "packages.conda": {},
+         "repodata_version": 1}))
+    (up / "noarch" / "repodata.json").write_text(json.dumps({"info": {"subdir": "noarch"}, "packages": {}}))
+    deep = tmp_path / "deep"
+    result = mirror_channel(up.as_uri(), deep / "m", ["linux-64"])
+    assert result.exit_code == 1
+    assert [f.fn for f in result.failures] == [evil]
+    assert sorted(p.name for p in deep.iterdir()) == ["m"]  # nothing beside the mirror
+    assert (deep / "m" / "linux-64" / fn).is_file()
+    published = json.loads((deep / "m" / "linux-64" / "repodata.json").read_text())
+    assert list(published["packages"]) == [fn]
+    assert check_consistency(deep / "m") == []

@@ -426,6 +426,15 @@ def mirror_channel(
             reporter.warning(STAGE, f"--closure {spec}: nothing in the upstream index satisfies it")
         reporter.event(STAGE, "closure", specs=list(specs), kept=sum(len(v) for v in result.kept.values()))
     for sd in live:
+        # a file name is a path component of the mirror: one that is not a plain package file
+        # name ("../x.conda", "a/b.tar.bz2", ".hidden.conda") would write outside the subdir
+        for fn in sorted(fn for fn in sd.kept if not is_plain_package_fn(fn)):
+            sd.kept.discard(fn)
+            sd.dropped[fn] = "not a plain package file name"
+            failures.append(Failure(sd.name, fn, "upstream lists it under a name that is not a plain package "
+                                                 "file name (a path?): not mirrored"))
+            reporter.warning(STAGE, f"{sd.name}: upstream lists {fn!r}, not a plain package file name: skipped")
+    for sd in live:
         reporter.event(STAGE, "selected", subdir=sd.name, upstream=len(sd.packages), kept=len(sd.kept),
                        dropped=len(sd.dropped))
 
@@ -607,6 +616,13 @@ def _withdraw(directory: Path, fns: set[str]) -> None:
     except (OSError, ValueError):
         current = None
     publish_index(directory, doc, current_repodata=current)
+
+
+def is_plain_package_fn(fn: object) -> bool:
+    """A package file name that is safe to join to a directory: ``name-version-build.conda`` or
+    ``.tar.bz2``, no separator, no leading dot, nothing that could climb out of the subdir."""
+    return (isinstance(fn, str) and fn.endswith(PACKAGE_SUFFIXES) and not fn.startswith(".")
+            and not any(c in fn for c in ("/", "\\", "\0")) and len(fn) <= 255)
 
 
 def _job(upstream: str, sd: _Subdir, fn: str, rec: Mapping[str, Any]) -> DownloadJob:
