@@ -242,6 +242,13 @@ class SubdirData:
             return self._store.names_tracking(feature)
         return list(dict.fromkeys(r.name for r in self._records if feature in (r.track_features or ())))
 
+    def records_channel(self) -> Any:
+        """The channel object this subdir's records carry (``record.channel``), without building
+        one: the channel's URL narrowed to this subdir, as ``PackageRecord.from_repodata`` does."""
+        from conda_deepdive.models.records import channel_for_subdir
+
+        return channel_for_subdir(self.channel, self.subdir)
+
     def name_counts(self) -> dict[str, int]:
         """``{name: record count}`` in first-seen order, building nothing."""
         if self._store is not None:

@@ -56,7 +56,7 @@ def _features(value: Any) -> tuple[str, ...]:
 _CHANNEL_FOR_SUBDIR: dict[tuple[int, str], tuple[Channel, Channel]] = {}
 
 
-def _channel_for_subdir(channel: Channel, subdir: str | None) -> Channel:
+def channel_for_subdir(channel: Channel, subdir: str | None) -> Channel:
     """The record's channel names its subdir (conda's SubdirData channel is the subdir URL)."""
     if not subdir or isinstance(channel, MultiChannel) or channel.platform == subdir or not channel.scheme:
         return channel
@@ -203,7 +203,7 @@ class PackageRecord:
         channel's. ``arch``/``platform`` come from the file's ``info`` like conda. No validation.
         """
         if cls is not PackageRecord:
-            fields = dict(raw, fn=fn, channel=_channel_for_subdir(channel, subdir), subdir=subdir)
+            fields = dict(raw, fn=fn, channel=channel_for_subdir(channel, subdir), subdir=subdir)
             fields.setdefault("url", f"{(base_url or channel.subdir_url(subdir) or '').rstrip('/')}/{fn}")
             fields.update({k: v for k, v in (("arch", arch), ("platform", platform)) if v})
             return cls(**fields)
@@ -216,7 +216,7 @@ class PackageRecord:
         self.build = raw["build"]
         self.build_number = get("build_number", 0)
         if channel.platform != subdir:
-            channel = _channel_for_subdir(channel, subdir)
+            channel = channel_for_subdir(channel, subdir)
         self.channel = channel
         self.subdir = subdir
         self.fn = fn
@@ -616,7 +616,7 @@ def records_from_repodata(
     if base_url is None:
         base_url = channel.subdir_url(subdir, with_credentials=True)
     arch, platform = info.get("arch"), info.get("platform")
-    channel = _channel_for_subdir(channel, subdir)
+    channel = channel_for_subdir(channel, subdir)
     make = PackageRecord.from_repodata
     out: list[PackageRecord] = []
     # tens of thousands of new objects would trigger many useless garbage-collector passes
@@ -632,4 +632,5 @@ def records_from_repodata(
     return out
 
 
-__all__ = ["PackageCacheRecord", "PackageRecord", "PrefixRecord", "records_from_repodata", "join_url"]
+__all__ = ["PackageCacheRecord", "PackageRecord", "PrefixRecord", "records_from_repodata", "join_url",
+           "channel_for_subdir"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
 from typing import Any, Iterable, Mapping
@@ -110,8 +111,10 @@ class NamePriority:
     kept: str | None  # the strict channel (None when nothing is masked in this mode)
     masked: tuple[str, ...]  # channels whose records of this name are masked
 
-    @property
+    @cached_property  # asked twice per contested name (event, summary): computed once
     def masked_count(self) -> int:
+        if not self.masked:
+            return 0
         return sum(n for ch, n in zip(self.offered_by, self.records_per_channel) if ch in self.masked)
 
     def __repr__(self) -> str:
@@ -232,7 +235,13 @@ def _count_by_name_and_channel(records: Iterable[Any]) -> dict[str, dict[str, in
     if subdir_datas is not None:  # an Index: each subdir already knows its counts per name
         for sd in subdir_datas:
             per_name = sd.name_counts()
-            if per_name:
+            if not per_name:
+                continue
+            records_channel = getattr(sd, "records_channel", None)
+            if records_channel is not None:  # named without decoding one of its records
+                ch = records_channel()
+                add(ch if isinstance(ch, str) else ch.name, per_name)
+            else:
                 add(channel_name(sd.records_for(next(iter(per_name)))[0]), per_name)
     else:
         for _key, run in groupby(records, key=_channel_identity):
