@@ -345,3 +345,63 @@ def test_a_file_name_that_is_a_path_is_never_followed(tmp_path):
     published = json.loads((deep / "m" / "linux-64" / "repodata.json").read_text())
     assert list(published["packages"]) == [fn]
     assert check_consistency(deep / "m") == []
+
+
+def _hostile_upstream(tmp_path: Path, bad_fn: str, bad_record, packages_value=None,
+                      no_depends: bool = False) -> tuple[Path, str]:
+    """An upstream whose linux-64 index lists one good record (xz, its file present) and one bad."""
+    src = channels_dir() / "pkgs" / "main" / "linux-64"
+    good = "xz-5.4.6-h5eee18b_1.tar.bz2"
+    up = tmp_path / "up"
+    (up / "linux-64").mkdir(parents=True)
+    (up / "noarch").mkdir()
+    shutil.copy(src / good, up / "linux-64" / good)
+    record = json.loads((src / "repodata.json").read_text())["packages"][good]
+    if no_depends:  # a closure of this channel alone must be satisfiable
+        record = dict(record, depends=[])
+    packages = packages_value if packages_value is not None else {good: record, bad_fn: bad_record(record)}
+    (up / "linux-64" / "repodata.json").write_text(json.dumps(
+        {"info": {"subdir": "linux-64"}, "packages": packages, "packages.conda": {}}))
+    (up / "noarch" / "repodata.json").write_text(json.dumps({"info": {"subdir": "noarch"}, "packages": {}}))
+    return up, good
+
+
+@pytest.mark.parametrize("bad_fn,bad_record,says", [
+    ("a-1-0.tar.bz2", lambda r: "not a record", "not an object"),
+    ("a-1-0.tar.bz2", lambda r: {k: v for k, v in r.items() if k != "name"}, "'name' is missing"),
+    ("a-1-0.tar.bz2", lambda r: dict(r, name="a", size="ten"), "'size' is 'ten'"),
+    ("a-1-0.tar.bz2", lambda r: dict(r, name="a", size=-1), "not a byte count"),
+    ("a-1-0.tar.bz2", lambda r: dict(r, name="a", sha256="../../etc"), "'sha256' is not 64 hex digits"),
+    ("a-1-0.tar.bz2", lambda r: dict(r, name="a", depends="python"), "'depends' is not a list"),
+    ("sub/a-1-0.tar.bz2", lambda r: dict(r, name="a"), "not a plain package file name"),
+    (".a-1-0.tar.bz2", lambda r: dict(r, name="a"), "not a plain package file name"),
+], ids=["not-an-object", "no-name", "size-text", "size-negative", "sha-not-hex", "depends-text",
+        "name-with-slash", "hidden-name"])
+def test_a_malformed_upstream_record_is_listed_not_fatal(tmp_path, bad_fn, bad_record, says):
+    """Every upstream record is untrusted: a malformed one is left out of the mirror and listed
+    (exit 1, one line each, no traceback); the good records are mirrored as usual."""
+    up, good = _hostile_upstream(tmp_path, bad_fn, bad_record)
+    result = mirror_channel(up.as_uri(), tmp_path / "m", ["linux-64"])
+    assert result.exit_code == 1
+    (failure,) = result.failures
+    assert failure.fn == bad_fn and says in failure.reason, failure
+    published = json.loads((tmp_path / "m" / "linux-64" / "repodata.json").read_text())
+    assert list(published["packages"]) == [good]
+    assert check_consistency(tmp_path / "m") == []
+
+
+def test_an_upstream_index_of_the_wrong_shape_is_one_failure(tmp_path):
+    up, _ = _hostile_upstream(tmp_path, "", None, packages_value=["xz-5.4.6-h5eee18b_1.tar.bz2"])
+    result = mirror_channel(up.as_uri(), tmp_path / "m", ["linux-64"])
+    assert result.exit_code == 1
+    assert [(f.subdir, f.fn) for f in result.failures] == [("linux-64", "repodata.json")]
+    assert "'packages' is a list, not an object" in result.failures[0].reason
+
+
+def test_the_closure_skips_a_record_it_cannot_read(tmp_path):
+    """One record with an unreadable version must not make --closure find nothing."""
+    up, good = _hostile_upstream(tmp_path, "xz-9..!!-0.tar.bz2", lambda r: dict(r, version="9..!!", build="0"),
+                                 no_depends=True)
+    result = mirror_channel(up.as_uri(), tmp_path / "m", ["linux-64"], closure=["xz"])
+    assert result.exit_code == 0, result.failures
+    assert sorted(result.closure_pulled_by) == [f"linux-64/{good}"]

@@ -98,6 +98,21 @@ def _virtual_records(records: Iterable[Any], subdir: str) -> list:
     return out
 
 
+def _parses(rec: Any) -> bool:
+    """Whether the record's version and dependency specs can be read (untrusted index: one bad
+    record must not make every spec of the closure look unsatisfiable)."""
+    from conda_deepdive.models.match_spec import MatchSpec
+    from conda_deepdive.models.version import VersionOrder
+
+    try:
+        VersionOrder(rec.version)
+        for dep in (*rec.depends, *rec.constrains):
+            MatchSpec(dep)
+    except Exception:
+        return False
+    return True
+
+
 def compute_closure(
     specs: Iterable[str],
     packages_by_subdir: Mapping[str, Mapping[str, Mapping[str, Any]]],
@@ -128,6 +143,8 @@ def compute_closure(
                 raw = {**raw, "depends": [*(raw.get("depends") or ()), "pip"]}  # as conda's SubdirData
             rec = PackageRecord.from_repodata(fn, raw, channel, subdir, None, info.get("arch"),
                                               info.get("platform"))
+            if not _parses(rec):
+                continue  # an unreadable version or dependency: no solver could use it either
             records.append(rec)
             where[id(rec)] = (subdir, fn)
     r = Resolve(records + _virtual_records(records, platform_subdir), channel_priority="flexible")

@@ -276,7 +276,8 @@ class _Subdir:
         self.status = 0
         self.body: bytes | None = None
         self.repodata: dict | None = None
-        self.packages: dict[str, dict] = {}
+        self.packages: dict[str, dict] = {}  # every upstream record
+        self.usable: dict[str, dict] = {}  # those that can be mirrored safely
         self.kept: set[str] = set()
         self.dropped: dict[str, str] = {}
         self.present: set[str] = set()
@@ -379,6 +380,12 @@ def mirror_channel(
             failures.append(Failure(sd.name, "repodata.json", f"upstream index is not valid JSON ({exc})"))
             sd.repodata, sd.body = None, None
             continue
+        shape = _index_shape_problem(sd.repodata)
+        if shape:
+            failures.append(Failure(sd.name, "repodata.json", f"upstream index is malformed: {shape}"))
+            reporter.event(STAGE, "index_failed", subdir=sd.name, reason=f"malformed: {shape}")
+            sd.repodata, sd.body = None, None
+            continue
         reporter.event(STAGE, "index", subdir=sd.name, status=resp.status, bytes=len(sd.body or b""))
 
     live = [sd for sd in subdirs if sd.repodata is not None]
@@ -391,8 +398,21 @@ def mirror_channel(
     for sd in live:
         rd = sd.repodata or {}
         sd.packages = {**(rd.get("packages") or {}), **(rd.get("packages.conda") or {})}
-        selected = apply_filters(sd.packages, config, include, exclude)
+        # every record is untrusted input: one that could not be mirrored safely (a file name
+        # that is a path, a size that is not a number, a checksum that is not hex…) is left out
+        # and listed as a failure; the others go on
+        sd.usable = {}
+        for fn, rec in sd.packages.items():
+            problem = record_problem(fn, rec)
+            if problem is None:
+                sd.usable[fn] = rec
+                continue
+            failures.append(Failure(sd.name, fn, f"upstream record not mirrored: {problem}"))
+            reporter.warning(STAGE, f"{sd.name}/{fn!r}: {problem}: not mirrored")
+        selected = apply_filters(sd.usable, config, include, exclude)
         sd.kept, sd.dropped = set(selected.kept), dict(selected.dropped)
+        for fn in set(sd.packages) - set(sd.usable):
+            sd.dropped[fn] = "malformed upstream record"
     pulled: dict[str, tuple[str, ...]] = {}
     whitelisted_names: list[str] = []
     if include_depends and config is not None and config.whitelist:
@@ -400,15 +420,15 @@ def mirror_channel(
 
         for sd in live:
             for item in config.whitelist:
-                for fn in match_pattern_item(sd.packages, item):
-                    whitelisted_names.append(sd.packages[fn]["name"])
+                for fn in match_pattern_item(sd.usable, item):
+                    whitelisted_names.append(sd.usable[fn]["name"])
     specs = tuple(dict.fromkeys([*closure, *sorted(set(whitelisted_names))]))
     if specs:
         from conda_deepdive.mirror.closure import compute_closure
 
         platform = next((n for n in names if n != "noarch"), "noarch")
-        pool = {sd.name: ({fn: sd.packages[fn] for fn in sd.kept} if not include_depends
-                          else sd.packages) for sd in live}
+        pool = {sd.name: ({fn: sd.usable[fn] for fn in sd.kept} if not include_depends
+                          else sd.usable) for sd in live}
         info = {sd.name: (sd.repodata or {}).get("info") or {} for sd in live}
         result = compute_closure(specs, pool, channel, platform, info)
         for sd in live:
@@ -425,15 +445,6 @@ def mirror_channel(
         for spec in result.unsatisfiable:
             reporter.warning(STAGE, f"--closure {spec}: nothing in the upstream index satisfies it")
         reporter.event(STAGE, "closure", specs=list(specs), kept=sum(len(v) for v in result.kept.values()))
-    for sd in live:
-        # a file name is a path component of the mirror: one that is not a plain package file
-        # name ("../x.conda", "a/b.tar.bz2", ".hidden.conda") would write outside the subdir
-        for fn in sorted(fn for fn in sd.kept if not is_plain_package_fn(fn)):
-            sd.kept.discard(fn)
-            sd.dropped[fn] = "not a plain package file name"
-            failures.append(Failure(sd.name, fn, "upstream lists it under a name that is not a plain package "
-                                                 "file name (a path?): not mirrored"))
-            reporter.warning(STAGE, f"{sd.name}: upstream lists {fn!r}, not a plain package file name: skipped")
     for sd in live:
         reporter.event(STAGE, "selected", subdir=sd.name, upstream=len(sd.packages), kept=len(sd.kept),
                        dropped=len(sd.dropped))
@@ -616,6 +627,50 @@ def _withdraw(directory: Path, fns: set[str]) -> None:
     except (OSError, ValueError):
         current = None
     publish_index(directory, doc, current_repodata=current)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _index_shape_problem(repodata: Mapping[str, Any]) -> str | None:
+    """What makes an upstream ``repodata.json`` unusable as a whole (None: its shape is fine)."""
+    for key in ("packages", "packages.conda"):
+        value = repodata.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"{key!r} is a {type(value).__name__}, not an object"
+    if repodata.get("info") is not None and not isinstance(repodata.get("info"), dict):
+        return "'info' is not an object"
+    return None
+
+
+def record_problem(fn: object, rec: object) -> str | None:
+    """Why one upstream record cannot be mirrored safely, or None.
+
+    The file name becomes a path (it must be a plain package file name); name, version and
+    build are compared with the archive's ``info/index.json``; size bounds the download and the
+    checksums verify it.
+    """
+    if not is_plain_package_fn(fn):
+        return "its file name is not a plain package file name (a path?)"
+    if not isinstance(rec, dict):
+        return f"the record is a {type(rec).__name__}, not an object"
+    for key in ("name", "version", "build"):
+        if not isinstance(rec.get(key), str) or not rec.get(key):
+            return f"{key!r} is missing or not a string"
+    size = rec.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        return f"'size' is {size!r}, not a byte count"
+    for key, length in (("sha256", 64), ("md5", 32)):
+        value = rec.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) != length or not set(value) <= _HEX):
+            return f"{key!r} is not {length} hex digits"
+    for key in ("depends", "constrains", "track_features"):
+        value = rec.get(key)
+        if key == "track_features" and isinstance(value, str):
+            continue
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            return f"{key!r} is not a list of strings"
+    return None
 
 
 def is_plain_package_fn(fn: object) -> bool:
