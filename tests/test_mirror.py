@@ -405,3 +405,12 @@ def test_the_closure_skips_a_record_it_cannot_read(tmp_path):
     result = mirror_channel(up.as_uri(), tmp_path / "m", ["linux-64"], closure=["xz"])
     assert result.exit_code == 0, result.failures
     assert sorted(result.closure_pulled_by) == [f"linux-64/{good}"]
+
+
+def test_an_unreadable_closure_spec_is_an_error_before_anything_is_written(tmp_path):
+    from conda_deepdive.exceptions import InvalidMatchSpec
+
+    up, _ = _hostile_upstream(tmp_path, "a-1-0.tar.bz2", lambda r: dict(r, name="a"))
+    with pytest.raises(InvalidMatchSpec, match="invalid operator"):
+        mirror_channel(up.as_uri(), tmp_path / "m", ["linux-64"], closure=["xz >=<1"])
+    assert not (tmp_path / "m").exists()

@@ -325,6 +325,11 @@ def mirror_channel(
     target = Path(target).resolve()
     channel = channel or Channel.from_value(upstream)
     include, exclude, closure = tuple(include), tuple(exclude), tuple(closure)
+    if closure:  # a spec that cannot be read is the user's typo, not "nothing satisfies it"
+        from conda_deepdive.models.match_spec import MatchSpec
+
+        for spec in closure:
+            MatchSpec(spec)  # raises InvalidMatchSpec: one line on the command line
     names = list(dict.fromkeys([*platforms, "noarch"]))
     reporter.stage_started(STAGE, f"Mirroring {upstream} ({', '.join(names)}) into {target}")
     dl = downloader or Downloader(num_threads=num_threads, max_retries=max_retries, timeout=timeout,
