@@ -323,17 +323,13 @@ class Downloader:
                 if manager is None:
                     manager = self._managers[proxy] = self._make_manager(proxy)
                 headers = {"User-Agent": "conda-deepdive-mirror"}
-                auth = _netrc_auth(parts.hostname or "")
-                if auth and not parts.username:
+                # credentials in the URL win over .netrc, as in requests
+                auth = ((unquote(parts.username), unquote(parts.password or "")) if parts.username
+                        else _netrc_auth(parts.hostname or ""))
+                if auth:
                     import base64
 
                     token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-                    headers["Authorization"] = f"Basic {token}"
-                elif parts.username:
-                    import base64
-
-                    user, password = unquote(parts.username), unquote(parts.password or "")
-                    token = base64.b64encode(f"{user}:{password}".encode()).decode()
                     headers["Authorization"] = f"Basic {token}"
                 found = self._hosts[host] = (manager, headers)
         return found
@@ -360,7 +356,7 @@ class Downloader:
         kwargs: dict[str, Any] = {"num_pools": 8, "maxsize": self.num_threads,
                                   "timeout": urllib3.Timeout(connect=self.timeout, read=self.timeout),
                                   # redirects are followed (a CDN may answer with one); every
-                                  # other retry is ours, with backoff (see fetch_one)
+                                  # other retry is ours, with backoff (see fetch_all)
                                   "retries": urllib3.Retry(total=None, connect=0, read=0, redirect=10,
                                                            status=0, other=0, raise_on_status=False)}
         verify = self._ssl_verify
@@ -732,12 +728,14 @@ def _chunks(resp: Any) -> Iterable[bytes]:
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
-    """A certificate that does not verify will not verify on the next attempt either."""
+    """A certificate that does not verify will not verify on the next attempt either (the
+    error itself, or what urllib3's MaxRetryError wraps)."""
     import ssl
 
-    reason = getattr(exc, "reason", None)
-    return isinstance(exc, ssl.SSLError) or isinstance(reason, ssl.SSLError) or "SSLError" in type(exc).__name__ \
-        or "SSLError" in type(reason).__name__
+    import urllib3
+
+    tls = (ssl.SSLError, urllib3.exceptions.SSLError)
+    return isinstance(exc, tls) or isinstance(getattr(exc, "reason", None), tls)
 
 
 def _describe(exc: BaseException) -> str:

@@ -237,12 +237,8 @@ def _count_by_name_and_channel(records: Iterable[Any]) -> dict[str, dict[str, in
             per_name = sd.name_counts()
             if not per_name:
                 continue
-            records_channel = getattr(sd, "records_channel", None)
-            if records_channel is not None:  # named without decoding one of its records
-                ch = records_channel()
-                add(ch if isinstance(ch, str) else ch.name, per_name)
-            else:
-                add(channel_name(sd.records_for(next(iter(per_name)))[0]), per_name)
+            ch = sd.records_channel()  # named without decoding one of its records
+            add(ch if isinstance(ch, str) else ch.name, per_name)
     else:
         for _key, run in groupby(records, key=_channel_identity):
             run = list(run)
