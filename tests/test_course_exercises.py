@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,36 @@ def test_sandbox_workspace_placeholders_and_cleanup():
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/pkgs/main/noarch/repodata.json", timeout=2)
     sb.cleanup()  # twice is fine
+
+
+def test_sandbox_output_does_not_depend_on_how_long_the_temporary_folder_is(tmp_path):
+    # ruamel.yaml (conda's writer) moves a value past column 80 onto its own line: a condarc
+    # naming a folder under a long TMPDIR comes out folded, one under /tmp does not
+    from conda_deepdive.cli.main import main
+
+    long_tmp = tmp_path / ("long-temporary-folder-" * 3)
+    long_tmp.mkdir()
+    shown = []
+    for tmp in (None, str(long_tmp)):
+        old = tempfile.tempdir
+        tempfile.tempdir = tmp
+        try:
+            with Sandbox("fold") as sb:
+                assert main(["config", "--file", sb.condarc, "--set", "channel_alias",
+                             "file://" + sb.path("anaconda", "pkgs")]) == 0
+                raw = Path(sb.condarc).read_text()
+                assert (raw.count("\n") == 2) == (tmp is not None), raw  # folded only there
+                shown.append(sb.read(sb.condarc))
+        finally:
+            tempfile.tempdir = old
+    assert shown[0] == shown[1] == "channel_alias: file://<WORK>/anaconda/pkgs"
+    # nested mappings and lists are left as they are
+    sb_text = Sandbox("nested")
+    try:
+        text = f"custom_channels:\n  x: file://{sb_text.root}/x\nchannels:\n  - file://{sb_text.root}/y"
+        assert sb_text.text(text) == "custom_channels:\n  x: file://<WORK>/x\nchannels:\n  - file://<WORK>/y"
+    finally:
+        sb_text.cleanup()
 
 
 def _channels() -> Path:

@@ -49,6 +49,20 @@ _TIMES = (
     (re.compile(r"\[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\]"), "[<TIME>]"),
 )
 
+# ruamel.yaml (as conda uses it) moves a plain value that would pass column 80 onto its own,
+# indented line — so whether ``channel_alias: file://<WORK>/…`` is folded depends on how long
+# this machine's temporary folder is. A folded value holding a placeholder is joined back.
+_FOLDED_YAML = re.compile(
+    r"^(?P<head>(?P<indent> *)[^\s#:-][^\n:]*):[ ]*\n(?P=indent) +(?P<value>(?!- )(?=\S)[^\n]*<[A-Z_-]+>[^\n]*)$",
+    re.M)
+
+
+def _unfold(m: re.Match) -> str:
+    value = m.group("value")
+    if ": " in value or value.endswith(":"):  # a nested mapping, not a folded scalar
+        return m.group(0)
+    return f"{m.group('head')}: {value}"
+
 
 class Sandbox(Workshop):
     """One notebook's temporary workspace. Use it as a context manager or call :meth:`cleanup`."""
@@ -216,7 +230,7 @@ class Sandbox(Workshop):
         text = super().text(value)
         for pattern, repl in _TIMES:
             text = pattern.sub(repl, text)
-        return text
+        return _FOLDED_YAML.sub(_unfold, text)
 
     def show(self, what: Any, stage: str | None = None, *, full: bool = False) -> None:
         """Display a stage section (``sb.show(session, "solve")``), a result object, an error or
