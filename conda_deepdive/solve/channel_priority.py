@@ -111,7 +111,7 @@ class NamePriority:
     kept: str | None  # the strict channel (None when nothing is masked in this mode)
     masked: tuple[str, ...]  # channels whose records of this name are masked
 
-    @cached_property  # asked twice per contested name (event, summary): computed once
+    @cached_property  # asked by the summary and the renderers: computed once
     def masked_count(self) -> int:
         if not self.masked:
             return 0
@@ -138,29 +138,43 @@ class PriorityReport:
     This is the whole-index picture; the solver applies the strict filter lazily, only to names it
     reaches while reducing the index (see ``reduction.py``), with the same rule.
 
-    ``singles`` (``{name: (channel, records)}``) holds the names only one channel offers — most of
-    them, and never masked — in a compact form; their :class:`NamePriority` entries are made the
-    first time :attr:`names` is read. ``order`` lists every name in first-seen order.
+    An index has thousands of names, and a notebook looks at a handful: names are kept compactly —
+    ``singles`` (``{name: (channel, records)}``) for the names one channel offers (most of them,
+    never masked), ``several`` (``{name: (channels in priority order, kept, masked, {channel:
+    records})}``) for the others — and a name's :class:`NamePriority` is made when it is asked
+    for. ``order`` lists every name in first-seen order.
     """
 
-    def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, NamePriority],
+    def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, Any],
                  singles: Mapping[str, tuple[str, int]] | None = None,
-                 order: Iterable[str] | None = None):
+                 order: Iterable[str] | None = None, masked_records: int | None = None):
         self.mode = mode
         self.ranks = dict(ranks)
-        self._several = dict(names)  # the names several channels offer (or all, without singles)
+        self._several = dict(names)  # NamePriority, or its compact tuple (made on first use)
         self._singles = dict(singles or {})
         self._order = list(order) if order is not None else None
-        self._names: dict[str, NamePriority] | None = None if self._singles else self._several
+        self._names: dict[str, NamePriority] | None = None
+        self._masked_total = masked_records
+
+    def _entry(self, name: str) -> NamePriority | None:
+        entry = self._several.get(name)
+        if entry is not None and not isinstance(entry, NamePriority):
+            order, kept, masked, per = entry
+            entry = self._several[name] = NamePriority(name, order, tuple(per[ch] for ch in order),
+                                                       kept, masked)
+        return entry
+
+    def _all_several(self) -> list[NamePriority]:
+        return [self._entry(name) for name in self._several]
 
     @property
     def names(self) -> dict[str, NamePriority]:
         if self._names is None:
             kept_single = self.mode == "strict"
-            several, singles = self._several, self._singles
+            singles = self._singles
             names = {}
-            for name in self._order if self._order is not None else (*several, *singles):
-                entry = several.get(name)
+            for name in self._order if self._order is not None else (*self._several, *singles):
+                entry = self._entry(name)
                 if entry is None:
                     ch, n = singles[name]
                     entry = NamePriority(name, (ch,), (n,), ch if kept_single else None, ())
@@ -169,6 +183,8 @@ class PriorityReport:
         return self._names
 
     def __getitem__(self, name: str) -> NamePriority:
+        if self._names is None and name in self._several:
+            return self._entry(name)
         return self.names[name]
 
     def __contains__(self, name: object) -> bool:
@@ -180,25 +196,32 @@ class PriorityReport:
     @property
     def contested(self) -> list[NamePriority]:
         """Names offered by more than one channel (the only ones priority can matter for)."""
-        return [p for p in self._several.values() if len(p.offered_by) > 1]
+        return [p for p in self._all_several() if len(p.offered_by) > 1]
 
     @property
     def masked(self) -> list[NamePriority]:
-        return [p for p in self._several.values() if p.masked]
+        return [p for p in self._all_several() if p.masked]
 
     def is_masked(self, record: Any) -> bool:
-        entry = self._several.get(record.name)
+        entry = self._entry(record.name)
         return bool(entry and channel_name(record) in entry.masked)
 
     def _masked_records(self) -> int:
-        return sum(p.masked_count for p in self._several.values() if p.masked)
+        if self._masked_total is None:
+            self._masked_total = sum(p.masked_count for p in self._all_several() if p.masked)
+        return self._masked_total
 
     def __repr__(self) -> str:
         ranks = ", ".join(f"{name}={rank}" for name, rank in self.ranks.items())
+        contested = sum(1 for name in self._several if self._contested(name))
         return (
             f"<PriorityReport {self.mode}: ranks {{{ranks}}}; {self._count()} names, "
-            f"{len(self.contested)} offered by several channels, {self._masked_records()} records masked>"
+            f"{contested} offered by several channels, {self._masked_records()} records masked>"
         )
+
+    def _contested(self, name: str) -> bool:
+        entry = self._several[name]
+        return len(entry.offered_by if isinstance(entry, NamePriority) else entry[0]) > 1
 
     def summary(self, contested: bool = True) -> dict:
         out = {
@@ -271,26 +294,36 @@ def apply_channel_priority(
     ranks = make_channel_priorities(channels, config)
     reporter.event("priority", "channel_ranks", mode=channel_priority, ranks=dict(ranks))
     counts = _count_by_name_and_channel(records)
-    names: dict[str, NamePriority] = {}
+    several: dict[str, tuple] = {}
     singles: dict[str, tuple[str, int]] = {}
     strict = channel_priority == "strict"
+    # names offered by the same channels share their ranking: work it out once per channel set
+    rankings: dict[tuple, tuple] = {}
+    masked_names: dict[tuple, list] = {}  # (kept, masked) -> [names, records]
     for name, per in counts.items():
         if len(per) == 1:  # most names: one channel offers them, nothing to rank or mask
             (singles[name],) = per.items()  # (channel, records)
             continue
-        order = sorted(per, key=lambda ch: (ranks.get(ch, UNLISTED_RANK), ch))
-        kept = masked = None
-        if strict:
-            kept = _best_channel(per, ranks)
-            masked = tuple(ch for ch in order if ch != kept)
-        entry = NamePriority(name, tuple(order), tuple(per[ch] for ch in order), kept, masked or ())
-        names[name] = entry
-        if entry.masked:
-            reporter.event(
-                "priority", "masked", name=name, kept=kept, masked=list(entry.masked),
-                records=entry.masked_count,
-            )
-    report = PriorityReport(channel_priority, ranks, names, singles, counts)
+        key = tuple(per)
+        ranking = rankings.get(key)
+        if ranking is None:
+            order = tuple(sorted(per, key=lambda ch: (ranks.get(ch, UNLISTED_RANK), ch)))
+            kept = _best_channel(per, ranks) if strict else None
+            masked = tuple(ch for ch in order if ch != kept) if strict else ()
+            ranking = rankings[key] = (order, kept, masked)
+        several[name] = (*ranking, per)
+        if ranking[2]:
+            group = masked_names.get(ranking[1:])
+            if group is None:
+                group = masked_names[ranking[1:]] = [[], 0]
+            group[0].append(name)
+            group[1] += sum(per.values()) - per.get(ranking[1], 0)
+    # one event per (kept, masked channels): which names strict priority takes from whom
+    masked_total = 0
+    for (kept, masked), (names, count) in masked_names.items():
+        masked_total += count
+        reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names, records=count)
+    report = PriorityReport(channel_priority, ranks, several, singles, counts, masked_total)
     reporter.event("priority", "summary", **report.summary(contested=False))
     return report
 

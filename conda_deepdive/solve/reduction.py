@@ -312,10 +312,15 @@ def get_reduced_index(
                             todo[new_ms] = None
 
     reasons: dict[str, dict[str, int]] = {}
+    kinds: dict[str, str] = {}  # a handful of distinct reason texts among thousands of records
     for prec, why in filter_out.items():
         if why and prec not in reduced:
-            tally = reasons.setdefault(prec.name, {})
-            kind = _reason_kind(why)
+            kind = kinds.get(why)
+            if kind is None:
+                kind = kinds[why] = _reason_kind(why)
+            tally = reasons.get(prec.name)
+            if tally is None:
+                tally = reasons[prec.name] = {}
             tally[kind] = tally.get(kind, 0) + 1
     for p in reduced:
         before.setdefault(p.name, len(groups.get(p.name, ())))

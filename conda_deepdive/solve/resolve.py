@@ -189,6 +189,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         }
         self._cached_find_matches: dict[Any, tuple] = {}
         self._group_sets: dict[str, set] = {}  # name -> set(group), for sub-index matching
+        self._runs_cache: dict[str, list] = {}  # name -> runs of equal versions (find_matches)
         self.ms_depends_: dict[Any, list] = {}
         self._reduced_index_cache: dict[Any, Any] = {}
         self._reduced_by_spec_set: dict[Any, Any] = {}
@@ -340,17 +341,31 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                 # name + version (+ build): most dependency specs. Many builds share a version
                 # string, so decide the version once per string; the build is a cheap test.
                 vmatch = comps["version"].match
-                bmatch = comps["build"].match if "build" in comps else None
                 verdicts: dict[str, bool] = {}
                 out = []
-                for p in candidates:
-                    if bmatch is not None and not bmatch(p.build):
-                        continue
-                    ok = verdicts.get(p.version)
-                    if ok is None:
-                        ok = verdicts[p.version] = bool(vmatch(p.version))
-                    if ok:
-                        out.append(p)
+                if "build" in comps:  # build strings repeat too (py36_0, …): decide each once
+                    bmatch = comps["build"].match
+                    bverdicts: dict[str, bool] = {}
+                    for p in candidates:
+                        ok = bverdicts.get(p.build)
+                        if ok is None:
+                            ok = bverdicts[p.build] = bool(bmatch(p.build))
+                        if not ok:
+                            continue
+                        ok = verdicts.get(p.version)
+                        if ok is None:
+                            ok = verdicts[p.version] = bool(vmatch(p.version))
+                        if ok:
+                            out.append(p)
+                else:
+                    # a group is sorted by channel, then version: builds of one version sit
+                    # side by side, so decide per run of equal versions and copy slices
+                    for version, start, stop in self._version_runs(name, candidates):
+                        ok = verdicts.get(version)
+                        if ok is None:
+                            ok = verdicts[version] = bool(vmatch(version))
+                        if ok:
+                            out += candidates[start:stop]
                 res = tuple(out)
             else:
                 res = tuple(p for p in candidates if spec.match(p))
@@ -361,6 +376,22 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             res = tuple(p for p in self._records if spec.match(p))
         self._cached_find_matches[spec] = res
         return res
+
+    def _version_runs(self, name: str, group: list) -> list:
+        """``[(version, start, stop), …]``: the runs of equal version strings in a sorted group."""
+        runs = self._runs_cache.get(name)
+        if runs is None:
+            runs = []
+            prev, start = None, 0
+            for i, version in enumerate([p.version for p in group]):
+                if version != prev:
+                    if i:
+                        runs.append((prev, start, i))
+                    prev, start = version, i
+            if group:
+                runs.append((prev, start, len(group)))
+            self._runs_cache[name] = runs
+        return runs
 
     def match_any(self, mss: Iterable[Any], prec: Any) -> bool:
         return any(ms.match(prec) for ms in mss)
