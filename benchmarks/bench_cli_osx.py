@@ -84,6 +84,9 @@ def _stages_in_process(workdir: Path, env: dict[str, str], spec: str) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
+    from _bytecode import compile_package
+
+    compile_package()  # as pip does for an installed wheel (see _bytecode.py)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--spec", default="numpy")

@@ -238,6 +238,9 @@ def _run_once(label: str, url: str, threads: int, cm: Path) -> dict:
 
 
 def main() -> int:
+    from _bytecode import compile_package
+
+    compile_package()  # as pip does for an installed wheel (see _bytecode.py)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--small", type=int, default=200)

@@ -147,6 +147,9 @@ def _copy_channels(dest: Path, copies: int) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from _bytecode import compile_package
+
+    compile_package()  # as pip does for an installed wheel (see _bytecode.py)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip-growth", action="store_true")

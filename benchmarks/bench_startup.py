@@ -24,6 +24,9 @@ def _time(argv: list[str]) -> float:
 
 
 def main(runs: int = 11) -> int:
+    from _bytecode import compile_package
+
+    compile_package()  # as pip does for an installed wheel (see _bytecode.py)
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "conda_deepdive --help": [sys.executable, "-m", "conda_deepdive", "--help"],

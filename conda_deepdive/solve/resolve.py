@@ -343,24 +343,27 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                 vmatch = comps["version"].match
                 verdicts: dict[str, bool] = {}
                 out = []
-                if "build" in comps:  # build strings repeat too (py36_0, …): decide each once
+                # a group is sorted by channel, then version: builds of one version sit side
+                # by side, so the version is decided once per run of equal versions
+                runs = self._version_runs(name, candidates)
+                if "build" in comps:  # then each build of a matching version (py36_0, …)
                     bmatch = comps["build"].match
                     bverdicts: dict[str, bool] = {}
-                    for p in candidates:
-                        ok = bverdicts.get(p.build)
+                    for version, start, stop in runs:
+                        ok = verdicts.get(version)
                         if ok is None:
-                            ok = bverdicts[p.build] = bool(bmatch(p.build))
+                            ok = verdicts[version] = bool(vmatch(version))
                         if not ok:
                             continue
-                        ok = verdicts.get(p.version)
-                        if ok is None:
-                            ok = verdicts[p.version] = bool(vmatch(p.version))
-                        if ok:
-                            out.append(p)
+                        for i in range(start, stop):
+                            p = candidates[i]
+                            ok = bverdicts.get(p.build)
+                            if ok is None:
+                                ok = bverdicts[p.build] = bool(bmatch(p.build))
+                            if ok:
+                                out.append(p)
                 else:
-                    # a group is sorted by channel, then version: builds of one version sit
-                    # side by side, so decide per run of equal versions and copy slices
-                    for version, start, stop in self._version_runs(name, candidates):
+                    for version, start, stop in runs:
                         ok = verdicts.get(version)
                         if ok is None:
                             ok = verdicts[version] = bool(vmatch(version))
