@@ -46,29 +46,50 @@ def check_raw_record(fn: Any, raw: Any, where: str) -> Any:
     types, else raise a documented CondaError. ``noarch: banana`` is conda's CondaUpgradeError.
     A version written as a JSON number is read as its text, as conda 26.7.1 does
     (``"version": 5`` installs as version ``5``)."""
-    # fast path (every record of a solve passes here): one look at each field the entry has;
-    # anything unusual goes through the full check below, which names the problem
-    if type(raw) is dict and "name" in raw and "version" in raw and "build" in raw:
-        types_of = _FIELD_TYPES.get
-        for key, value in raw.items():
-            types = types_of(key)
-            if types is None:
-                continue
-            t = type(value)
-            if t not in types:
-                break
-            if t is list or t is tuple:
-                try:  # all strings? (C-speed; a str subclass passes here and in the full check)
-                    "".join(value)
-                except TypeError:
-                    break
-        else:
+    # fast path (every record of a solve passes here). The entries of one file share a handful
+    # of shapes — the same keys in the same order, with the same value types — so a shape is
+    # checked field by field once and then recognised at C speed; only the contents of its lists
+    # and the name are looked at again. Anything unusual goes through the full check below,
+    # which names the problem.
+    if type(raw) is dict:
+        shape = (tuple(raw), tuple(map(type, raw.values())))
+        list_keys = _GOOD_SHAPES.get(shape)
+        if list_keys is None:
+            list_keys = _shape_lists(raw, shape)
+        if list_keys is not False:
+            try:  # all strings? (C-speed; a str subclass passes here and in the full check)
+                for key in list_keys:
+                    "".join(raw[key])
+            except TypeError:
+                return _check_raw_record_fully(fn, raw, where)
             name, noarch = raw["name"], raw.get("noarch")
             if (name and "/" not in name and "\\" not in name and "\x00" not in name
                     and name not in (".", "..")
                     and (noarch is None or type(noarch) is bool or noarch.lower() in _NOARCH_OK)):
                 return raw
     return _check_raw_record_fully(fn, raw, where)
+
+
+_GOOD_SHAPES: dict[tuple, tuple] = {}  # (keys, value types) -> the keys holding lists
+
+
+def _shape_lists(raw: dict, shape: tuple) -> tuple | bool:
+    """The list-valued keys of an entry whose keys and value types are conda's (remembered for
+    its shape), or False when the full check must look at it."""
+    if "name" not in raw or "version" not in raw or "build" not in raw:
+        return False
+    lists = []
+    for key, t in zip(*shape):
+        types = _FIELD_TYPES.get(key)
+        if types is None:
+            continue
+        if t not in types:
+            return False
+        if t is list or t is tuple:
+            lists.append(key)
+    if len(_GOOD_SHAPES) < 4096:  # a hostile file could make every entry a new shape
+        _GOOD_SHAPES[shape] = tuple(lists)
+    return tuple(lists)
 
 
 _NOARCH_OK = frozenset(("python", "generic", "true", "false", "yes", "no", "on", "off", "y", "n", "1", "0", ""))

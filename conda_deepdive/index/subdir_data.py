@@ -516,7 +516,10 @@ class SubdirData:
         arch, platform = info.get("arch"), info.get("platform")
         add_pip = bool(self.context.add_pip_as_python_dependency)
         from_repodata = _record_class().from_repodata
-        channel, base_url = self.channel, self.url_w_credentials
+        from conda_deepdive.models.records import channel_for_subdir
+
+        # the records' channel names this subdir: worked out once here, not once per record
+        channel, base_url = channel_for_subdir(self.channel, subdir), self.url_w_credentials
 
         where = self.url
 

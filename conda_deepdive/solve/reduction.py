@@ -121,6 +121,9 @@ def exactness_and_number_of_deps(r: Any, ms: Any) -> int:
     return ms.strictness
 
 
+STRICT_REASON = "removed due to strict channel priority"
+
+
 def _reason_kind(reason: str) -> str:
     # collapse "unsatisfiable dependencies foo >=1" to its kind for the per-name tally
     for kind in ("incompatible with required spec", "unsatisfiable dependencies", "invalid"):
@@ -175,12 +178,22 @@ def get_reduced_index(
         """
         name = next(iter(specs_for_name)).name
         group = groups.get(name, ())
-        if group and strict and name not in cp_filter_applied:
-            keep = r._get_strict_channel(name)
-            for prec in group:
-                if r.channel_of(prec) != keep:
-                    filter_out[prec] = "removed due to strict channel priority"
-            cp_filter_applied.add(name)
+        live = group  # the records that may still be in: all but the masked ones
+        if group and strict:
+            split = r.strict_split(name)
+            if name not in cp_filter_applied:
+                if split is None:
+                    keep = r._get_strict_channel(name)
+                    for prec in group:
+                        if r.channel_of(prec) != keep:
+                            filter_out[prec] = STRICT_REASON
+                elif split < len(group):
+                    filter_out.update(dict.fromkeys(group[split:], STRICT_REASON))
+                cp_filter_applied.add(name)
+            if split is not None:
+                # the masked tail is crossed out for good (nothing resets a reason), so the
+                # loops below would only skip it
+                live = group[:split]
 
         nold = nnew = 0
         allowed = pool.get(name)
@@ -189,7 +202,7 @@ def get_reduced_index(
         # group that shares it (unless it names this very package): remember the answers, keyed
         # by the spec object (the records' parsed dependencies are shared and live on)
         has_candidate: dict = {}
-        for prec in group:
+        for prec in live:
             if filter_out.setdefault(prec, False):
                 continue
             nold += 1
@@ -224,7 +237,7 @@ def get_reduced_index(
         if reduced or name not in snames:
             snames.add(name)
             dep_specs: dict[str, list] = {}
-            for prec in group:
+            for prec in live:
                 if filter_out.get(prec, False):
                     continue
                 for dep, dep_name in required_deps(prec):
@@ -296,7 +309,10 @@ def get_reduced_index(
                     continue
                 expanded.add(ms)
                 for dep_pkg in find_matches(ms):
-                    if dep_pkg in reduced or not valid2(dep_pkg, filter_out):
+                    if dep_pkg in reduced:
+                        continue
+                    out = filter_out.get(dep_pkg)  # valid2's own first test, without the call
+                    if out if out is not None else not valid2(dep_pkg, filter_out):
                         continue
                     if strict and r._get_strict_channel(dep_pkg.name) != r.channel_of(dep_pkg):
                         continue

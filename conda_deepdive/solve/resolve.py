@@ -195,6 +195,8 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._reduced_by_spec_set: dict[Any, Any] = {}
         self._clause_templates: dict[int, tuple] = {}  # id(ReducedIndex) -> (it, Clauses)
         self._strict_channel_cache: dict[str, str | None] = {}
+        self._strict_split_cache: dict[str, int | None] = {}
+        self._rank_counts: dict[int, int] | None = None
         self._valid_spec_memo: dict[Any, bool] = {}
         self._sat_name_cache: dict[Any, str] = {}
         self._feature_records: dict[str, Any] = {}
@@ -561,9 +563,48 @@ class Resolve(ClauseBuilding, EnvironmentOps):
 
             result = None
             if package_name in self.groups:
-                result = strict_channel_name(self.groups[package_name], self._channel_priorities_map)
+                if self.strict_split(package_name) is not None:  # the first record's channel
+                    result = self.channel_of(self.groups[package_name][0])
+                else:
+                    result = strict_channel_name(self.groups[package_name], self._channel_priorities_map)
                 self._strict_channel_cache[package_name] = result
             return result
+
+    def strict_split(self, name: str) -> int | None:
+        """How many records at the front of ``name``'s sorted group are the strict channel's —
+        all of its records, the rest being masked — or None when that cannot be read off the order.
+
+        A group is sorted best-first by :meth:`version_key`, which (unless priority is disabled)
+        starts with the channel rank: the best-ranked channel's records come first, and a binary
+        search finds where they end without looking at the masked ones. When that rank is shared
+        by another channel (an unlisted channel has rank 1, like the second listed one), the
+        front could mix channels, and the caller must look at every record.
+        """
+        split = self._strict_split_cache.get(name, _UNSET)
+        if split is not _UNSET:
+            return split
+        split = None
+        group = self.groups.get(name)
+        if group and self.channel_priority != "disabled":
+            if self._rank_counts is None:
+                counts: dict[int, int] = {}
+                for rank in self._channel_priorities_map.values():
+                    counts[rank] = counts.get(rank, 0) + 1
+                self._rank_counts = counts
+            key = self.version_key
+            first = key(group[0])
+            rank = -first[1]
+            if first[0] == 1 and rank != UNLISTED_RANK and self._rank_counts.get(rank, 0) == 1:
+                lo, hi = 1, len(group)
+                while lo < hi:  # the last record of that rank
+                    mid = (lo + hi) // 2
+                    if key(group[mid])[1] == first[1]:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                split = lo
+        self._strict_split_cache[name] = split
+        return split
 
     def find_matches_with_strict(self, ms: Any, strict_channel_priority: bool) -> tuple:
         matches = self.find_matches(ms)
