@@ -8,6 +8,10 @@ test-index4, peak memory within 30 MB of rattler's, and time that stays flat (±
 rattler runs from its **own** environment (never a dependency of ours): a venv with
 ``py-rattler`` from PyPI, by default ``/tmp/rattler-venv`` (made on first use with
 ``python -m venv`` + ``pip install py-rattler``), driving ``benchmarks/rattler_solve.py``.
+Ours runs as users get it, from a wheel: this checkout is built (``pip wheel``) and installed
+into ``/tmp/deepdive-bench-venv`` at the start of every run (``--ours checkout`` runs the
+checkout with this interpreter instead: a development venv's editable-install finder alone adds
+~15 ms to every start-up, which an installed wheel does not pay).
 
 For each request, runs are interleaved (ours cold, ours warm, rattler) so a busy machine slows
 all alike; each row is the median over ``--runs``. Wall time *and* CPU time (user + system,
@@ -22,6 +26,7 @@ Growth: the three 2018 channels are copied under other names into a temporary fo
 solved over each set by both tools.
 
     python benchmarks/bench_rattler.py [--runs 5] [--skip-growth] [--rattler-python PATH]
+                                       [--ours wheel|checkout]
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHANNELS = ROOT.parent / "shared" / "data" / "channels"
 OSX = ("main-osx64-2018", "free-osx64-2018", "bioconda-osx64-2018")
 RATTLER_VENV = Path("/tmp/rattler-venv")
+OURS_VENV = Path("/tmp/deepdive-bench-venv")
 GOAL_RATIO, GOAL_MB, GOAL_FLAT = 1.5, 30.0, 0.20
 
 
@@ -52,6 +58,28 @@ def _rattler_python(path: str | None) -> str:
         subprocess.run([sys.executable, "-m", "venv", str(RATTLER_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "py-rattler"], check=True)
     return str(python)
+
+
+def _ours_python(mode: str) -> tuple[str, str]:
+    """``(python, cwd)`` to run ``python -m conda_deepdive`` with (see the module docstring)."""
+    if mode == "checkout":
+        from _bytecode import compile_package
+
+        compile_package()  # as pip does for an installed wheel (see _bytecode.py)
+        return sys.executable, str(ROOT)
+    python = OURS_VENV / "bin" / "python"
+    fresh = not python.exists()
+    if fresh:
+        subprocess.run([sys.executable, "-m", "venv", str(OURS_VENV)], check=True)
+    with tempfile.TemporaryDirectory() as td:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", td, str(ROOT)],
+                       check=True, cwd=td)
+        shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' staging folder
+        (wheel,) = Path(td).glob("conda_deepdive-*.whl")
+        # the dependencies once, the package itself every run (it is this checkout's)
+        extra = [] if fresh else ["--no-deps", "--force-reinstall"]
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *extra, str(wheel)], check=True)
+    return str(python), "/tmp"  # not the checkout: ``-m`` would import it from the cwd
 
 
 def _measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float, bytes]:
@@ -68,7 +96,7 @@ class Request:
     """One request, set up for both tools exactly as ``../shared/fidelity`` ran conda."""
 
     def __init__(self, workdir: Path, label: str, channel_dirs: list[Path], subdir: str, spec: str,
-                 priority: str, rattler_python: str) -> None:
+                 priority: str, rattler_python: str, ours: tuple[str, str] = (sys.executable, str(ROOT))) -> None:
         self.label, self.workdir, self.spec = label, workdir, spec
         home = workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
@@ -82,7 +110,8 @@ class Request:
             name, version = item.split("=")
             self.env[f"CONDA_OVERRIDE_{name.strip('_').upper()}"] = version
         urls = [f"file://{d}" for d in channel_dirs]
-        self.ours = [sys.executable, "-m", "conda_deepdive", "create", "--dry-run", "--json",
+        self.ours_cwd = ours[1]
+        self.ours = [ours[0], "-m", "conda_deepdive", "create", "--dry-run", "--json",
                      "--override-channels", *[x for u in urls for x in ("-c", u)],
                      "-p", str(workdir / "env"), "--repodata-fn", "repodata.json", spec]
         self.rattler = [rattler_python, str(ROOT / "benchmarks" / "rattler_solve.py"), "--subdir", subdir,
@@ -95,12 +124,12 @@ class Request:
         rows: dict[str, list[tuple[float, float, float]]] = {"ours cold": [], "ours warm": [], "rattler": []}
         answers = {}
         warm_pkgs = self.workdir / "pkgs-warm"
-        _measure(self.ours, dict(self.env, CONDA_PKGS_DIRS=str(warm_pkgs)), str(ROOT))  # fills it
+        _measure(self.ours, dict(self.env, CONDA_PKGS_DIRS=str(warm_pkgs)), self.ours_cwd)  # fills it
         for i in range(n):
             cold = dict(self.env, CONDA_PKGS_DIRS=str(self.workdir / f"pkgs-cold{self.runs}-{i}"))
-            t, cpu, mb, out = _measure(self.ours, cold, str(ROOT))
+            t, cpu, mb, out = _measure(self.ours, cold, self.ours_cwd)
             rows["ours cold"].append((t, cpu, mb))
-            t, cpu, mb, out = _measure(self.ours, dict(self.env, CONDA_PKGS_DIRS=str(warm_pkgs)), str(ROOT))
+            t, cpu, mb, out = _measure(self.ours, dict(self.env, CONDA_PKGS_DIRS=str(warm_pkgs)), self.ours_cwd)
             rows["ours warm"].append((t, cpu, mb))
             answers["ours"] = sorted(a["dist_name"] for a in json.loads(out)["actions"]["LINK"])
             t, cpu, mb, out = _measure(self.rattler, self.env, "/tmp")
@@ -147,32 +176,33 @@ def _copy_channels(dest: Path, copies: int) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from _bytecode import compile_package
-
-    compile_package()  # as pip does for an installed wheel (see _bytecode.py)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip-growth", action="store_true")
     ap.add_argument("--rattler-python", default=None, help="python of an env with py-rattler")
+    ap.add_argument("--ours", choices=("wheel", "checkout"), default="wheel",
+                    help="run ours from a wheel of this checkout (default) or from the checkout")
     args = ap.parse_args(argv)
     if not all((CHANNELS / n).is_dir() for n in (*OSX, "test-index4")):
         print(f"{CHANNELS} is absent: nothing to benchmark")
         return 0
     rattler = _rattler_python(args.rattler_python)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; rattler: {rattler}")
+    ours = _ours_python(args.ours)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; rattler: {rattler}; "
+          f"ours: {ours[0]} ({args.ours})")
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
-        osx = Request(tmp / "osx", "numpy", [CHANNELS / n for n in OSX], "osx-64", "numpy", "strict", rattler)
+        osx = Request(tmp / "osx", "numpy", [CHANNELS / n for n in OSX], "osx-64", "numpy", "strict", rattler, ours)
         _table("create --dry-run numpy, main+free+bioconda osx-64 2018 (39,056 records, strict)",
                osx, osx.run(args.runs))
-        ti4 = Request(tmp / "ti4", "pandas", [CHANNELS / "test-index4"], "linux-64", "pandas", "strict", rattler)
+        ti4 = Request(tmp / "ti4", "pandas", [CHANNELS / "test-index4"], "linux-64", "pandas", "strict", rattler, ours)
         _table("create --dry-run pandas, test-index4 (5,643 records)", ti4, ti4.run(args.runs))
         if args.skip_growth:
             return 0
         growth = {}
         for copies, label in ((1, "39k"), (2, "78k"), (4, "156k")):
             dirs = _copy_channels(tmp / "copies", copies)
-            req = Request(tmp / f"grow{copies}", "numpy", dirs, "osx-64", "numpy", "strict", rattler)
+            req = Request(tmp / f"grow{copies}", "numpy", dirs, "osx-64", "numpy", "strict", rattler, ours)
             growth[label] = _med_all(req.run(args.runs))
             growth[label]["same"] = req.same_answer
         print("\nCost growth, numpy over 1, 2 and 4 copies of the 2018 channels "

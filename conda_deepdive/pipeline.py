@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any, Callable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
@@ -45,7 +45,7 @@ from conda_deepdive.solve.install_flow import SolveStageResult
 __all__ = ["Session", "STAGES", "StageSpec", "SolveStageResult", "DeferredFailure"]
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class StageSpec:
     """A stage's short name, its title as the deep dive numbers it, and the conda module it mirrors."""
 
@@ -75,7 +75,7 @@ def _summary(obj: Any) -> Any:
     return fn() if callable(fn) else repr(obj)
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class DeferredFailure:
     """A stage of the *first* solve attempt failed in a way conda retries (for example a spec
     that ``current_repodata.json`` does not have). The solve stage shows what happened next."""

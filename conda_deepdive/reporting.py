@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any, Iterable
 
 __all__ = ["Reporter", "NullReporter", "RecordingReporter", "MultiReporter", "Event", "jsonable"]
@@ -45,7 +45,7 @@ class Reporter:
 NullReporter = Reporter  # a Reporter that ignores everything is just the base class
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Event:
     """One recorded happening: ``(stage, kind, data)``."""
 

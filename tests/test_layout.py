@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "conda_deepdive.__main__": 13,
     "conda_deepdive.exceptions": 0,
     "conda_deepdive.reporting": 0,
+    "conda_deepdive.values": 0,       # value objects without dataclasses' start-up cost
     "conda_deepdive.cli.parser": 0,   # stage 1: conda.cli.conda_argparse — argparse only
     "conda_deepdive.cli": 12,
     "conda_deepdive.models": 1,

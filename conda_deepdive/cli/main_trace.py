@@ -30,13 +30,13 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any, Mapping
 
 __all__ = ["execute", "Tracer", "TraceOptions", "prepare_nested"]
 
 
-@dataclass
+@value_object
 class TraceOptions:
     step: bool = False
     stage: str | None = None
@@ -52,7 +52,7 @@ class TraceOptions:
                    keep=bool(getattr(args, "keep", None)), json=bool(getattr(args, "json", None)))
 
 
-@dataclass
+@value_object
 class PreparedCommand:
     """The nested command, ready to run: re-parsed with a prefix when we had to make one."""
 

@@ -27,7 +27,7 @@ What you can pass::
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from html import escape
 from typing import Any
 
@@ -315,7 +315,7 @@ def text(obj: Any, stage: str | None = None, *, full: bool = False,
         return render_text(thing, width=width, sanitizer=sanitizer)
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Rich:
     """A displayable pair (HTML for people, text for diffing); what :func:`show` displays."""
 

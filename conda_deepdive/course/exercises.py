@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 __all__ = ["Verdict", "Exercise", "EXERCISES", "ask", "check", "solution_markdown", "exercises_for"]
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Verdict:
     """The answer to "am I right?": ``ok`` and a sentence saying why."""
 
@@ -49,7 +49,7 @@ class Verdict:
         return f'<div style="color:{colour};font-weight:bold">{html.escape(repr(self))}</div>'
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Exercise:
     """One exercise: the question, how to check an answer, a worked solution.
 

@@ -37,7 +37,7 @@ import hashlib
 import os
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from html import escape
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -86,7 +86,7 @@ def execution_plan(txn: Any) -> list:
     return plan
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ActionState:
     """One action of a transaction and what happened to it: verified, executed, reversed."""
 
@@ -163,7 +163,7 @@ def prefix_digest(prefix: str, extra_files: Sequence[str] = ()) -> dict[str, str
     return out
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class FaultReplay:
     """A failure injected at one action of a copy of the session's transaction, and its rollback."""
 
@@ -444,6 +444,8 @@ _SCALARS = (str, int, float, bool, type(None))
 def _children(obj: Any) -> list[tuple[str, Any]]:
     import dataclasses
 
+    from conda_deepdive.values import fields
+
     if isinstance(obj, Mapping):
         return [(repr(k) if not isinstance(k, str) else k, v) for k, v in obj.items()]
     if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
@@ -452,7 +454,9 @@ def _children(obj: Any) -> list[tuple[str, Any]]:
         return [(f"[{i}]", v) for i, v in enumerate(sorted(obj, key=repr))]
     if hasattr(obj, "_fields"):
         return [(f, getattr(obj, f)) for f in obj._fields]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if fields(obj) and not isinstance(obj, type):  # the package's value objects (values.py)
+        return [(name, getattr(obj, name, None)) for name in fields(obj)]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # a learner's own dataclass
         return [(f.name, getattr(obj, f.name, None)) for f in dataclasses.fields(obj)]
     names = [k for k in getattr(obj, "__dict__", {}) if not k.startswith("_")]
     slots = [s for s in getattr(type(obj), "__slots__", ()) or () if not s.startswith("_")]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any, Iterator
 
 __all__ = [
@@ -165,7 +165,7 @@ def hash_file(path: str, algorithms=("md5", "sha256")) -> dict[str, str]:
     return {name: h.hexdigest() for name, h in hashers.items()}
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class PackageCacheEntry:
     """One package in a cache (conda's ``PackageCacheRecord``): its record and where it lives."""
 

@@ -23,7 +23,6 @@ environment until something "neuters" it.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import time
@@ -109,6 +108,8 @@ def parse_comment_line(line: str) -> dict:
         text = (text or "").strip()
         item["action"] = action
         if text.startswith("["):
+            import ast  # only a history with spec lists needs the parser (~2 ms to import)
+
             try:
                 specs = [str(s) for s in ast.literal_eval(text)]
             except (ValueError, SyntaxError):

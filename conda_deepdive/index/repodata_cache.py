@@ -40,7 +40,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -267,7 +267,7 @@ class RepodataCache:
 STAGE = "index"
 
 
-@dataclass
+@value_object
 class _Fetched:
     """Internal: the outcome of getting the repodata bytes of one subdir."""
 

@@ -47,7 +47,7 @@ import hashlib
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -107,7 +107,7 @@ def ensure_hex_hash(record: dict) -> dict:
 # ------------------------------------------------------------------------------------------------
 # Writing (teaching channels, mirrors): byte-reproducible
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class WrittenShards:
     """What :func:`write_shards` wrote for one subdir."""
 
@@ -242,7 +242,7 @@ def _unpack(blob: bytes, what: str, channel: str, subdir: str, url: str) -> Any:
             f"zstd-compressed msgpack: {exc}.", channel=channel, subdir=subdir, url=url) from None
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ShardIndex:
     """A parsed ``repodata_shards.msgpack.zst``: which names exist and where their shards are."""
 
@@ -626,7 +626,7 @@ def spec_to_package_name(spec: str) -> str | None:
     return name
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class SubsetReport:
     """What :func:`build_repodata_subset` did: roots, levels walked, shards per subdir."""
 

@@ -37,7 +37,7 @@ import functools
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -119,7 +119,7 @@ class _Positions(Mapping):
         return dict(zip(self._at, map(int.__sub__, ends, [0, *ends[:-1]])))
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class SparseIndex:
     """Where each record of one ``repodata.json`` is, by name (see module doc).
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -68,7 +68,7 @@ _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
 # ------------------------------------------------------------------------------------------------
 # Small value objects
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class FetchInfo:
     """What loading one subdir did: which URL and file, cache verdict, status, sizes, timings.
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from typing import Any, Callable
 
 from conda_deepdive import CONDA_VERSION
@@ -47,7 +47,7 @@ class _Absent:
 ABSENT = _Absent()
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class VirtualPackage:
     """One virtual package and where its values came from (``"override"`` or ``"detected"``)."""
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from typing import Any, Iterable, NamedTuple
 
 from conda_deepdive.models.enums import LinkType
@@ -284,7 +284,7 @@ def read_paths_data(extracted_package_dir: str) -> tuple[PathData, ...]:
 # a package ready to link
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class PackageInfo:
     """Everything the link stage knows about one package to link (conda's ``PackageInfo``)."""
 

@@ -39,7 +39,7 @@ import os
 import signal
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 
 __all__ = ["ScriptResult", "script_path", "run_script", "read_messages", "ACTIVE_SCRIPTS",
            "terminate_active_scripts", "hold_interrupt"]
@@ -68,7 +68,7 @@ def hold_interrupt(signum: int) -> bool:
 _GRACE_SECONDS = 2.0
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ScriptResult:
     """What happened when conda-deepdive ran (or skipped) one package script."""
 

@@ -26,7 +26,7 @@ Three details:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from typing import Any, Iterable, Mapping
 
 __all__ = ["Closure", "compute_closure"]
@@ -35,7 +35,7 @@ _CONDA, _BZ2 = ".conda", ".tar.bz2"
 _VIRTUAL_MD5 = "12345678901234567890123456789012"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Closure:
     """The closure's verdict: ``kept[subdir]`` file names; ``pulled_by[(subdir, fn)]`` specs."""
 

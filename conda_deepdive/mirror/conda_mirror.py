@@ -35,7 +35,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -71,7 +71,7 @@ PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 DEFAULTS_NAMES = ("main", "free", "pro", "r", "msys2", "mro", "archive")
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Failure:
     """A file (or a whole subdir index) the run could not mirror, and why."""
 
@@ -83,7 +83,7 @@ class Failure:
         return f"Failure({self.subdir}/{self.fn}: {self.reason})"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class SubdirReport:
     """One subdir's numbers: upstream records, kept, downloaded, trusted, failed, removed."""
 
@@ -112,7 +112,7 @@ class SubdirReport:
                 "filtered_out": len(self.dropped)}
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class MirrorResult:
     """The notebook-ready answer of :func:`mirror_channel` (immutable)."""
 

@@ -43,7 +43,7 @@ import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import unquote, urlparse
@@ -69,7 +69,7 @@ class DownloadFailed(Exception):
         self.reason, self.retry, self.retry_after, self.keep_part = reason, retry, retry_after, keep_part
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class DownloadJob:
     """One file to fetch: where from, where to, and what the index says it must be."""
 
@@ -88,7 +88,7 @@ class DownloadJob:
         return f"DownloadJob({self.subdir}/{self.fn}, {self.size} bytes)"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class DownloadOutcome:
     """How one file ended: ``ok``, bytes received (this run), attempts, resumed, reason."""
 
@@ -106,7 +106,7 @@ class DownloadOutcome:
         return f"DownloadOutcome({self.subdir}/{self.fn}: {state}, {self.attempts} attempt(s))"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class IndexResponse:
     """An index file fetch: ``status`` 200 (``body`` set), 304 (unchanged) or 404 (absent)."""
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any, Callable, Iterable, Mapping
 
 from conda_deepdive.exceptions import CondaValueError
@@ -45,7 +45,7 @@ _OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "=": operator.e
         ">": operator.gt, "<": operator.lt, None: operator.eq}
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class MirrorConfig:
     """A conda-mirror ``--config`` file: the two filter lists and option defaults."""
 
@@ -136,7 +136,7 @@ def match_pattern_item(packages: Mapping[str, Mapping[str, Any]], item: Mapping[
             if all(m(str(rec.get(key, "")).lower()) for key, m in matchers.items())}
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class FilterResult:
     """Kept file names and, for every dropped one, why (``blacklist {'build': 'py2*'}`` …)."""
 

@@ -27,7 +27,7 @@ import json
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -74,7 +74,7 @@ def dumps_repodata(repodata: Mapping[str, Any], indent: int | None = 2) -> bytes
     return text.encode("utf-8")
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class PublishedIndex:
     """What :func:`publish_index` wrote: the subdir, the files (name → size) and the record count."""
 
@@ -96,7 +96,7 @@ def _zstd(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=16).compress(data)
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class PreparedIndex:
     """Every byte of one subdir's index, computed (shard files already written) but not yet live.
 

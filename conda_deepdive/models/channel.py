@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from itertools import chain
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -118,7 +118,7 @@ def _freeze_map(value: Mapping | Iterable | None) -> Mapping:
     return MappingProxyType(dict(value or {}))
 
 
-@dataclass(frozen=True, eq=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, eq=True, repr=False)  # its own __repr__ below
 class ChannelConfig:
     """The channel-related settings of a ``Context`` (conda reads these from the global context).
 

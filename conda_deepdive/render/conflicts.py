@@ -9,7 +9,7 @@ which of your requests pull in which incompatible requirements.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any
 
 __all__ = ["ConflictGroup", "conflict_groups", "conflict_tree"]
@@ -17,7 +17,7 @@ __all__ = ["ConflictGroup", "conflict_groups", "conflict_tree"]
 _HEADER = re.compile(r"^Package (?P<name>\S+) conflicts for:$")
 
 
-@dataclass
+@value_object
 class _Node:
     label: str
     children: dict[str, "_Node"] = field(default_factory=dict)
@@ -28,7 +28,7 @@ class _Node:
             child.add(path[1:])
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ConflictGroup:
     """One "Package X conflicts for:" block: the package and every chain leading to it."""
 

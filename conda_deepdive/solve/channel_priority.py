@@ -27,7 +27,7 @@ where flexible would succeed — conda then adds a note to the error), flexible 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
@@ -101,7 +101,7 @@ def _best_channel(names: Iterable[str], ranks: Mapping[str, int]) -> str | None:
     return by_rank[min(by_rank)] if by_rank else None
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class NamePriority:
     """One package name: which channels offer it, which one strict priority keeps."""
 

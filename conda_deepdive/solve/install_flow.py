@@ -16,7 +16,7 @@ This module holds those decisions so :mod:`conda_deepdive.pipeline` can show eve
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any
 
 from conda_deepdive.exceptions import (
@@ -317,7 +317,7 @@ def solve_attempts(session: Any) -> "SolveStageResult":
     )
 
 
-@dataclass(repr=False)  # its own __repr__ below
+@value_object(repr=False)  # its own __repr__ below
 class SolveStageResult:
     """Stage 6's result: the solver's outcome plus the attempts it took to get there."""
 

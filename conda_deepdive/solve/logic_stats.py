@@ -9,12 +9,12 @@ solution with objective in [lo, mid]?"). Plain value objects with readable reprs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 
 __all__ = ["SatCall", "ClausesStats", "BisectionStep", "Minimization"]
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class SatCall:
     """One call into pycosat: problem size, answer, and how long it took."""
 
@@ -72,7 +72,7 @@ class ClausesStats:
         }
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class BisectionStep:
     """One probe of a minimisation: "is there a solution with ``lo <= objective <= mid``?"."""
 
@@ -87,7 +87,7 @@ class BisectionStep:
         return f"<{self.phase} in [{self.lo}, {self.mid}]? {verdict} (+{self.clauses_added} clauses)>"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Minimization:
     """What one call of :meth:`Clauses.minimize` did."""
 

@@ -8,14 +8,14 @@ tracer; timings sit in ``*_seconds`` keys so deterministic snapshots can drop th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 
 from conda_deepdive.solve.logic import ClausesStats
 
 __all__ = ["OptimisationPass", "SolveDetails"]
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class OptimisationPass:
     """One objective of the lexicographic optimisation, as run by ``Clauses.minimize``."""
 

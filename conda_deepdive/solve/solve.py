@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from conda_deepdive.values import field, value_object
 from typing import Any, Iterable
 
 from conda_deepdive.exceptions import (
@@ -69,7 +69,7 @@ __all__ = [
     "DEPS_MODIFIERS",
 ]
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class SolveOutcome:
     """The result of :meth:`Solver.run_sat`: the final environment, in dependency order."""
 
@@ -433,7 +433,7 @@ def diff_for_unlink_link_precs(prefix: str, final_precs: Iterable[Any], specs_to
 # ------------------------------------------------------------------------------------------------
 # conda.cli.install's retry loop
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class Attempt:
     """One try: which repodata file, which update modifier, and how it ended."""
 
@@ -450,7 +450,7 @@ class Attempt:
         return f"Attempt({self.repodata_fn}, {self.update_modifier} → {self.outcome})"
 
 
-@dataclass
+@value_object
 class RetryResult:
     """What :func:`solve_with_retries` returns: the winning solver, its diff and every attempt."""
 

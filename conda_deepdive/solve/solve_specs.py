@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from typing import Any, Iterable
 
 from conda_deepdive.exceptions import (
@@ -102,7 +102,7 @@ def get_pinned_specs(prefix: str, context: Any) -> tuple:
 # ------------------------------------------------------------------------------------------------
 # inspectable results
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class SpecEntry:
     """One spec of the final list and why it is there."""
 
@@ -114,7 +114,7 @@ class SpecEntry:
         return f"{self.spec!s:<40} ← {self.reason}"
 
 
-@dataclass(frozen=True, repr=False)  # its own __repr__ below
+@value_object(frozen=True, repr=False)  # its own __repr__ below
 class SpecsState:
     """The result of :meth:`Solver.collect_specs` (conda's ``SolverStateContainer`` after
     ``_remove_specs``/``_add_specs``): the spec list handed to SAT, and the inputs it came from."""

@@ -33,7 +33,7 @@ import json
 import posixpath
 import tarfile
 import zipfile
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 
 from conda_deepdive.teaching.recipes import PackageSpec, RecipeError
 
@@ -48,7 +48,7 @@ def dumps_json(obj: object) -> bytes:
     return json.dumps(obj, indent=2, sort_keys=True).encode()
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Member:
     """One archive member: a regular file (``data``) or a symlink (``linkname``)."""
 
@@ -62,7 +62,7 @@ class Member:
         return f"<Member {self.path} {kind}>"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class BuiltArchive:
     """An archive's bytes and the checksums repodata advertises for it."""
 
@@ -85,7 +85,7 @@ class BuiltArchive:
         return f"<BuiltArchive {self.fn} {self.size}B sha256={self.sha256[:12]}…>"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class BuiltPackage:
     """One package after building: its index.json record, paths and archives."""
 

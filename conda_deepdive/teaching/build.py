@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from pathlib import Path
 
 from conda_deepdive.config.teaching_defaults import channels_dir, data_dir, recipes_dir
@@ -43,7 +43,7 @@ SUBDIRS = ("linux-64", "noarch")
 ZSTD_BUILT_WITH = (1, 5, 7)
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ChannelBuild:
     """What one channel build produced (for the report and for tests)."""
 

@@ -31,7 +31,7 @@ import itertools
 import json
 import posixpath
 import re
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,7 +72,7 @@ def prefix_placeholder(name: str) -> str:
     return (f"/home/builder/conda-bld/{name}_1700000000000/_h_env" + "_placehold" * 30)[:255]
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class FileSpec:
     """One regular file of a package, with its final bytes."""
 
@@ -86,7 +86,7 @@ class FileSpec:
         return f"<FileSpec {self.path} {len(self.content)}B{flags}>"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class SymlinkSpec:
     """A symbolic link stored in the archive (conda path_type ``softlink``)."""
 
@@ -97,7 +97,7 @@ class SymlinkSpec:
         return f"<SymlinkSpec {self.path} -> {self.target}>"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class PackageSpec:
     """Everything needed to write one package archive (one variant of one recipe)."""
 
@@ -137,7 +137,7 @@ class PackageSpec:
         return f"<PackageSpec {self.channel}/{self.subdir}::{self.dist} {'+'.join(self.formats)}>"
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ChannelSpec:
     """A channel directory (``pkgs/main``…) and the packages its recipes produce."""
 

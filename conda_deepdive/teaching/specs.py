@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from functools import total_ordering
 
 __all__ = ["Version", "Spec", "SpecError"]
@@ -44,7 +44,7 @@ def _part_key(part: int | str) -> tuple:
 
 
 @total_ordering
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Version:
     """A conda version string with conda's ordering (epoch and ``+local`` not needed here)."""
 
@@ -116,7 +116,7 @@ def _match_one(constraint: str, version: Version) -> bool:
     }[op]
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class Spec:
     """``name [version [build]]`` or ``name=version``: the dependency forms the recipes use."""
 

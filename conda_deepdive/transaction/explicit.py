@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from conda_deepdive.values import value_object
 from typing import Any, Iterable, Sequence
 
 from conda_deepdive.reporting import Reporter
@@ -67,7 +67,7 @@ def _path_to_url(path: str) -> str:
     return "file://" + quote(os.path.abspath(os.path.expanduser(path)))
 
 
-@dataclass(frozen=True)
+@value_object(frozen=True)
 class ExplicitSpec:
     """One explicit package: its URL, file name and the checksums its line carried."""
 
