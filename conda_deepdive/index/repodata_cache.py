@@ -35,7 +35,6 @@ What to notice as a learner:
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -69,7 +68,7 @@ __all__ = [
 REPODATA_FN = "repodata.json"
 CACHE_STATE_SUFFIX = ".info.json"
 # conda re-checks a format it found missing (e.g. .zst) after this long
-CHECK_ALTERNATE_FORMAT_INTERVAL = datetime.timedelta(days=7)
+CHECK_ALTERNATE_FORMAT_INTERVAL_SECONDS = 7 * 24 * 3600  # conda: a week
 
 
 
@@ -98,7 +97,9 @@ def get_cache_control_max_age(cache_control: str | None) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _utc_now() -> datetime.datetime:
+def _utc_now() -> "datetime.datetime":
+    import datetime  # only the HTTP path dates things (~1 ms to import)
+
     return datetime.datetime.now(tz=datetime.timezone.utc)
 
 
@@ -138,11 +139,13 @@ class RepodataState(dict):
             headers["If-Modified-Since"] = self.mod
         return headers
 
-    def has_format(self, fmt: str) -> tuple[bool, datetime.datetime | None]:
+    def has_format(self, fmt: str) -> tuple[bool, "datetime.datetime | None"]:
         """``(available?, last_checked)``; unknown formats count as available (worth a try)."""
         entry = self.get(f"has_{fmt}")
         if not isinstance(entry, dict):
             return True, None
+        import datetime
+
         try:
             checked = datetime.datetime.fromisoformat(str(entry["last_checked"]).replace("Z", "+00:00"))
             return bool(entry["value"]), checked
@@ -156,7 +159,8 @@ class RepodataState(dict):
     def should_check_format(self, fmt: str) -> bool:
         """True if ``fmt`` is believed available, or was last found missing over a week ago."""
         has, when = self.has_format(fmt)
-        return has or (when is not None and _utc_now() - when > CHECK_ALTERNATE_FORMAT_INTERVAL)
+        return has or (when is not None
+                       and (_utc_now() - when).total_seconds() > CHECK_ALTERNATE_FORMAT_INTERVAL_SECONDS)
 
 
 class RepodataCache:

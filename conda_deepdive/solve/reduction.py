@@ -161,6 +161,7 @@ def get_reduced_index(
     find_matches = r.find_matches
     ms_depends = r.ms_depends
     required_deps = r.required_deps
+    required_of = r.required_by_record.get  # filled by required_deps
     # ``ms.match(prec)`` for a record of ms's own name is ``prec in find_matches(ms)``: a set of
     # those matches per spec turns the per-record test into a hash lookup
     match_sets: dict = {}
@@ -202,15 +203,21 @@ def get_reduced_index(
         # group that shares it (unless it names this very package): remember the answers, keyed
         # by the spec object (the records' parsed dependencies are shared and live on)
         has_candidate: dict = {}
+        survivors = []
+        only = match_list[0] if len(match_list) == 1 else None
         for prec in live:
             if filter_out.setdefault(prec, False):
                 continue
             nold += 1
-            if not any(prec in m for m in match_list) or (allowed and prec not in allowed):
+            if (prec not in only if only is not None else not any(prec in m for m in match_list)) \
+                    or (allowed and prec not in allowed):
                 filter_out[prec] = "incompatible with required spec"
                 continue
             unsat = []
-            for ms, dep_name in required_deps(prec):
+            deps = required_of(prec)
+            if deps is None:
+                deps = required_deps(prec)
+            for ms, dep_name in deps:
                 ok = has_candidate.get(id(ms))
                 if ok is None:
                     ok = False
@@ -226,6 +233,7 @@ def get_reduced_index(
                 filter_out[prec] = "unsatisfiable dependencies " + " ".join(str(s) for s in unsat)
                 continue
             filter_out[prec] = False
+            survivors.append(prec)
             nnew += 1
 
         reduced = nnew < nold
@@ -237,10 +245,8 @@ def get_reduced_index(
         if reduced or name not in snames:
             snames.add(name)
             dep_specs: dict[str, list] = {}
-            for prec in live:
-                if filter_out.get(prec, False):
-                    continue
-                for dep, dep_name in required_deps(prec):
+            for prec in survivors:  # exactly the records of ``live`` now False in filter_out
+                for dep, dep_name in required_of(prec):
                     lst = dep_specs.get(dep_name)
                     if lst is None:
                         dep_specs[dep_name] = [dep]

@@ -191,6 +191,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._group_sets: dict[str, set] = {}  # name -> set(group), for sub-index matching
         self._runs_cache: dict[str, list] = {}  # name -> runs of equal versions (find_matches)
         self.ms_depends_: dict[Any, list] = {}
+        self.required_by_record: dict[Any, tuple] = {}  # record -> required_deps(record)
         self._reduced_index_cache: dict[Any, Any] = {}
         self._reduced_by_spec_set: dict[Any, Any] = {}
         self._clause_templates: dict[int, tuple] = {}  # id(ReducedIndex) -> (it, Clauses)
@@ -418,12 +419,17 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         return deps
 
     def required_deps(self, prec: Any) -> tuple:
-        """``((spec, name), ...)`` for the non-optional dependencies (a hot path of reduction)."""
+        """``((spec, name), ...)`` for the non-optional dependencies (a hot path of reduction:
+        the answer is kept per record in ``required_by_record`` for direct lookups)."""
+        found = self.required_by_record.get(prec)
+        if found is not None:
+            return found
         deps = self.ms_depends(prec)
         entry = self._required_cache.get(id(deps))
         if entry is None or entry[0] is not deps:
             entry = (deps, tuple((ms, ms.name) for ms in deps if not ms.optional))
             self._required_cache[id(deps)] = entry
+        self.required_by_record[prec] = entry[1]
         return entry[1]
 
     @staticmethod

@@ -118,6 +118,7 @@ class EnvironmentOps:
             for prec in new_index:
                 if prec.name == "python" and "pip" in (prec.depends or ()):
                     r2.ms_depends_[prec] = [ms for ms in r2.ms_depends(prec) if str(ms) != "pip"]
+                    r2.required_by_record.pop(prec, None)  # derived from ms_depends_
         C = r2.gen_clauses()
         solution = C.sat(r2.generate_spec_constraints(C, specs))
         limit = xtra = None
