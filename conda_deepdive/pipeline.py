@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import os
 import time
-from conda_deepdive.values import field, value_object
 from typing import Any, Callable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.solve.install_flow import SolveStageResult
+from conda_deepdive.values import field, value_object
 
 __all__ = ["Session", "STAGES", "StageSpec", "SolveStageResult", "DeferredFailure"]
 

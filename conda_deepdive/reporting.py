@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-from conda_deepdive.values import field, value_object
 from typing import Any, Iterable
+
+from conda_deepdive.values import field, value_object
 
 __all__ = ["Reporter", "NullReporter", "RecordingReporter", "MultiReporter", "Event", "jsonable"]
 

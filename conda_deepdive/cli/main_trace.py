@@ -30,8 +30,9 @@ import os
 import shutil
 import sys
 import tempfile
-from conda_deepdive.values import field, value_object
 from typing import Any, Mapping
+
+from conda_deepdive.values import field, value_object
 
 __all__ = ["execute", "Tracer", "TraceOptions", "prepare_nested"]
 

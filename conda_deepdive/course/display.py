@@ -27,11 +27,11 @@ What you can pass::
 from __future__ import annotations
 
 import io
-from conda_deepdive.values import value_object
 from html import escape
 from typing import Any
 
 from conda_deepdive.render.sanitize import Sanitizer, sanitizing
+from conda_deepdive.values import value_object
 
 __all__ = ["show", "html", "text", "renderable", "Rich", "use_sanitizer", "default_sanitizer",
            "style_css", "HTML_WIDTH"]

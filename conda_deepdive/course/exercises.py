@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from conda_deepdive.values import value_object
 from functools import lru_cache
 from typing import Any, Callable, Iterator
+
+from conda_deepdive.values import value_object
 
 __all__ = ["Verdict", "Exercise", "EXERCISES", "ask", "check", "solution_markdown", "exercises_for"]
 

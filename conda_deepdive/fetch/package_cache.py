@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import os
-from conda_deepdive.values import field, value_object
 from typing import Any, Iterator
+
+from conda_deepdive.values import field, value_object
 
 __all__ = [
     "CONDA_PACKAGE_EXTENSIONS",

@@ -39,7 +39,6 @@ import json
 import os
 import re
 import time
-from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -54,6 +53,7 @@ from conda_deepdive.exceptions import (
     RepodataIsEmpty,
     UnavailableInvalidChannel,
 )
+from conda_deepdive.values import value_object
 
 __all__ = [
     "REPODATA_FN",

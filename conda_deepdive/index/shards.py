@@ -47,7 +47,6 @@ import hashlib
 import os
 import re
 import time
-from conda_deepdive.values import field, value_object
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -60,6 +59,7 @@ from conda_deepdive.index.repodata_cache import (
     cache_fn_url,
     http_timeout,
 )
+from conda_deepdive.values import field, value_object
 
 __all__ = [
     "REPODATA_SHARDS_FN", "SHARD_CACHE_NAME", "ShardIndex", "ShardStore", "ShardCache",

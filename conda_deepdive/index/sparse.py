@@ -37,10 +37,11 @@ import functools
 import os
 import re
 import sys
-from conda_deepdive.values import field, value_object
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Callable
+
+from conda_deepdive.values import field, value_object
 
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import threading
 import time
-from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -57,6 +56,7 @@ from conda_deepdive.index.repodata_cache import (
     _url_to_path,
     cache_fn_url,
 )
+from conda_deepdive.values import value_object
 
 __all__ = ["SubdirData", "FetchInfo", "STAGE"]
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from conda_deepdive.values import value_object
 from typing import Any, Callable
 
 from conda_deepdive import CONDA_VERSION
 from conda_deepdive.models.channel import host_uname
+from conda_deepdive.values import value_object
 
 __all__ = ["VirtualPackage", "virtual_packages", "virtual_package_records", "native_subdir"]
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import os
-from conda_deepdive.values import value_object
 from typing import Any, Iterable, NamedTuple
 
 from conda_deepdive.models.enums import LinkType
 from conda_deepdive.fetch.package_cache import PackageCacheEntry, record_value, strip_pkg_extension
+from conda_deepdive.values import value_object
 
 __all__ = [
     "LinkType",

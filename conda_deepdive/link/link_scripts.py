@@ -39,6 +39,7 @@ import os
 import signal
 import subprocess
 import tempfile
+
 from conda_deepdive.values import value_object
 
 __all__ = ["ScriptResult", "script_path", "run_script", "read_messages", "ACTIVE_SCRIPTS",

@@ -26,8 +26,9 @@ Three details:
 from __future__ import annotations
 
 import re
-from conda_deepdive.values import value_object
 from typing import Any, Iterable, Mapping
+
+from conda_deepdive.values import value_object
 
 __all__ = ["Closure", "compute_closure"]
 

@@ -35,7 +35,6 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from conda_deepdive.values import field, value_object
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -61,6 +60,7 @@ from conda_deepdive.mirror.publish import (
 )
 from conda_deepdive.mirror.state import UPSTREAM_COPY, MirrorState
 from conda_deepdive.reporting import Reporter
+from conda_deepdive.values import field, value_object
 
 __all__ = ["Failure", "SubdirReport", "MirrorResult", "mirror_channel", "resolve_upstream",
            "default_target", "client_condarc", "check_consistency", "DEFAULTS_NAMES", "PACKAGE_SUFFIXES"]

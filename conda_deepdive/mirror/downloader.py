@@ -43,13 +43,13 @@ import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import unquote, urlparse
 
 from conda_deepdive.mirror.publish import TEMP_MARK
 from conda_deepdive.reporting import Reporter
+from conda_deepdive.values import value_object
 
 __all__ = ["DownloadJob", "DownloadOutcome", "IndexResponse", "Downloader", "check_archive",
            "hash_file", "part_path", "DownloadFailed"]

@@ -31,10 +31,10 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
-from conda_deepdive.values import field, value_object
 from typing import Any, Callable, Iterable, Mapping
 
 from conda_deepdive.exceptions import CondaValueError
+from conda_deepdive.values import field, value_object
 
 __all__ = ["MirrorConfig", "load_mirror_config", "match_pattern_item", "FilterResult", "apply_filters"]
 

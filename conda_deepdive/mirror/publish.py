@@ -27,9 +27,10 @@ import json
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from conda_deepdive.values import field, value_object
 from pathlib import Path
 from typing import Any, Mapping
+
+from conda_deepdive.values import field, value_object
 
 __all__ = ["atomic_write_bytes", "dumps_repodata", "prepare_index", "publish_prepared", "publish_index",
            "PreparedIndex", "PublishedIndex", "temp_name", "TEMP_MARK"]

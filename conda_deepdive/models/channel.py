@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import os
 import sys
-from conda_deepdive.values import field, value_object
 from itertools import chain
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
+
+from conda_deepdive.values import field, value_object
 
 from .urls import (  # noqa: F401  (re-exported for convenience)
     PACKAGE_EXTENSIONS,

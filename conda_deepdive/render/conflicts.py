@@ -9,8 +9,9 @@ which of your requests pull in which incompatible requirements.
 from __future__ import annotations
 
 import re
-from conda_deepdive.values import field, value_object
 from typing import Any
+
+from conda_deepdive.values import field, value_object
 
 __all__ = ["ConflictGroup", "conflict_groups", "conflict_tree"]
 

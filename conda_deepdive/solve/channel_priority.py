@@ -27,13 +27,13 @@ where flexible would succeed — conda then adds a note to the error), flexible 
 from __future__ import annotations
 
 from collections import Counter
-from conda_deepdive.values import value_object
 from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
 from conda_deepdive.reporting import Reporter
+from conda_deepdive.values import value_object
 
 __all__ = [
     "MAX_CHANNEL_PRIORITY",

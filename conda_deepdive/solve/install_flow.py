@@ -16,7 +16,6 @@ This module holds those decisions so :mod:`conda_deepdive.pipeline` can show eve
 from __future__ import annotations
 
 import os
-from conda_deepdive.values import field, value_object
 from typing import Any
 
 from conda_deepdive.exceptions import (
@@ -30,6 +29,7 @@ from conda_deepdive.exceptions import (
     SpecsConfigurationConflictError,
     UnsatisfiableError,
 )
+from conda_deepdive.values import field, value_object
 
 REPODATA_FN = "repodata.json"
 

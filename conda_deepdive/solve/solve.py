@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import time
-from conda_deepdive.values import field, value_object
 from typing import Any, Iterable
 
 from conda_deepdive.exceptions import (
@@ -54,6 +53,7 @@ from conda_deepdive.solve.solve_specs import (
     UPDATE_SPECS, SpecCollector, SpecEntry, SpecsState, _major_minor, _modifier, _State,
     _ms, _noarch_python, _unmanageable, get_pinned_specs, DEPS_MODIFIERS,
 )
+from conda_deepdive.values import field, value_object
 
 __all__ = [
     "Solver",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time
-from conda_deepdive.values import value_object
 from typing import Any, Iterable
 
 from conda_deepdive.exceptions import (
@@ -22,6 +21,7 @@ from conda_deepdive.exceptions import (
     PackagesNotFoundInPrefixError,
     UnsatisfiableError,
 )
+from conda_deepdive.values import value_object
 
 __all__ = ["SpecCollector", "SpecsState", "SpecEntry", "get_pinned_specs", "UPDATE_MODIFIERS", "DEPS_MODIFIERS"]
 

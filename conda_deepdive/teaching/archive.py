@@ -33,9 +33,9 @@ import json
 import posixpath
 import tarfile
 import zipfile
-from conda_deepdive.values import value_object
 
 from conda_deepdive.teaching.recipes import PackageSpec, RecipeError
+from conda_deepdive.values import value_object
 
 __all__ = ["Member", "BuiltArchive", "BuiltPackage", "build_package", "dumps_json", "read_archive"]
 

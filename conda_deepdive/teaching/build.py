@@ -23,13 +23,13 @@ import os
 import shutil
 import sys
 import tempfile
-from conda_deepdive.values import value_object
 from pathlib import Path
 
 from conda_deepdive.config.teaching_defaults import channels_dir, data_dir, recipes_dir
 from conda_deepdive.teaching.archive import BuiltPackage, build_package, dumps_json
 from conda_deepdive.teaching.indexer import channel_index_html, channeldata, subdir_files
 from conda_deepdive.teaching.recipes import ChannelSpec, load_channels
+from conda_deepdive.values import value_object
 
 __all__ = ["DATA_DIR", "RECIPES_DIR", "CHANNELS_DIR", "ChannelBuild", "build_channel", "build_all", "main"]
 

@@ -31,11 +31,11 @@ import itertools
 import json
 import posixpath
 import re
-from conda_deepdive.values import value_object
 from pathlib import Path
 from typing import Any, Iterator
 
 from conda_deepdive.exceptions import CondaError
+from conda_deepdive.values import value_object
 
 __all__ = [
     "RecipeError",

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from conda_deepdive.values import value_object
 from functools import total_ordering
+
+from conda_deepdive.values import value_object
 
 __all__ = ["Version", "Spec", "SpecError"]
 
