@@ -279,43 +279,61 @@ class BaseSpec:
 def _without_set_warnings(pattern: str) -> str:
     """``pattern`` with the same matches, minus what makes Python warn about *future* set syntax.
 
-    A character set that starts with ``[`` (``[[0-9]``: the set of ``[`` and the digits) makes
-    ``re`` emit ``FutureWarning: Possible nested set`` today (a later Python may read it as a
-    nested set), and so do doubled ``&&``, ``~~``, ``||`` inside a set. conda compiles regex specs
-    as typed and shows the warning; we escape those characters, which means the same thing now.
+    Inside a character set, ``re`` emits ``FutureWarning`` for what a later Python may read as set
+    operations: a set that starts with ``[`` (``[[0-9]``: today the set of ``[`` and the digits —
+    "Possible nested set"), a doubled ``--``, ``&&``, ``~~`` or ``||`` after the first item, and a
+    range that ends in ``-`` (``[+--]``). conda compiles regex specs as typed and shows the
+    warning; we escape exactly those characters, which means the same thing now. The scan follows
+    ``re._parser``'s reading of a set item by item (an item, then maybe ``-`` and a range end), so
+    a ``-`` that is a range operator is never touched.
     """
     if "[" not in pattern:
         return pattern
     out: list[str] = []
-    i, n, in_set, first = 0, len(pattern), False, False
+    i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\":
             out.append(pattern[i:i + 2])
             i += 2
-            first = False
             continue
-        if not in_set:
-            out.append(c)
-            if c == "[":
-                in_set, first = True, True
-                if pattern.startswith("[", i + 1):
-                    out.append("\\[")  # the warning looks only right after the opening bracket
-                    i += 1
-                    first = False
-                elif pattern.startswith("^", i + 1):
-                    out.append("^")
-                    i += 1
-        elif c == "]" and not first:
-            out.append(c)
-            in_set = False
-        elif c in "&~|" and pattern.startswith(c, i + 1):
-            out.append("\\" + c)
-            first = False
-        else:
-            out.append(c)
-            first = False
+        out.append(c)
         i += 1
+        if c != "[":
+            continue
+        # a character set, read as re._parser reads it
+        just_opened = True
+        if pattern.startswith("^", i):
+            out.append("^")
+            i += 1
+            just_opened = False  # the nested-set warning looks only right after the bracket
+        items = 0
+        while i < n:
+            this = pattern[i]
+            if this == "]" and items:
+                out.append("]")
+                i += 1
+                break
+            if this == "\\":
+                out.append(pattern[i:i + 2])
+                i += 2
+            else:
+                i += 1
+                doubled = items and this in "-&~|" and pattern.startswith(this, i)
+                out.append("\\" + this if doubled or (this == "[" and just_opened) else this)
+            just_opened = False
+            items += 1
+            if pattern.startswith("-", i) and i + 1 < n:  # a range, unless "-]" ends the set
+                end_char = pattern[i + 1]
+                if end_char == "]":
+                    continue  # the "-" is read as a literal at the next turn
+                out.append("-")
+                if end_char == "\\":
+                    out.append(pattern[i + 1:i + 3])
+                    i += 3
+                else:
+                    out.append("\\-" if end_char == "-" else end_char)
+                    i += 2
     return "".join(out)
 
 
