@@ -242,6 +242,29 @@ def test_get_conflicting_specs_finds_the_culprit():
     assert r.get_conflicting_specs([MatchSpec("a")], []) == ()
 
 
+def test_get_conflicting_specs_asks_pycosat_once_per_spec_set(monkeypatch):
+    # conda asks "can these specs be met together?" twice per solve with the same set (split
+    # differently between specs and explicit specs); the second answer comes from memory
+    from conda_deepdive.solve import logic
+
+    calls = []
+    real = logic.Clauses._run_pycosat
+    monkeypatch.setattr(logic.Clauses, "_run_pycosat",
+                        lambda self, clauses, limit=0: calls.append(len(clauses)) or real(self, clauses, limit))
+    idx = [rec("a", "1", depends=["c 1"]), rec("b", "1", depends=["c"]), rec("c", "1"), rec("c", "2")]
+    r = Resolve(idx)
+    assert r.get_conflicting_specs([MatchSpec("a")], [MatchSpec("b")]) == ()
+    assert len(calls) == 1
+    assert r.get_conflicting_specs([MatchSpec("a"), MatchSpec("b")], [MatchSpec("b")]) == ()
+    assert len(calls) == 1
+    # another set is a new question; an unsatisfiable set still names its culprit every time
+    assert r.get_conflicting_specs([MatchSpec("a"), MatchSpec("c 2")], []) == (MatchSpec("c 2"),)
+    n = len(calls)
+    assert n > 1
+    assert r.get_conflicting_specs([MatchSpec("a"), MatchSpec("c 2")], []) == (MatchSpec("c 2"),)
+    assert len(calls) > n
+
+
 def test_hints_off_gives_condas_short_message():
     idx = [rec("a", "1", depends=["c 1"]), rec("b", "1", depends=["c 2"]), rec("c", "1"), rec("c", "2")]
     r = Resolve(idx, unsatisfiable_hints=False)

@@ -194,6 +194,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self.required_by_record: dict[Any, tuple] = {}  # record -> required_deps(record)
         self._reduced_index_cache: dict[Any, Any] = {}
         self._reduced_by_spec_set: dict[Any, Any] = {}
+        self._conflicts_memo: dict[frozenset, bool] = {}  # spec set -> satisfiable (conflicts)
         self._clause_templates: dict[int, tuple] = {}  # id(ReducedIndex) -> (it, Clauses)
         self._strict_channel_cache: dict[str, str | None] = {}
         self._strict_split_cache: dict[str, int | None] = {}

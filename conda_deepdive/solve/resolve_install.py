@@ -77,20 +77,28 @@ class EnvironmentOps:
         specs = list(specs)
         if not specs:
             return ()
+        explicit_specs = tuple(explicit_specs)
         all_specs = set(specs) | set(explicit_specs)
-        reduced = self.get_reduced_index(all_specs)
         state: dict[str, Any] = {}
 
         def mysat(sp, add_if=False):
             C, r2 = state["C"], state["r2"]
             return C.sat(r2.generate_spec_constraints(C, sp), add_if)
 
-        solution = None
-        if reduced:
-            state["r2"] = self._derive(reduced)
-            state["C"] = state["r2"].gen_clauses()
-            solution = mysat(all_specs, True)
-        if solution:
+        # conda asks "can all these specs be met together?" more than once in one solve, with
+        # the same set (``_add_specs``, then ``_run_sat``): over the same records the answer is
+        # the same, so it is kept
+        key = frozenset(all_specs)
+        satisfiable = self._conflicts_memo.get(key)
+        if satisfiable is None:
+            reduced = self.get_reduced_index(all_specs)
+            satisfiable = False
+            if reduced:
+                state["r2"] = self._derive(reduced)
+                state["C"] = state["r2"].gen_clauses()
+                satisfiable = bool(mysat(all_specs, True))
+            self._conflicts_memo[key] = satisfiable
+        if satisfiable:
             return ()
         if not self.unsatisfiable_hints:
             return None
