@@ -10,7 +10,10 @@ hierarchy, so ``--json`` output can be compared with real conda's.
 
 from __future__ import annotations
 
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 class CondaError(Exception):

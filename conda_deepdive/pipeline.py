@@ -36,11 +36,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.solve.install_flow import SolveStageResult
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Session", "STAGES", "StageSpec", "SolveStageResult", "DeferredFailure"]
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Reporter", "NullReporter", "RecordingReporter", "MultiReporter", "Event", "jsonable"]
 

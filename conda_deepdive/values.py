@@ -30,7 +30,11 @@ frozen value object, and ``object.__setattr__`` still sets one from ``__post_ini
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any, Callable
+from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["value_object", "field", "fields", "FrozenInstanceError"]
 

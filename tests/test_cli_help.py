@@ -7,6 +7,7 @@ We check *what* gets imported (in a fresh interpreter), not how long it takes â€
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -31,9 +32,9 @@ sys.stderr.write("\\n@@MODULES@@" + json.dumps({"code": code, "modules": sorted(
 """
 
 
-def _run(argv: list[str]) -> tuple[str, int, list[str]]:
+def _run(argv: list[str], env: dict | None = None) -> tuple[str, int, list[str]]:
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, env=env)
     report = json.loads(proc.stderr.rsplit("@@MODULES@@", 1)[1])
     return proc.stdout, report["code"], report["modules"]
 
@@ -62,3 +63,25 @@ def test_install_help_lists_condas_options():
                  "--update-all", "--all", "--no-deps", "--only-deps", "--offline", "--verbose",
                  "--quiet", "--file", "--no-pin", "--copy", "--clobber"):
         assert flag in out, flag
+
+
+#: what a warm ``create --dry-run`` has no use for: each costs start-up time on every command
+#: (typing ~4 ms; shutil pulls bz2 and lzma; ctypes.util runs ldconfig) and is imported only
+#: where it is needed (issue 16)
+NOT_ON_A_DRY_RUN = ("typing", "shutil", "threading", "subprocess", "ctypes", "tempfile", "textwrap",
+                    "rich", "ruamel", "requests", "platform")
+
+
+def test_a_warm_dry_run_imports_only_what_it_uses(tmp_path):
+    from conda_deepdive.teaching.build import CHANNELS_DIR
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
+    env.update(HOME=str(tmp_path / "home"), CONDA_PKGS_DIRS=str(tmp_path / "pkgs"),
+               CONDARC=str(tmp_path / "condarc"))
+    argv = ["create", "--dry-run", "--json", "-p", str(tmp_path / "env"), "--override-channels",
+            "-c", (CHANNELS_DIR / "pkgs" / "main").as_uri(), "numpy"]
+    for _ in range(2):  # the first run builds the caches (and may import more to do it)
+        out, code, modules = _run(argv, env)
+        assert code == 0 and json.loads(out)["success"] is True
+    loaded = [m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_ON_A_DRY_RUN)]
+    assert loaded == [], f"a warm dry run imported {loaded}"

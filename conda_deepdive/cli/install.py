@@ -45,10 +45,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Mapping, TextIO
+from collections.abc import Mapping
 
 from conda_deepdive.exceptions import CondaSystemExit, PackagesNotFoundInPrefixError
 from conda_deepdive.reporting import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any, TextIO
 
 __all__ = ["install", "run_session", "ConsoleProgress"]
 

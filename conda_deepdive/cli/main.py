@@ -14,7 +14,7 @@ Nothing heavy is imported before the command runs, so ``--help`` answers at once
 from __future__ import annotations
 
 import sys
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = ["main", "console_main", "print_error"]
 

@@ -23,9 +23,13 @@ import json
 import os
 import shutil
 import sys
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.cli.main_info import swallow_broken_pipe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["execute", "find_pkgs_dirs", "find_tarballs", "find_pkgs", "find_index_cache",
            "find_tempfiles", "find_logfiles", "clean"]

@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int:

@@ -8,7 +8,11 @@ the ``conda env`` sub-commands.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> int:

@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from conda_deepdive.cli.main_trace import Tracer, TraceOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["execute", "Explainer", "explanation_rows", "explain_solution"]
 

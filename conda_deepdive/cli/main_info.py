@@ -27,7 +27,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["execute", "swallow_broken_pipe", "info_dict", "main_info_display", "detail_view",
            "list_all_known_prefixes", "env_name", "envs_details", "envs_list_text"]

@@ -6,7 +6,11 @@ in :func:`conda_deepdive.cli.install.install`, imported when the command actuall
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> Any:

@@ -33,7 +33,11 @@ import os
 import re
 import sys
 from enum import Enum
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 DEFAULTS_CHANNEL_NAME = "defaults"
 UNKNOWN_CHANNEL = "<unknown>"

@@ -25,7 +25,11 @@ import json
 import os
 import sys
 from argparse import ArgumentParser, Namespace
-from typing import Any, Mapping
+from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 #: conda-mirror options a --config file may set (its rule: only when not typed)
 _CONFIG_OPTIONS = ("upstream_channel", "target_directory", "temp_directory", "platform", "num_threads",

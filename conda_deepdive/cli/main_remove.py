@@ -19,7 +19,11 @@ create/install/update/remove body, :func:`conda_deepdive.cli.install.install`. W
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def execute(args: Any, parser: Any, env: Mapping[str, str] | None = None) -> Any:

@@ -24,9 +24,13 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.cli.main_info import swallow_broken_pipe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["execute", "query_index", "table_text", "pretty_record_text", "search_json"]
 

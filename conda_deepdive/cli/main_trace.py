@@ -30,9 +30,13 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["execute", "Tracer", "TraceOptions", "prepare_nested"]
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from argparse import ArgumentParser, Namespace
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 MANIFEST = ".conda-deepdive-workshop.json"
 DEFAULT_DIRECTORY = "conda-deepdive-workshop"

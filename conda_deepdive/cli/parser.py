@@ -22,8 +22,13 @@ This module imports nothing but ``argparse``: it runs on every ``--help``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["generate_parser", "parse_command", "ParsedCommand", "do_call", "ArgumentParser",
            "COMMAND_ALIASES", "SOLVING_COMMANDS"]
@@ -35,6 +40,32 @@ SOLVING_COMMANDS = ("create", "install", "update", "remove")
 _PKG = "conda_deepdive.cli"
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``$COLUMNS``, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """conda's help layout (descriptions kept as written). It measures the terminal itself:
+    argparse's own measure imports ``shutil``, and with it ``bz2`` and ``lzma`` — about 3 ms of
+    every start-up, since argparse builds a formatter for each option it is given."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None, **kwargs: Any) -> None:
+        if width is None:
+            width = _terminal_columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width, **kwargs)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with conda's touches: raw description formatting, capitalised help.
 
@@ -43,7 +74,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         add_custom_help = "add_help" not in kwargs
         if add_custom_help:
             kwargs["add_help"] = False

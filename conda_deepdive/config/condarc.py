@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from conda_deepdive.exceptions import (
     ConfigurationLoadError,
@@ -31,6 +31,10 @@ from conda_deepdive.exceptions import (
     InvalidElementTypeError,
     InvalidTypeError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "SEARCH_PATH",

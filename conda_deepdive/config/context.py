@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.config.condarc import (
     SEARCH_PATH,
@@ -55,6 +55,10 @@ from conda_deepdive.exceptions import (
     NoWritablePkgsDirError,
     OperationNotAllowed,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Context", "Setting", "SETTINGS", "DEFAULT_CHANNELS", "DEFAULT_CHANNEL_ALIAS", "host_subdir"]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["data_dir", "channels_dir", "recipes_dir", "teaching_settings", "teaching_enabled"]
 

@@ -18,7 +18,10 @@ stages never use it. Importing it is cheap: the names below load their module on
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Sandbox", "show", "html", "StageExplorer"]
 

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import io
 from html import escape
-from typing import Any
 
 from conda_deepdive.render.sanitize import Sanitizer, sanitizing
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["show", "html", "text", "renderable", "Rich", "use_sanitizer", "default_sanitizer",
            "style_css", "HTML_WIDTH"]

@@ -23,9 +23,13 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Verdict", "Exercise", "EXERCISES", "ask", "check", "solution_markdown", "exercises_for"]
 

@@ -38,12 +38,16 @@ import os
 import shutil
 from contextlib import contextmanager
 from html import escape
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from conda_deepdive.course.display import HTML_WIDTH, Rich, html as rich_html, text as rich_text
 from conda_deepdive.pipeline import STAGE_NAMES, STAGES, Session
 from conda_deepdive.render.sanitize import Sanitizer
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["StageExplorer", "ActionState", "FaultReplay", "execution_plan", "graph_svg",
            "passes_html", "timeline_html", "inspect_html", "prefix_digest", "RAIL_LABELS"]

@@ -32,10 +32,14 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.render.notebook import Workshop
 from conda_deepdive.render.sanitize import Sanitizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Sandbox", "PINNED_SUBDIR"]
 

@@ -37,9 +37,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive.fetch.package_cache import (
     PackageCacheData,
@@ -51,6 +50,10 @@ from conda_deepdive.fetch.package_cache import (
 )
 from conda_deepdive.reporting import Reporter
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
+
 __all__ = [
     "CacheUrlAction",
     "ExtractPackageAction",
@@ -59,6 +62,14 @@ __all__ = [
     "url_to_path",
     "path_to_url",
 ]
+
+
+def _rmtree(path: str, ignore_errors: bool = False) -> None:
+    # shutil (with bz2 and lzma, ~3 ms) is imported when something is removed, not by a dry run
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
+
 
 HOLD_SUFFIX = ".c~"  # conda's CONDA_TEMP_EXTENSION
 
@@ -85,7 +96,7 @@ def _rm(path: str) -> None:
     if os.path.islink(path) or os.path.isfile(path):
         os.unlink(path)
     elif os.path.isdir(path):
-        shutil.rmtree(path)
+        _rmtree(path)
 
 
 def _dist(rec: Any) -> str:
@@ -336,7 +347,7 @@ class ExtractPackageAction(_FetchAction):
                 raise os_error(exc, os.path.join(info, "repodata_record.json")) from exc
         except BaseException:
             if os.path.lexists(temp):
-                shutil.rmtree(temp, ignore_errors=True)
+                _rmtree(temp, ignore_errors=True)
             raise
         if os.path.lexists(self.target_full_path):
             if os.path.lexists(self.hold_path):
@@ -461,10 +472,10 @@ def safe_extract(tarball: str, dest: str, progress=None) -> int:
         if progress:
             progress(total, total)
     except SafetyError:
-        shutil.rmtree(dest, ignore_errors=True)
+        _rmtree(dest, ignore_errors=True)
         raise
     except OSError as exc:
-        shutil.rmtree(dest, ignore_errors=True)
+        _rmtree(dest, ignore_errors=True)
         import errno
 
         if exc.errno == errno.ENOSPC:
@@ -476,10 +487,10 @@ def safe_extract(tarball: str, dest: str, progress=None) -> int:
             caused_by=exc,
         ) from exc
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        shutil.rmtree(dest, ignore_errors=True)
+        _rmtree(dest, ignore_errors=True)
         raise
     except Exception as exc:  # BadZipFile, ZstdError, TarError, EOFError, RecursionError…
-        shutil.rmtree(dest, ignore_errors=True)
+        _rmtree(dest, ignore_errors=True)
         from conda_deepdive.exceptions import CondaError
 
         if isinstance(exc, CondaError):
@@ -490,10 +501,10 @@ def safe_extract(tarball: str, dest: str, progress=None) -> int:
             caused_by=exc,
         ) from exc
     except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
+        _rmtree(dest, ignore_errors=True)
         raise
     if count == 0:
-        shutil.rmtree(dest, ignore_errors=True)
+        _rmtree(dest, ignore_errors=True)
         raise CorruptedArchiveError(f"Encountered corrupt package tarball at {tarball}: it is empty")
     return count
 

@@ -26,10 +26,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive import CONDA_VERSION
 from conda_deepdive.exceptions import CondaError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["History", "Revision", "CondaHistoryError"]
 

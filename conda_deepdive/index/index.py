@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.index.repodata_cache import REPODATA_FN, _channel_name
 from conda_deepdive.index.subdir_data import STAGE, FetchInfo, SubdirData, _channel_class
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["SubdirData", "FetchInfo", "Index", "fetch_index", "STAGE"]
 

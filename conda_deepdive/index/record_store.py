@@ -14,9 +14,13 @@ anything — the channel-priority report uses that.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
 
 from conda_deepdive.index import gc_policy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["RecordStore", "check_raw_record"]
 

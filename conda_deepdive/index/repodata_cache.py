@@ -40,7 +40,6 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from conda_deepdive.exceptions import (
@@ -54,6 +53,10 @@ from conda_deepdive.exceptions import (
     UnavailableInvalidChannel,
 )
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "REPODATA_FN",

@@ -48,7 +48,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from conda_deepdive.exceptions import ChecksumMismatchError, RepodataDecodeError
 from conda_deepdive.index.repodata_cache import (
@@ -60,6 +60,10 @@ from conda_deepdive.index.repodata_cache import (
     http_timeout,
 )
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "REPODATA_SHARDS_FN", "SHARD_CACHE_NAME", "ShardIndex", "ShardStore", "ShardCache",

@@ -38,10 +38,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
 
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
@@ -213,10 +216,10 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
     """Scan ``buf`` (the bytes of a ``repodata.json``) once; ``None`` means "parse it fully"."""
     import msgspec
 
-    class _Skim(msgspec.Struct):
-        name: Any = None
-        track_features: Any = None
-        record_version: Any = None
+    import typing  # msgspec imports it anyway; real types, as annotations here are strings
+
+    _Skim = msgspec.defstruct("_Skim", [(key, typing.Any, None)
+                                        for key in ("name", "track_features", "record_version")])
 
     raw_map = msgspec.json.Decoder(dict[str, msgspec.Raw])
     skim_map = msgspec.json.Decoder(dict[str, _Skim])

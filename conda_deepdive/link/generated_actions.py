@@ -26,7 +26,7 @@ import tempfile
 import time
 from abc import ABC
 from json.encoder import encode_basestring_ascii as _enc
-from typing import Any, Callable
+from collections.abc import Callable
 
 from conda_deepdive.link.entry_points import (
     BIN_DIRECTORY,
@@ -49,6 +49,10 @@ from conda_deepdive.link.path_actions import (
     planned_symlinks,
     resolves_inside,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "MultiPathAction", "CompileMultiPycAction", "AggregateCompileMultiPycAction",

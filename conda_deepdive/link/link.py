@@ -25,11 +25,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable, NamedTuple
+from collections import namedtuple
+from collections.abc import Iterable
 
 from conda_deepdive.models.enums import LinkType
 from conda_deepdive.fetch.package_cache import PackageCacheEntry, record_value, strip_pkg_extension
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "LinkType",
@@ -395,13 +400,14 @@ def determine_link_type(extracted_package_dir: str, target_prefix: str, context:
 # groups of actions
 
 
-class ActionGroup(NamedTuple):
-    """Actions of one kind for one package (conda's ``ActionGroup``)."""
+class ActionGroup(namedtuple("ActionGroup", "type pkg_data actions target_prefix")):
+    """Actions of one kind for one package (conda's ``ActionGroup``, a namedtuple there too).
 
-    type: str
-    pkg_data: Any            # PackageInfo (link side), installed-record dict (unlink side), or None
-    actions: tuple
-    target_prefix: str
+    ``type`` (str), ``pkg_data`` (PackageInfo on the link side, the installed-record dict on the
+    unlink side, or None), ``actions`` (tuple), ``target_prefix`` (str).
+    """
+
+    __slots__ = ()
 
 
 #: conda's ``PrefixActionGroup`` fields, in conda's order.
@@ -412,18 +418,10 @@ PREFIX_ACTION_GROUP_ORDER = (
 )
 
 
-class PrefixActionGroup(NamedTuple):
-    """All the action groups of one prefix, in conda's field order."""
+class PrefixActionGroup(namedtuple("PrefixActionGroup", PREFIX_ACTION_GROUP_ORDER)):
+    """All the action groups of one prefix, in conda's field order (each a tuple)."""
 
-    remove_menu_action_groups: tuple
-    unlink_action_groups: tuple
-    unregister_action_groups: tuple
-    link_action_groups: tuple
-    register_action_groups: tuple
-    compile_action_groups: tuple
-    make_menu_action_groups: tuple
-    entry_point_action_groups: tuple
-    prefix_record_groups: tuple
+    __slots__ = ()
 
 
 # ---------------------------------------------------------------------------------------------

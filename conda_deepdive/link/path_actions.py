@@ -55,11 +55,14 @@ import shutil
 import uuid
 from abc import ABC, abstractmethod
 from stat import S_ISLNK, S_ISREG
-from typing import Any
 
 from conda_deepdive.link.entry_points import noarch_python_target_path
 from conda_deepdive.link.link import LinkType, PathData, get_leaf_directories
 from conda_deepdive.link.prefix_replace import PaddingTooShort, update_prefix_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 HOLD = ".c~"  # conda's CONDA_TEMP_EXTENSION
 

@@ -36,7 +36,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from conda_deepdive.exceptions import MirrorError
 from conda_deepdive.mirror.current_repodata import build_current_repodata
@@ -61,6 +61,10 @@ from conda_deepdive.mirror.publish import (
 from conda_deepdive.mirror.state import UPSTREAM_COPY, MirrorState
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Failure", "SubdirReport", "MirrorResult", "mirror_channel", "resolve_upstream",
            "default_target", "client_condarc", "check_consistency", "DEFAULTS_NAMES", "PACKAGE_SUFFIXES"]

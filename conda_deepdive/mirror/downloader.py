@@ -44,12 +44,16 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlparse
 
 from conda_deepdive.mirror.publish import TEMP_MARK
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["DownloadJob", "DownloadOutcome", "IndexResponse", "Downloader", "check_archive",
            "hash_file", "part_path", "DownloadFailed"]

@@ -31,10 +31,14 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from conda_deepdive.exceptions import CondaValueError
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["MirrorConfig", "load_mirror_config", "match_pattern_item", "FilterResult", "apply_filters"]
 

@@ -28,9 +28,13 @@ import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["atomic_write_bytes", "dumps_repodata", "prepare_index", "publish_prepared", "publish_index",
            "PreparedIndex", "PublishedIndex", "temp_name", "TEMP_MARK"]

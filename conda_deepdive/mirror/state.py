@@ -20,9 +20,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from conda_deepdive.mirror.publish import atomic_write_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["STATE_FILE", "UPSTREAM_COPY", "MirrorState"]
 

@@ -16,7 +16,10 @@ cheap (the CLI's ``--help`` must not pay for the whole data model).
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 _WHERE = {
     "VersionOrder": "version",

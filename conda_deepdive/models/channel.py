@@ -37,7 +37,7 @@ import os
 import sys
 from itertools import chain
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.values import field, value_object
 
@@ -57,6 +57,10 @@ from .urls import (  # noqa: F401  (re-exported for convenience)
     strip_pkg_extension,
     url_to_path,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 #: Every subdir conda knows; a path segment equal to one of these is the channel's platform.
 KNOWN_SUBDIRS: tuple[str, ...] = (

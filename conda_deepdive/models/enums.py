@@ -17,7 +17,10 @@ What to notice:
 from __future__ import annotations
 
 from enum import Enum, IntEnum
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 class NoarchType(str, Enum):

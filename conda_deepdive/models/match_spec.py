@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from functools import reduce
 from os.path import basename
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..exceptions import InvalidMatchSpec, InvalidVersionSpec
 from .channel import strip_pkg_extension
@@ -62,6 +62,10 @@ from .matchers import (  # noqa: F401  (re-exported: conda keeps them in match_s
 from .records import PackageRecord
 from .spec_parser import _parse_simple_spec, _parse_spec_str
 from .version_spec import VersionSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 _VERSION_SPECS = VersionSpec._cache_  # the interning table: string -> VersionSpec
 _BUILD_MATCHERS: dict[str, GlobStrMatch] = {}  # build string -> matcher, for the fast path

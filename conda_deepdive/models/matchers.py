@@ -12,11 +12,15 @@ String values follow one convention everywhere: ``^...$`` is a regular expressio
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
 
 from ..exceptions import InvalidMatchSpec
 from .channel import Channel, has_scheme, is_path
 from .version_spec import BuildNumberMatch, VersionSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 # Package names as conda 26 accepts them (CEP "names in conda packages"): letters, digits and
 # single separators (. - _); may start with one underscore, virtual packages with two.

@@ -17,7 +17,11 @@ fewest parents (conda logs, it does not fail).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["PrefixGraph"]
 

@@ -27,10 +27,14 @@ from __future__ import annotations
 import gc
 import json
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from .channel import Channel, MultiChannel, join_url
 from .enums import LinkType, NoarchType, PackageType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 _MAX_SECONDS = 253402300799  # 9999-12-31: bigger "timestamps" are milliseconds
 

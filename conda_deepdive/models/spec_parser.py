@@ -22,13 +22,16 @@ from __future__ import annotations
 import re
 import warnings
 from os.path import basename, expanduser, expandvars
-from typing import Any
 from urllib.parse import unquote
 
 from ..exceptions import InvalidMatchSpec
 from .channel import Channel, has_scheme, is_package_file, is_path, path_to_url, strip_pkg_extension, url_to_path
 from .matchers import GlobLowerStrMatch, name_problem
 from .urls import PACKAGE_EXTENSIONS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 _BRACKETS_RE = re.compile(r".*(?:(\[.*\]))")
 _PARENS_RE = re.compile(r".*(?:(\(.*\)))")

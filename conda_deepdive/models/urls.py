@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import quote, unquote
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")

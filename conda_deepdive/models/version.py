@@ -82,9 +82,13 @@ The spec names (``VersionSpec``, ``BuildNumberMatch``, ``treeify``, ``ver_eval``
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
 
 from ..exceptions import InvalidVersionSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["VersionOrder", "normalized_version"]
 

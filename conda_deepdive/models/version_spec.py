@@ -42,10 +42,14 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Any, Callable
+from collections.abc import Callable
 
 from ..exceptions import InvalidVersionSpec
 from .version import VersionOrder, _InternedByString, _prefix_test
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "BaseSpec",

@@ -13,7 +13,7 @@ package only counts as installed once everything it brought is in place.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -22,6 +22,10 @@ from rich.text import Text
 
 from conda_deepdive.render.sanitize import clean
 from rich.tree import Tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "EXECUTION_ORDER", "class_tree", "execution_order_table", "action_groups_table",

@@ -9,9 +9,12 @@ which of your requests pull in which incompatible requirements.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["ConflictGroup", "conflict_groups", "conflict_tree"]
 

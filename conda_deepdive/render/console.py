@@ -14,7 +14,6 @@ Sections never contain timings; only the panel subtitles and the result panel do
 
 from __future__ import annotations
 
-from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -26,6 +25,10 @@ from rich.tree import Tree
 from conda_deepdive.pipeline import STAGES, Session
 from conda_deepdive.render.sanitize import clean
 from conda_deepdive.reporting import Reporter, _drop_timings, jsonable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["LiveReporter", "render_stage", "stage_panel", "stage_body", "data_renderable", "STAGE_TITLES",
            "error_panel", "result_panel", "render_text"]

@@ -18,10 +18,14 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.render.sanitize import Sanitizer
 from conda_deepdive.reporting import RecordingReporter, _drop_timings, jsonable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Sanitizer", "trace_document", "dumps_trace", "write_export", "check_export_path", "svg_format",
            "TRACE_SCHEMA_VERSION", "MONOSPACE_FONTS"]

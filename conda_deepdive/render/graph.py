@@ -9,7 +9,11 @@ ones you asked for — and the order conda links packages in is a topological or
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Iterable
+from collections.abc import Iterable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["dependency_graph", "roots", "text_tree", "to_dot", "to_svg", "why_chains", "write_graph"]
 

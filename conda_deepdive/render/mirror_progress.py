@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, TextIO
 
 from conda_deepdive.reporting import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any, TextIO
 
 __all__ = ["MirrorProgress"]
 

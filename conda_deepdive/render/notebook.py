@@ -29,9 +29,13 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.render.sanitize import Sanitizer, sanitizing
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Workshop", "PINNED_VIRTUAL_PACKAGES", "teaching_channel", "refresh_outputs"]
 

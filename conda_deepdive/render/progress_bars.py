@@ -26,9 +26,12 @@ is extracted (conda: ``update_to(1.0)`` after extraction). :class:`FetchProgress
 from __future__ import annotations
 
 import threading
-from typing import Any, TextIO
 
 from conda_deepdive.reporting import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any, TextIO
 
 __all__ = ["FetchProgressBars", "bar_description", "package_label"]
 

@@ -25,7 +25,7 @@ timings (the panel subtitle does), so the same input always renders the same tex
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -35,6 +35,10 @@ from rich.text import Text
 from conda_deepdive.render.sanitize import clean
 
 from conda_deepdive.render.actions import section_fetch, section_link, section_transaction, simple_table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "section_parse", "section_context", "section_index", "section_priority", "section_specs",

@@ -30,10 +30,14 @@ from collections import Counter
 from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "MAX_CHANNEL_PRIORITY",

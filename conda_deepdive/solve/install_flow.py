@@ -16,7 +16,6 @@ This module holds those decisions so :mod:`conda_deepdive.pipeline` can show eve
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from conda_deepdive.exceptions import (
     CondaError,
@@ -30,6 +29,10 @@ from conda_deepdive.exceptions import (
     UnsatisfiableError,
 )
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 REPODATA_FN = "repodata.json"
 

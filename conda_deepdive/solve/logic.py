@@ -27,9 +27,13 @@ from __future__ import annotations
 import sys
 import time
 from itertools import chain, combinations
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from conda_deepdive.solve.logic_stats import BisectionStep, ClausesStats, Minimization, SatCall
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "TRUE",

@@ -24,8 +24,11 @@ An empty reduced index is not an error by itself: ``Resolve.solve`` then looks f
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any, Iterator
+from collections.abc import Iterator, Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 # ``r`` below is the Resolve; it is passed in, never imported: resolve.py builds on this module.
 __all__ = ["ReducedIndex", "get_reduced_index", "exactness_and_number_of_deps"]

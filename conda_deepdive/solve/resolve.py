@@ -28,7 +28,7 @@ the channel rank before the version (unless channel priority is disabled).
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.solve.channel_priority import (
     MAX_CHANNEL_PRIORITY,
@@ -40,6 +40,10 @@ from conda_deepdive.reporting import Reporter
 from conda_deepdive.solve.resolve_clauses import ClauseBuilding
 from conda_deepdive.solve.resolve_details import OptimisationPass, SolveDetails
 from conda_deepdive.solve.resolve_install import EnvironmentOps, toposort
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["Resolve", "OptimisationPass", "SolveDetails", "toposort"]
 

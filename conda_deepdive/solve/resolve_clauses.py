@@ -18,10 +18,14 @@ from the best at that level (channel, version, build number, noarch, timestamp).
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive.solve.logic import TRUE, Clauses
 from conda_deepdive.solve.reduction import ReducedIndex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["ClauseBuilding"]
 

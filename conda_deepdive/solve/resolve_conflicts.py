@@ -21,9 +21,13 @@ at all when the conflict is deeper than the check depth — then conda's message
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive.exceptions import ResolvePackageNotFound, UnsatisfiableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 # ``r`` below is the Resolve; it is passed in, never imported: resolve.py builds on this module.
 __all__ = [
@@ -244,8 +248,9 @@ def classify_bad_deps(r: Any, bad_deps: list, specs_to_add=None, history_specs=N
     return classes
 
 
+# conda's message texts, dedented when used (textwrap is imported only for an error)
 _MESSAGES = {
-    "python": _dals(
+    "python": (
         """
 
 The following specifications were found
@@ -263,7 +268,7 @@ that.
 
         """
     ),
-    "request_conflict_with_history": _dals(
+    "request_conflict_with_history": (
         """
 
 The following specifications were found to be incompatible with a past
@@ -271,13 +276,13 @@ explicit spec that is not an explicit spec in this operation ({ref}):\n{specs}
 
                     """
     ),
-    "direct": _dals(
+    "direct": (
         """
 
 The following specifications were found to be incompatible with each other:
                     """
     ),
-    "virtual_package": _dals(
+    "virtual_package": (
         """
 
 The following specifications were found to be incompatible with your system:\n{specs}
@@ -328,7 +333,7 @@ def unsatisfiable_message(bad_deps: Any, chains: bool = True, strict: bool = Fal
     if not isinstance(bad_deps, dict):
         # the "wrong version" shortcut: plain lists of specs, no classification
         if bad_deps:
-            msg += _MESSAGES["direct"] + _dashlist(", ".join(str(s) for s in c) for c in bad_deps)
+            msg += _dals(_MESSAGES["direct"]) + _dashlist(", ".join(str(s) for s in c) for c in bad_deps)
         bad_deps = {}
     elif len(bad_deps) == 0:
         msg += (
@@ -340,7 +345,7 @@ def unsatisfiable_message(bad_deps: Any, chains: bool = True, strict: bool = Fal
         if not dep_class:
             continue
         if class_name == "direct":
-            msg += _MESSAGES["direct"]
+            msg += _dals(_MESSAGES["direct"])
             by_last: dict[str, list] = {}
             for chain, _ref in dep_class:
                 by_last.setdefault(chain[-1].name, []).append(chain)
@@ -357,7 +362,7 @@ def unsatisfiable_message(bad_deps: Any, chains: bool = True, strict: bool = Fal
                 texts.append([str(_untargeted(d)) for d in dep_chain])
                 ref = blocker
             formatted = _format_chain_str(texts) if texts else []
-            msg += _MESSAGES[class_name].format(specs=_dashlist(formatted), ref=ref)
+            msg += _dals(_MESSAGES[class_name]).format(specs=_dashlist(formatted), ref=ref)
     if strict:
         msg += "\nNote that strict channel priority may have removed packages required for satisfiability."
     return msg, listed

@@ -11,9 +11,13 @@ optional and impossible" (:meth:`~EnvironmentOps.remove_specs`). Also the instal
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from conda_deepdive.solve.logic import minimal_unsatisfiable_subset
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["EnvironmentOps", "toposort"]
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive.exceptions import (
     CondaError,
@@ -54,6 +54,10 @@ from conda_deepdive.solve.solve_specs import (
     _ms, _noarch_python, _unmanageable, get_pinned_specs, DEPS_MODIFIERS,
 )
 from conda_deepdive.values import field, value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "Solver",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from conda_deepdive.exceptions import (
     CondaError,
@@ -22,6 +22,10 @@ from conda_deepdive.exceptions import (
     UnsatisfiableError,
 )
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["SpecCollector", "SpecsState", "SpecEntry", "get_pinned_specs", "UPDATE_MODIFIERS", "DEPS_MODIFIERS"]
 

@@ -32,10 +32,14 @@ import json
 import posixpath
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 from conda_deepdive.exceptions import CondaError
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = [
     "RecipeError",

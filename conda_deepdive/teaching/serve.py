@@ -33,9 +33,13 @@ import sys
 import threading
 from functools import partial
 from pathlib import Path
-from typing import IO, Iterator
+from collections.abc import Iterator
 
 from conda_deepdive.config.teaching_defaults import channels_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import IO
 
 __all__ = ["DEFAULT_DIRECTORY", "DEFAULT_PORT", "ChannelRequestHandler", "make_server", "serving", "serve", "main",
            "bind_error"]

@@ -31,11 +31,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.solve.install_flow import EXPLICIT_MARKER, NO_SOLVE
 from conda_deepdive.values import value_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["EXPLICIT_MARKER", "NO_SOLVE", "ExplicitSpec", "ExplicitPackages", "NoSolve",
            "parse_explicit", "fetch_explicit", "explicit_plan"]

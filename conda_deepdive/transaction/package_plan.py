@@ -20,10 +20,13 @@ report has no "REINSTALLED" heading (that is apt's wording).
 
 from __future__ import annotations
 
-from typing import Any
 
 from conda_deepdive.link.link import dist_name_of, dist_str, record_id
 from conda_deepdive.fetch.package_cache import record_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["change_report", "human_bytes"]
 

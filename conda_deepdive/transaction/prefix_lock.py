@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 __all__ = ["LOCK_SUFFIX", "prefix_lock_path", "prefix_lock", "waiting_message"]
 

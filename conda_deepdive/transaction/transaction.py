@@ -47,14 +47,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
 import sys
-import threading
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 from itertools import chain
-from typing import Any, NamedTuple
 
 from conda_deepdive.link.link import (
     ActionGroup,
@@ -69,6 +66,10 @@ from conda_deepdive.link.link import (
 from conda_deepdive.fetch.package_cache import get_entry_to_link, record_dump, record_value
 from conda_deepdive.models.enums import LinkType
 from conda_deepdive.reporting import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 __all__ = ["PrefixSetup", "UnlinkLinkTransaction", "solve_for_transaction", "make_unlink_actions", "FAIL_AT_VAR"]
 
@@ -89,15 +90,12 @@ PRE_LINK_WARNING = (
 )
 
 
-class PrefixSetup(NamedTuple):
-    """What the solver wants done to one prefix (conda's ``PrefixSetup``)."""
+class PrefixSetup(namedtuple("PrefixSetup", "target_prefix unlink_precs link_precs remove_specs "
+                                             "update_specs neutered_specs")):
+    """What the solver wants done to one prefix (conda's ``PrefixSetup``, a namedtuple there
+    too): the prefix (str), then tuples of records to unlink and link and of specs."""
 
-    target_prefix: str
-    unlink_precs: tuple
-    link_precs: tuple
-    remove_specs: tuple
-    update_specs: tuple
-    neutered_specs: tuple
+    __slots__ = ()
 
 
 def _ctx(context: Any, name: str, default: Any) -> Any:
@@ -135,8 +133,8 @@ def make_unlink_actions(tc: dict, target_prefix: str, prefix_record: dict) -> tu
     return (*unlink, *directory_actions, meta)
 
 
-#: conda.common.signals.INTERRUPT_SIGNALS, as far as this platform has them
-INTERRUPT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGQUIT") if hasattr(signal, n))
+#: conda.common.signals.INTERRUPT_SIGNALS, by name (those this platform lacks are skipped)
+INTERRUPT_SIGNAL_NAMES = ("SIGINT", "SIGTERM", "SIGQUIT")
 
 
 class InterruptState:
@@ -173,15 +171,21 @@ class InterruptState:
 def interrupt_signals():
     """Turn SIGINT/SIGTERM/SIGQUIT into :class:`CondaSignalInterrupt` for the ``with`` block
     (conda's ``signal_handler(conda_signal_handler)``); yields an :class:`InterruptState`.
-    Outside the main thread signals cannot be caught: the block runs unchanged."""
+    Outside the main thread signals cannot be caught (``signal.signal`` refuses): the block runs
+    unchanged."""
+    import signal
+
     state = InterruptState()
-    if threading.current_thread() is not threading.main_thread():
-        yield state
-        return
     previous = {}
     try:
-        for sig in INTERRUPT_SIGNALS:
-            previous[sig] = signal.signal(sig, state.handler)
+        for name in INTERRUPT_SIGNAL_NAMES:
+            sig = getattr(signal, name, None)
+            if sig is None:
+                continue
+            try:
+                previous[sig] = signal.signal(sig, state.handler)
+            except ValueError:  # not the main thread: signals cannot be caught here
+                break
         yield state
     finally:
         for sig, handler in previous.items():
@@ -195,6 +199,8 @@ def _as_interrupt(error: BaseException) -> BaseException | None:
     if isinstance(error, CondaSignalInterrupt):
         return error
     if isinstance(error, KeyboardInterrupt):
+        import signal
+
         return CondaSignalInterrupt(signal.SIGINT)
     return None
 
@@ -473,6 +479,8 @@ class UnlinkLinkTransaction:
         for meta in self._created_meta_dirs:
             if os.path.isdir(meta) and not os.listdir(meta):
                 os.rmdir(meta)
+        import shutil
+
         for prefix in self.prefix_setups:
             if prefix in self._new_prefixes and os.path.lexists(prefix):
                 shutil.rmtree(prefix, ignore_errors=True)
@@ -518,6 +526,8 @@ class UnlinkLinkTransaction:
 
     # -- execute --------------------------------------------------------------------------
     def _remove_temp_dirs(self) -> None:
+        import shutil
+
         for prefix in self.prefix_setups:
             shutil.rmtree(os.path.join(prefix, ".condatmp"), ignore_errors=True)
 
