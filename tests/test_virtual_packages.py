@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
 from conftest import load_fidelity
@@ -101,3 +104,20 @@ def test_target_subdir_not_host_decides():
     arm = as_dict(virtual_packages(make_context(subdir="linux-aarch64", override_cuda="")))
     if native_subdir() != "linux-aarch64":
         assert arm["__archspec"] == "1=aarch64"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ld.so cache reading is Linux's")
+def test_cuda_library_lookup_agrees_with_find_library(tmp_path):
+    # the cheap lookup must answer what ctypes.util.find_library("cuda") (ldconfig -p, gcc)
+    # answers on this machine, and see a driver library in an LD_LIBRARY_PATH folder
+    import ctypes.util
+
+    from conda_deepdive.index.virtual_packages import _CUDA_DRIVER_PATHS, cuda_library_present
+
+    expected = bool(ctypes.util.find_library("cuda")) or any(os.path.exists(p) for p in _CUDA_DRIVER_PATHS)
+    assert cuda_library_present({}) == expected
+    (tmp_path / "empty").mkdir()
+    assert cuda_library_present({"LD_LIBRARY_PATH": f"{tmp_path / 'missing'}:{tmp_path / 'empty'}"}) == expected
+    (tmp_path / "drv").mkdir()
+    (tmp_path / "drv" / "libcuda.so.1").write_bytes(b"")
+    assert cuda_library_present({"LD_LIBRARY_PATH": f"{tmp_path / 'empty'}:{tmp_path / 'drv'}"})
