@@ -115,6 +115,7 @@ class MatchSpec:
         "_str",
         "_tests",
         "_exact_name",
+        "_strictness",
     )
 
     def __new__(cls, spec_arg: Any = None, **kwargs: Any) -> "MatchSpec":
@@ -282,7 +283,7 @@ class MatchSpec:
 
     @property
     def name(self) -> str:
-        return self.get_exact_value("name") or "*"
+        return self._exact_name or "*"  # the name matcher's exact value, kept at construction
 
     @property
     def version(self) -> VersionSpec | None:
@@ -315,15 +316,20 @@ class MatchSpec:
     @property
     def strictness(self) -> int:
         """conda's 1-2-3 scale: 1 name only, 2 name+version, 3 anything stricter."""
+        try:
+            return self._strictness  # the reduction asks for every dependency, often
+        except AttributeError:
+            pass
         comps = self._match_components
         counted = sum(f in comps for f in ("name", "version", "build"))
-        if counted < len(comps):
-            return 3
-        if not self.get_exact_value("name") or "build" in comps:
-            return 3
-        if "version" in comps:
-            return 2
-        return 1
+        if counted < len(comps) or not self._exact_name or "build" in comps:
+            value = 3
+        elif "version" in comps:
+            value = 2
+        else:
+            value = 1
+        object.__setattr__(self, "_strictness", value)
+        return value
 
     @property
     def spec(self) -> str:
