@@ -453,17 +453,32 @@ class SpecCollector:
     def _conflicting(self, r: Any, specs: Iterable[Any], explicit: Iterable[Any]) -> tuple:
         return tuple(self._resolve_call(r.get_conflicting_specs, tuple(specs), tuple(explicit)) or ())
 
-    def _should_freeze(self, ssc: _State, prec: Any, conflict_names: set, explicit_pool: dict) -> bool:
+    def _should_freeze(self, ssc: _State, prec: Any, conflict_names: set, explicit_pool: Any) -> bool:
         if not ssc.specs_from_history_map or ssc.update_modifier != FREEZE_INSTALLED:
             return False
         name = prec.name
-        return name not in conflict_names and (name not in explicit_pool or prec in explicit_pool[name])
+        if name in conflict_names:
+            return False
+        pool = explicit_pool()
+        return name not in pool or prec in pool[name]
 
     def _add_specs(self, ssc: _State) -> None:
         from conda_deepdive.models import MatchSpec
 
         r = ssc.r
-        explicit_pool = self._package_pool(r, self.specs_to_add)
+        # conda reduces the index for the requested specs here, but the answer (which records
+        # each requested name could be) is read only for installed packages and pins: it is
+        # worked out when first asked for (a whole reduction saved by a plain ``create``). The
+        # specs are still checked now, so one that matches nothing fails here, as in conda.
+        verify = getattr(r, "verify_specs", None)
+        if callable(verify):
+            self._resolve_call(verify, tuple(r.parse_spec(s) for s in self.specs_to_add))
+        pools: list = []
+
+        def explicit_pool() -> dict:
+            if not pools:
+                pools.append(self._package_pool(r, self.specs_to_add))
+            return pools[0]
         installed_specs = () if ssc.prune else [_exact_spec(p) for p in ssc.prefix_data.iter_records()]
         conflict_names = {s.name for s in self._conflicting(r, installed_specs, self.specs_to_add)}
         ssc.conflicts = tuple(sorted(conflict_names))
@@ -492,11 +507,11 @@ class SpecCollector:
 
         pin_overrides = set()
         for pin in ssc.pinned_specs:
-            if pin.name not in explicit_pool:
+            if pin.name not in explicit_pool():
                 continue
             if pin.name not in self.specs_to_add_names and not ssc.ignore_pinned:
                 ssc.set(pin.name, MatchSpec(pin, optional=False), "pinned")
-            elif explicit_pool[pin.name] & self._package_pool(r, [pin]).get(pin.name, set()):
+            elif explicit_pool()[pin.name] & self._package_pool(r, [pin]).get(pin.name, set()):
                 ssc.set(pin.name, MatchSpec(pin, optional=False), "pinned (compatible with the request)")
                 pin_overrides.add(pin.name)
             else:
