@@ -156,13 +156,21 @@ def test_comma_tree_is_treeify(text):
 
 
 def test_plain_name_shortcut_only_accepts_valid_names():
-    """name_problem() answers 'fine' early for plain names; they must be names _NAME_RE accepts."""
+    """name_problem() answers 'fine' early for plain names; they must be names the full rules
+    accept (one leading underscore: an ordinary name; two: a virtual package's)."""
     from conda_deepdive.models import matchers
 
+    ordinary, virtual = matchers._name_res()
     rng = random.Random(7)
     words = {"".join(rng.choice("aZ09._-") for _ in range(rng.randint(1, 6))) for _ in range(3000)}
-    for word in words | {"numpy", "ca-certificates", "a" * 128, "r-base64enc", "A.B"}:
+    words |= {"_" * rng.randint(1, 3) + w for w in list(words)[:1500]}
+    plain = 0
+    for word in words | {"numpy", "ca-certificates", "a" * 128, "r-base64enc", "A.B",
+                         "_libgcc_mutex", "__glibc", "__archspec"}:
         if matchers._PLAIN_NAME_RE.fullmatch(word):
-            assert matchers._NAME_RE.match(word), word
+            plain += 1
+            assert (virtual if word.startswith("__") else ordinary).match(word), word
             assert matchers.name_problem(word) is None
+    assert plain > 500
     assert matchers.name_problem("a" * 129) and matchers.name_problem("a__b") and matchers.name_problem("a b")
+    assert matchers.name_problem("___a") and matchers.name_problem("__")
