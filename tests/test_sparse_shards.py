@@ -117,13 +117,38 @@ def test_sparse_index_is_kept_and_reused(tmp_path):
             e for e in json.loads(rr.to_json()) if e["kind"] == "sparse_index"]
         verdicts.append(ev["data"]["index"])
     assert verdicts == ["built", "loaded (file mapped)"]  # the second run maps the file
-    assert list((tmp_path / "pkgs" / "cache").glob("*.sparse.msgpack"))
+    assert list((tmp_path / "pkgs" / "cache").glob("*.sparse"))
     # the file changes: the stored index no longer matches its stamp and is rebuilt
     path = chan / "linux-64" / "repodata.json"
     path.write_text(path.read_text().replace('"version": "2.0"', '"version": "2.1"'))
     SubdirData.clear_memory_cache()
     sd = SubdirData(chan.as_uri(), "linux-64", ctx).load()
     assert sorted(r.version for r in sd.records_for("a")) == ["1.0", "2.1"]
+
+
+def test_stored_index_round_trips_and_damage_means_rebuild(tmp_path):
+    from conda_deepdive.index import sparse
+
+    doc = {"info": {"subdir": "noarch", "x": [1.5, None]}, "packages.conda": {
+        "a-1-0.conda": {"name": "a", "version": "1", "track_features": "f"}}, "packages": {
+        "a-1-0.tar.bz2": {"name": "a", "version": "1", "md5": "0" * 32},
+        "b-\u00e9-0.tar.bz2": {"name": "b", "version": "\u00e9"}}}
+    buf = json.dumps(doc).encode()
+    index = sparse.build_index(buf, stamp=("repodata.json", len(buf), 7))
+    data = index.to_bytes()
+    back = sparse.SparseIndex.from_bytes(data)
+    assert list(back.entries) == list(index.entries) and back.twins == index.twins
+    assert {n: list(back.positions[n]) for n in back.positions} == index.positions
+    assert (back.info, back.features, back.stamp) == (index.info, index.features, index.stamp)
+    # damaged, truncated, another version's or another format's bytes: rebuilt, never trusted
+    for bad in (data[:-3], data[:40], b"x" + data[1:], data.replace(b"index 4", b"index 3"), b"\x80"):
+        assert sparse.SparseIndex.from_bytes(bad) is None
+    # saving replaces what an earlier version stored for the same file
+    old = tmp_path / "abc.sparse.msgpack"
+    old.write_bytes(b"\x80")
+    assert sparse.save_index(sparse.index_path(tmp_path, "abc"), index)
+    assert not old.exists() and sparse.load_index(tmp_path / "abc.sparse", index.stamp) is not None
+    assert sparse.load_index(tmp_path / "abc.sparse", ("repodata.json", len(buf), 8)) is None
 
 
 @pytest.mark.parametrize("text", [

@@ -13,11 +13,11 @@ objects that are thrown away. Instead:
    280 ms, full ``msgspec`` 190 ms, this whole index ~90 ms once.)
 2. **Keep the index.** ``{name: [record numbers]}``, the ranges, the ``.tar.bz2`` twins of
    ``.conda`` files and ``{feature: [names]}`` are written beside the repodata cache, keyed like
-   the cache itself (``<pkgs_dir>/cache/<hash>.sparse.msgpack``) and stamped with the size and
-   mtime of the file they describe. The next run reads that small file (~1 ms) and nothing else:
-   its cost no longer grows with the channel.
+   the cache itself (``<pkgs_dir>/cache/<hash>.sparse``: a JSON header, then packed arrays) and
+   stamped with the size and mtime of the file they describe. The next run reads that small file
+   (~1 ms) and nothing else: its cost no longer grows with the channel.
 3. **Decode on demand.** ``RecordStore.for_name("numpy")`` decodes just numpy's byte ranges
-   (stdlib ``json.loads``, ~5 µs a record: msgspec decodes 5× faster but importing it costs more
+   (stdlib ``json``, ~4 µs a record: msgspec decodes faster but importing it costs more
    than the ~1,400 records a solve reaches) and builds ``PackageRecord``\\ s exactly as the full
    path does (same twins, same pip dependency, same ``info`` overrides).
 
@@ -34,6 +34,7 @@ Deliberate difference from conda: conda has no sparse reader (it has shards, see
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
@@ -49,8 +50,10 @@ if TYPE_CHECKING:  # annotations only: typing is not imported at run time
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
 
-INDEX_VERSION = 3  # 3: positions stored as packed arrays (2: a msgpack map of lists)
-INDEX_SUFFIX = ".sparse.msgpack"
+INDEX_VERSION = 4  # 4: a JSON header and raw arrays (3: msgpack, the positions packed; 2: lists)
+INDEX_SUFFIX = ".sparse"
+_MAGIC = b"conda-deepdive sparse index %d\n" % INDEX_VERSION
+_OLD_SUFFIXES = (".sparse.msgpack",)  # earlier versions' files, removed when a new one is saved
 _CONDA_EXT, _TAR_BZ2_EXT = ".conda", ".tar.bz2"
 
 _STR = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
@@ -146,8 +149,9 @@ class SparseIndex:
                 f"subdir {self.info.get('subdir')!r}>")
 
     def to_bytes(self) -> bytes:
-        """msgpack; the offsets as native 64-bit integer arrays (the file is a local cache)."""
-        import msgpack
+        """A JSON header, then the offsets as native 64-bit integer arrays (the file is a local
+        cache): stdlib only, so reading it back imports nothing (msgpack and the ``datetime``
+        it pulls in cost a warm run ~3 ms) and copies no array."""
         from array import array
 
         fns = [e[0] for e in self.entries]
@@ -163,32 +167,42 @@ class SparseIndex:
         for name in names:
             pos.extend(self.positions[name])
             pos_ends.append(len(pos))
-        doc = {"version": INDEX_VERSION, "byteorder": sys.byteorder, "stamp": list(self.stamp),
-               "info": self.info, "repodata_version": self.repodata_version, "fns": "".join(fns),
-               "fn_ends": fn_ends.tobytes(), "spans": spans.tobytes(), "names": names,
-               "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
-               "twins": twins.tobytes(), "features": self.features}
-        return msgpack.packb(doc, use_bin_type=True)
+        body = {"fns": "".join(fns).encode("utf-8", "surrogatepass"), "fn_ends": fn_ends.tobytes(),
+                "spans": spans.tobytes(), "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
+                "twins": twins.tobytes()}
+        sections, offset = {}, 0
+        for key, data in body.items():
+            sections[key] = [offset, len(data)]
+            offset += len(data)
+        header = json.dumps({"byteorder": sys.byteorder, "stamp": list(self.stamp), "info": self.info,
+                             "repodata_version": self.repodata_version, "names": names,
+                             "features": self.features, "sections": sections}).encode()
+        return b"".join([_MAGIC, len(header).to_bytes(8, "little"), header, *body.values()])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "SparseIndex | None":
-        import msgpack
-
         try:
-            doc = msgpack.unpackb(data, raw=False, strict_map_key=False)
-            if doc.get("version") != INDEX_VERSION or doc.get("byteorder") != sys.byteorder:
+            if not data.startswith(_MAGIC):
+                return None  # another version's index (or not one at all): rebuilt
+            at = len(_MAGIC) + 8
+            size = int.from_bytes(data[len(_MAGIC):at], "little")
+            doc = json.loads(data[at:at + size])
+            if doc["byteorder"] != sys.byteorder:
                 return None
-            fn_ends = memoryview(doc["fn_ends"]).cast("q")
-            spans = memoryview(doc["spans"]).cast("q")
+            body = memoryview(data)[at + size:]
+            part = {key: body[start:start + length] for key, (start, length) in doc["sections"].items()}
+            if any(len(v) != length for v, (_, length) in zip(part.values(), doc["sections"].values())):
+                return None  # truncated
+            fn_ends, spans = part["fn_ends"].cast("q"), part["spans"].cast("q")
             if len(spans) != 2 * len(fn_ends):
                 return None
-            t = memoryview(doc["twins"]).cast("q")
+            t = part["twins"].cast("q")
             twins = {t[i]: (t[i + 1], t[i + 2]) for i in range(0, len(t), 3)}
-            names, pos_ends = doc["names"], memoryview(doc["pos_ends"]).cast("q")
-            pos = memoryview(doc["pos"]).cast("q")
+            names, pos_ends, pos = doc["names"], part["pos_ends"].cast("q"), part["pos"].cast("q")
             if len(names) != len(pos_ends) or (pos_ends and pos_ends[-1] != len(pos)):
                 return None
-            return cls(doc["info"], doc["repodata_version"], _Entries(doc["fns"], fn_ends, spans),
+            fns = str(part["fns"], "utf-8", "surrogatepass")
+            return cls(doc["info"], doc["repodata_version"], _Entries(fns, fn_ends, spans),
                        _Positions(names, pos, pos_ends), twins, doc["features"], tuple(doc["stamp"]))
         except Exception:  # a damaged index is rebuilt, never trusted
             return None
@@ -300,7 +314,7 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
 
 
 def index_path(cache_dir: str | os.PathLike, key: str) -> Path:
-    """``<cache_dir>/<key>.sparse.msgpack`` — beside ``<key>.json`` of the repodata cache."""
+    """``<cache_dir>/<key>.sparse`` — beside ``<key>.json`` of the repodata cache."""
     return Path(cache_dir) / f"{key}{INDEX_SUFFIX}"
 
 
@@ -323,6 +337,10 @@ def save_index(path: Path, index: SparseIndex) -> bool:
         tmp = path.with_name(f"{path.name}.{os.urandom(4).hex()}.tmp")
         tmp.write_bytes(index.to_bytes())
         os.replace(tmp, path)
+        for suffix in _OLD_SUFFIXES:  # what an earlier version stored for the same file
+            old = path.with_name(path.name[: -len(INDEX_SUFFIX)] + suffix)
+            if old.exists():
+                old.unlink()
         return True
     except OSError:
         return False

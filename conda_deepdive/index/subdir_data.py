@@ -538,7 +538,7 @@ class SubdirData:
     def _sparse_store(self, fetched: Any, fn: str) -> RecordStore | None:
         """The records of a monolithic file read sparsely (sparse.py); ``None`` = parse fully.
 
-        The name index is kept beside the repodata cache (``<hash>.sparse.msgpack``), stamped
+        The name index is kept beside the repodata cache (``<hash>.sparse``), stamped
         with the size and mtime of the file it describes, so the next run skips the scan."""
         from conda_deepdive.index import sparse
 
