@@ -190,9 +190,10 @@ class SparseIndex:
             if doc["byteorder"] != sys.byteorder:
                 return None
             body = memoryview(data)[at + size:]
-            part = {key: body[start:start + length] for key, (start, length) in doc["sections"].items()}
-            if any(len(v) != length for v, (_, length) in zip(part.values(), doc["sections"].values())):
-                return None  # truncated
+            sections = doc["sections"]
+            if len(body) != sum(length for _, length in sections.values()):
+                return None  # truncated (or more than it says)
+            part = {key: body[start:start + length] for key, (start, length) in sections.items()}
             fn_ends, spans = part["fn_ends"].cast("q"), part["spans"].cast("q")
             if len(spans) != 2 * len(fn_ends):
                 return None

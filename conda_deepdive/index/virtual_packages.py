@@ -157,10 +157,12 @@ def cuda_library_present(env: Any = None) -> bool:
                     return True
             except OSError:
                 continue
-        return any(os.path.exists(p) for p in _CUDA_DRIVER_PATHS)
-    import ctypes.util
+    else:
+        import ctypes.util
 
-    return bool(ctypes.util.find_library("cuda")) or any(os.path.exists(p) for p in _CUDA_DRIVER_PATHS)
+        if ctypes.util.find_library("cuda"):
+            return True
+    return any(os.path.exists(p) for p in _CUDA_DRIVER_PATHS)
 
 
 def _host_cuda_version() -> Any:
