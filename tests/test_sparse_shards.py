@@ -141,7 +141,7 @@ def test_stored_index_round_trips_and_damage_means_rebuild(tmp_path):
     assert {n: list(back.positions[n]) for n in back.positions} == index.positions
     assert (back.info, back.features, back.stamp) == (index.info, index.features, index.stamp)
     # damaged, truncated, another version's or another format's bytes: rebuilt, never trusted
-    for bad in (data[:-3], data[:40], b"x" + data[1:], data.replace(b"index 4", b"index 3"), b"\x80"):
+    for bad in (data[:-3], data[:40], b"x" + data[1:], data.replace(b"index 5", b"index 4"), b"\x80"):
         assert sparse.SparseIndex.from_bytes(bad) is None
     # saving replaces what an earlier version stored for the same file
     old = tmp_path / "abc.sparse.msgpack"
@@ -149,6 +149,31 @@ def test_stored_index_round_trips_and_damage_means_rebuild(tmp_path):
     assert sparse.save_index(sparse.index_path(tmp_path, "abc"), index)
     assert not old.exists() and sparse.load_index(tmp_path / "abc.sparse", index.stamp) is not None
     assert sparse.load_index(tmp_path / "abc.sparse", ("repodata.json", len(buf), 8)) is None
+
+
+def test_a_stored_index_is_mapped_and_read_only_where_used(tmp_path):
+    # a warm run maps the stored file: filenames and twins are views into it until an entry
+    # is read (a big channel's subdirs the solve never reaches cost only their header)
+    from conda_deepdive.index import sparse
+
+    doc = {"info": {"subdir": "noarch"}, "packages.conda": {
+        "a-1-0.conda": {"name": "a", "version": "1"}}, "packages": {
+        "a-1-0.tar.bz2": {"name": "a", "version": "1", "md5": "1" * 32, "size": 3},
+        "\u00e9t\u00e9-1-0.tar.bz2": {"name": "ete", "version": "1"}}}
+    buf = json.dumps(doc).encode()
+    built = sparse.build_index(buf, stamp=("repodata.json", len(buf), 1))
+    path = sparse.index_path(tmp_path, "k")
+    assert sparse.save_index(path, built)
+    loaded = sparse.load_index(path, built.stamp)
+    assert type(loaded.entries._fns) is memoryview and loaded.twins._map is None
+    assert list(loaded.entries) == list(built.entries)  # non-ASCII names found by byte offset
+    assert dict(loaded.twins) == built.twins and loaded.twins._map is not None
+    record = sparse.make_decoder(buf, loaded, lambda fn, raw: (fn, raw))(*loaded.entries[0])
+    assert record[1]["legacy_bz2_md5"] == "1" * 32 and record[1]["legacy_bz2_size"] == 3
+    # a stale stamp: nothing is kept open, and the rebuilt index replaces the file
+    assert sparse.load_index(path, ("repodata.json", len(buf), 2)) is None
+    assert sparse.save_index(path, sparse.build_index(buf, stamp=("repodata.json", len(buf), 2)))
+    assert sparse.load_index(path, ("repodata.json", len(buf), 2)) is not None
 
 
 @pytest.mark.parametrize("text", [

@@ -153,7 +153,7 @@ class _ByName(Mapping):
         if self._names is None:
             names: dict[str, None] = {}
             for sd in self._sds:
-                names.update(dict.fromkeys(sd.name_counts()))
+                names.update(dict.fromkeys(sd.names()))
             self._names = names
         return self._names
 

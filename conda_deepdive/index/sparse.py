@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # annotations only: typing is not imported at run time
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
 
-INDEX_VERSION = 4  # 4: a JSON header and raw arrays (3: msgpack, the positions packed; 2: lists)
+INDEX_VERSION = 5  # 5: filenames found by byte offset (4: by character; 3: msgpack; 2: lists)
 INDEX_SUFFIX = ".sparse"
 _MAGIC = b"conda-deepdive sparse index %d\n" % INDEX_VERSION
 _OLD_SUFFIXES = (".sparse.msgpack",)  # earlier versions' files, removed when a new one is saved
@@ -76,12 +76,13 @@ def sparse_enabled(env: Any = None) -> bool:
 
 class _Entries:
     """The ``(fn, start, end)`` of entry ``i``, read on demand from two packed integer arrays
-    and one string (what a stored index holds): loading 39k entries costs no Python objects."""
+    and the filenames' UTF-8 bytes (what a stored index holds, viewed in place): loading 39k
+    entries costs no Python objects, and a filename is decoded only when its entry is read."""
 
     __slots__ = ("_fns", "_fn_ends", "_spans")
 
-    def __init__(self, fns: str, fn_ends: Any, spans: Any) -> None:
-        self._fns, self._fn_ends, self._spans = fns, fn_ends, spans
+    def __init__(self, fns: Any, fn_ends: Any, spans: Any) -> None:
+        self._fns, self._fn_ends, self._spans = fns, fn_ends, spans  # fn_ends: byte offsets
 
     def __len__(self) -> int:
         return len(self._fn_ends)
@@ -90,7 +91,8 @@ class _Entries:
         if i < 0:
             i += len(self._fn_ends)
         start = self._fn_ends[i - 1] if i else 0
-        return self._fns[start:self._fn_ends[i]], self._spans[2 * i], self._spans[2 * i + 1]
+        fn = str(self._fns[start:self._fn_ends[i]], "utf-8", "surrogatepass")
+        return fn, self._spans[2 * i], self._spans[2 * i + 1]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -126,6 +128,35 @@ class _Positions(Mapping):
         return dict(zip(self._at, map(int.__sub__, ends, [0, *ends[:-1]])))
 
 
+class _Twins(Mapping):
+    """``{start of a .conda entry: (start, end) of its .tar.bz2 twin}`` over the stored packed
+    triples, made into a dict the first time a record of this subdir is decoded: a subdir the
+    solve never reaches (most of a big channel's) never pays for it."""
+
+    __slots__ = ("_triples", "_map")
+
+    def __init__(self, triples: Any) -> None:
+        self._triples, self._map = triples, None
+
+    def _dict(self) -> dict:
+        if self._map is None:
+            t = self._triples.tolist()
+            self._map = {t[i]: (t[i + 1], t[i + 2]) for i in range(0, len(t), 3)}
+        return self._map
+
+    def get(self, start: Any, default: Any = None) -> Any:
+        return self._dict().get(start, default) if self._triples else default
+
+    def __getitem__(self, start: int) -> tuple[int, int]:
+        return self._dict()[start]
+
+    def __iter__(self):
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._triples) // 3
+
+
 @value_object(frozen=True, repr=False)  # its own __repr__ below
 class SparseIndex:
     """Where each record of one ``repodata.json`` is, by name (see module doc).
@@ -140,7 +171,7 @@ class SparseIndex:
     repodata_version: int
     entries: Any = field(repr=False)  # a list, or _Entries when read back from disk
     positions: dict = field(repr=False)
-    twins: dict = field(repr=False)
+    twins: dict = field(repr=False)  # a dict, or _Twins when read back from disk
     features: dict = field(repr=False)
     stamp: tuple = ()
 
@@ -154,7 +185,7 @@ class SparseIndex:
         it pulls in cost a warm run ~3 ms) and copies no array."""
         from array import array
 
-        fns = [e[0] for e in self.entries]
+        fns = [e[0].encode("utf-8", "surrogatepass") for e in self.entries]
         fn_ends = array("q")
         total = 0
         for fn in fns:
@@ -167,7 +198,7 @@ class SparseIndex:
         for name in names:
             pos.extend(self.positions[name])
             pos_ends.append(len(pos))
-        body = {"fns": "".join(fns).encode("utf-8", "surrogatepass"), "fn_ends": fn_ends.tobytes(),
+        body = {"fns": b"".join(fns), "fn_ends": fn_ends.tobytes(),
                 "spans": spans.tobytes(), "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
                 "twins": twins.tobytes()}
         sections, offset = {}, 0
@@ -180,9 +211,11 @@ class SparseIndex:
         return b"".join([_MAGIC, len(header).to_bytes(8, "little"), header, *body.values()])
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "SparseIndex | None":
+    def from_bytes(cls, data: Any) -> "SparseIndex | None":
+        """Read an index from ``data`` (``bytes``, or the stored file mapped into memory: the
+        arrays and filenames stay views into it, so only what gets read is ever paged in)."""
         try:
-            if not data.startswith(_MAGIC):
+            if data[:len(_MAGIC)] != _MAGIC:
                 return None  # another version's index (or not one at all): rebuilt
             at = len(_MAGIC) + 8
             size = int.from_bytes(data[len(_MAGIC):at], "little")
@@ -197,14 +230,18 @@ class SparseIndex:
             fn_ends, spans = part["fn_ends"].cast("q"), part["spans"].cast("q")
             if len(spans) != 2 * len(fn_ends):
                 return None
-            t = part["twins"].cast("q")
-            twins = {t[i]: (t[i + 1], t[i + 2]) for i in range(0, len(t), 3)}
+            twins = part["twins"].cast("q")
+            if len(twins) % 3:
+                return None
             names, pos_ends, pos = doc["names"], part["pos_ends"].cast("q"), part["pos"].cast("q")
             if len(names) != len(pos_ends) or (pos_ends and pos_ends[-1] != len(pos)):
                 return None
-            fns = str(part["fns"], "utf-8", "surrogatepass")
+            fns = part["fns"]
+            if fn_ends and fn_ends[-1] != len(fns):
+                return None
             return cls(doc["info"], doc["repodata_version"], _Entries(fns, fn_ends, spans),
-                       _Positions(names, pos, pos_ends), twins, doc["features"], tuple(doc["stamp"]))
+                       _Positions(names, pos, pos_ends), _Twins(twins), doc["features"],
+                       tuple(doc["stamp"]))
         except Exception:  # a damaged index is rebuilt, never trusted
             return None
 
@@ -320,15 +357,30 @@ def index_path(cache_dir: str | os.PathLike, key: str) -> Path:
 
 
 def load_index(path: Path, stamp: tuple) -> SparseIndex | None:
-    """The stored index, if it describes the file with this ``stamp`` (size, mtime)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
+    """The stored index, if it describes the file with this ``stamp`` (size, mtime).
+
+    The file is mapped, not read: a warm run over a big channel parses the header (the names)
+    and touches only the pages of the entries it decodes."""
+    data = map_file(path)
+    if data is None:  # empty, or not mappable here: read it
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
     index = SparseIndex.from_bytes(data)
     if index is None or tuple(index.stamp) != tuple(stamp):
+        _close(data)  # so the rebuilt index can replace the file (Windows refuses while mapped)
         return None
     return index
+
+
+def _close(data: Any) -> None:
+    close = getattr(data, "close", None)
+    if close is not None:
+        try:
+            close()
+        except BufferError:  # a view into it still exists (a half-read index): let gc do it
+            pass
 
 
 def save_index(path: Path, index: SparseIndex) -> bool:

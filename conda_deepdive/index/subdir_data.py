@@ -253,6 +253,12 @@ class SubdirData:
 
         return channel_for_subdir(self.channel, self.subdir)
 
+    def names(self) -> list[str]:
+        """Package names in first-seen order, building nothing."""
+        if self._store is not None:
+            return self._store.names()
+        return list(dict.fromkeys(rec.name for rec in self._records))
+
     def name_counts(self) -> dict[str, int]:
         """``{name: record count}`` in first-seen order, building nothing."""
         if self._store is not None:
