@@ -14,8 +14,9 @@ objects that are thrown away. Instead:
 2. **Keep the index.** ``{name: [record numbers]}``, the ranges, the ``.tar.bz2`` twins of
    ``.conda`` files and ``{feature: [names]}`` are written beside the repodata cache, keyed like
    the cache itself (``<pkgs_dir>/cache/<hash>.sparse``: a JSON header, then packed arrays) and
-   stamped with the size and mtime of the file they describe. The next run reads that small file
-   (~1 ms) and nothing else: its cost no longer grows with the channel.
+   stamped with the size and mtime of the file they describe. The next run maps that small file
+   into memory and parses only its header (the names, ~0.5 ms for main osx-64): the arrays and
+   filenames are read in place, page by page, for the entries the solve reaches.
 3. **Decode on demand.** ``RecordStore.for_name("numpy")`` decodes just numpy's byte ranges
    (stdlib ``json``, ~4 µs a record: msgspec decodes faster but importing it costs more
    than the ~1,400 records a solve reaches) and builds ``PackageRecord``\\ s exactly as the full
