@@ -133,16 +133,21 @@ def _archspec_name(subdir: str) -> str | None:
 
 
 _CUDA_DRIVER_PATHS = ("/usr/lib64/nvidia/libcuda.so.1", "/usr/lib/x86_64-linux-gnu/libcuda.so.1",
-                      "/usr/lib/wsl/lib/libcuda.so.1")
+                      "/usr/lib/wsl/lib/libcuda.so.1",
+                      # the loader's default folders, searched even when the cache is stale
+                      "/lib/libcuda.so.1", "/usr/lib/libcuda.so.1", "/lib64/libcuda.so.1",
+                      "/usr/lib64/libcuda.so.1")
 
 
 def cuda_library_present(env: Any = None) -> bool:
     """Is a CUDA driver library installed at all?
 
-    On Linux this answers what ``ctypes.util.find_library("cuda")`` would, without its cost
-    (~40 ms on every run: importing ctypes and subprocess, then running ``ldconfig -p`` and
-    maybe ``gcc``): the dynamic loader's cache names the library, or a folder of
-    ``LD_LIBRARY_PATH`` holds it, or it sits where drivers put it. Elsewhere: find_library."""
+    A cheap filter before the real probe (a child process that loads the library, as conda's
+    cuda plugin does). On Linux it looks where the dynamic loader (``dlopen``) would: its cache
+    names the library, or a folder of ``LD_LIBRARY_PATH`` holds it, or it sits in a default
+    folder or where drivers put it. That avoids ``ctypes.util.find_library("cuda")`` (~40 ms
+    on every run: importing ctypes and subprocess, running ``ldconfig -p`` and maybe ``gcc``).
+    Elsewhere: find_library."""
     env = os.environ if env is None else env
     if sys.platform.startswith("linux"):
         try:
