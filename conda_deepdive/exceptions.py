@@ -337,6 +337,13 @@ class RepodataDecodeError(CondaError):
     """
 
 
+class SparseIndexDamagedError(CondaError):
+    """Our own stored sparse index (``<pkgs_dir>/cache/<hash>.sparse``) points at bytes of the
+    repodata that are not the record it names: a damaged or tampered cache file. Not conda's
+    (conda has no such file). The file is removed when this is raised, so the next run rebuilds
+    it from the repodata."""
+
+
 class CondaSSLError(CondaError):
     pass
 

@@ -14,6 +14,7 @@ import http.server
 import json
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -174,6 +175,36 @@ def test_a_stored_index_is_mapped_and_read_only_where_used(tmp_path):
     assert sparse.load_index(path, ("repodata.json", len(buf), 2)) is None
     assert sparse.save_index(path, sparse.build_index(buf, stamp=("repodata.json", len(buf), 2)))
     assert sparse.load_index(path, ("repodata.json", len(buf), 2)) is not None
+
+
+def test_a_damaged_stored_index_is_one_clear_error_and_is_removed(tmp_path):
+    # the stored index is our own cache file, but a damaged or edited one must not crash the
+    # run or, worse, hand the solver another package's record under this name
+    from conda_deepdive.exceptions import SparseIndexDamagedError
+    from conda_deepdive.index import sparse
+    from conda_deepdive.index.record_store import RecordStore
+
+    doc = {"info": {"subdir": "noarch"}, "packages": {
+        "a-1-0.tar.bz2": {"name": "a", "version": "1"}, "b-1-0.tar.bz2": {"name": "b", "version": "1"}}}
+    buf = json.dumps(doc).encode()
+    good = sparse.build_index(buf, stamp=("repodata.json", len(buf), 1))
+    path = sparse.index_path(tmp_path, "k")
+
+    def store(entries):
+        damaged = sparse.SparseIndex(good.info, good.repodata_version, entries, good.positions,
+                                     good.twins, good.features, good.stamp)
+        assert sparse.save_index(path, damaged)
+        loaded = sparse.load_index(path, good.stamp)
+        build = sparse.make_decoder(buf, loaded, lambda fn, raw: SimpleNamespace(fn=fn, **raw), path)
+        return RecordStore(loaded.entries, loaded.positions, build)
+
+    assert store(good.entries).for_name("a")[0].version == "1"  # intact: fine
+    (fa, sa, ea), (fb, sb, eb) = good.entries
+    for entries in ([(fa, sa + 3, ea), (fb, sb, eb)],   # a range that is not one JSON object
+                    [(fa, sb, eb), (fb, sa, ea)]):      # each range holds the other record
+        with pytest.raises(SparseIndexDamagedError, match=r"does not match the repodata.*a-1-0"):
+            store(entries).for_name("a")
+        assert not path.exists()  # removed: the next run rebuilds it
 
 
 @pytest.mark.parametrize("text", [

@@ -194,7 +194,11 @@ class RecordStore:
         for i in positions:
             rec = built[i]
             if rec is None:
-                rec = built[i] = self._make(*self._entries[i])
+                rec = self._make(*self._entries[i])
+                damaged = rec.name != name and getattr(self._make, "damaged", None)
+                if damaged:  # only a damaged stored sparse index files a record wrongly
+                    raise damaged(self._entries[i][0])
+                built[i] = rec
             out.append(rec)
         return tuple(out)
 

@@ -411,9 +411,15 @@ def map_file(path: Path) -> Any:
         return None
 
 
-def make_decoder(buf: Any, index: SparseIndex, make: Callable[[str, dict], Any]) -> Callable[[str, int, int], Any]:
+def make_decoder(buf: Any, index: SparseIndex, make: Callable[[str, dict], Any],
+                 index_file: Any = None) -> Callable[[str, int, int], Any]:
     """``(fn, start, end) -> PackageRecord``: decode one byte range, add the ``.tar.bz2`` twin's
-    checksum and size as the full path does, then ``make`` the record."""
+    checksum and size as the full path does, then ``make`` the record.
+
+    A range that does not hold one JSON object means the index does not describe this file
+    (a damaged or edited ``index_file``): :class:`SparseIndexDamagedError`, and the file is
+    removed. The returned function's ``damaged(fn)`` makes that error (``RecordStore`` raises it
+    when a record's name is not the one the index filed it under)."""
     # the standard library's decoder: the same values the full parse produces, and importing
     # msgspec (~20-40 ms here) would cost more than decoding the ~1,400 records a solve reaches.
     # ``json.loads`` ends in the C scanner after three Python-level steps (encoding detection,
@@ -428,13 +434,33 @@ def make_decoder(buf: Any, index: SparseIndex, make: Callable[[str, dict], Any])
 
     twins = index.twins  # keyed by the start offset of the .conda entry
 
+    def damaged(fn: str) -> Exception:
+        from conda_deepdive.exceptions import SparseIndexDamagedError
+
+        where = f"The stored sparse index {index_file}" if index_file else "The sparse index"
+        if index_file:
+            try:
+                os.unlink(index_file)
+            except OSError:
+                pass
+        return SparseIndexDamagedError(
+            f"{where} does not match the repodata it describes: the bytes it gives for "
+            f"{fn!r} are not that record. The index was removed; run the command again to "
+            f"rebuild it from the repodata.")
+
     def build(fn: str, start: int, end: int) -> Any:
-        raw = decode(buf[start:end])
-        twin = twins.get(start)
-        if twin is not None:  # conda remembers the .tar.bz2 twin's checksum and size
-            legacy = decode(buf[twin[0]:twin[1]])
-            raw["legacy_bz2_md5"] = legacy.get("md5")
-            raw["legacy_bz2_size"] = legacy.get("size")
+        try:
+            raw = decode(buf[start:end])
+            twin = twins.get(start)
+            if twin is not None:  # conda remembers the .tar.bz2 twin's checksum and size
+                legacy = decode(buf[twin[0]:twin[1]])
+                raw["legacy_bz2_md5"] = legacy.get("md5")
+                raw["legacy_bz2_size"] = legacy.get("size")
+        except (ValueError, StopIteration, TypeError, AttributeError):  # not one JSON object
+            raise damaged(fn) from None
+        if not isinstance(raw, dict):
+            raise damaged(fn)
         return make(fn, raw)
 
+    build.damaged = damaged
     return build

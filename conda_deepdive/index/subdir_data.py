@@ -397,7 +397,8 @@ class SubdirData:
         if buf is None:
             return False
         make = self._record_maker(index.info or {}, index.repodata_version)
-        self._store = RecordStore(index.entries, index.positions, sparse.make_decoder(buf, index, make),
+        self._store = RecordStore(index.entries, index.positions,
+                                  sparse.make_decoder(buf, index, make, index_file),
                                   trackers=index.features)
         self.reporter.event(STAGE, "sparse_index", channel=_channel_name(self.channel),
                             subdir=self.subdir, filename=fn, index="loaded (file mapped)",
@@ -581,5 +582,5 @@ class SubdirData:
                             index_path=str(path), records=len(index.entries),
                             names=len(index.positions),
                             index_seconds=round(time.perf_counter() - t0, 6))
-        build = sparse.make_decoder(fetched.data, index, make)
+        build = sparse.make_decoder(fetched.data, index, make, path if stamp else None)
         return RecordStore(index.entries, index.positions, build, trackers=index.features)
