@@ -438,15 +438,18 @@ def make_decoder(buf: Any, index: SparseIndex, make: Callable[[str, dict], Any],
         from conda_deepdive.exceptions import SparseIndexDamagedError
 
         where = f"The stored sparse index {index_file}" if index_file else "The sparse index"
+        removed = False
         if index_file:
             try:
                 os.unlink(index_file)
+                removed = True
             except OSError:
                 pass
+        then = ("The index was removed; run the command again to rebuild it from the repodata."
+                if removed else "Set CONDA_DEEPDIVE_SPARSE_REPODATA=0 to read the file fully.")
         return SparseIndexDamagedError(
             f"{where} does not match the repodata it describes: the bytes it gives for "
-            f"{fn!r} are not that record. The index was removed; run the command again to "
-            f"rebuild it from the repodata.")
+            f"{fn!r} are not that record. {then}")
 
     def build(fn: str, start: int, end: int) -> Any:
         try:
