@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from conda_deepdive.models.match_spec import MatchSpec
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing is not imported at run time
     from typing import Any
@@ -27,8 +29,6 @@ __all__ = ["PrefixGraph"]
 
 
 def _ms(spec: Any) -> Any:
-    from conda_deepdive.models import MatchSpec
-
     return spec if isinstance(spec, MatchSpec) else MatchSpec(spec)
 
 

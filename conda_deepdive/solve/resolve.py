@@ -30,11 +30,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
+# imported here, not in the methods that use them: an import statement costs ~1 µs each time
+# it runs, and version_key / ms_depends / parse_spec run thousands of times a solve
+from conda_deepdive.models.match_spec import MatchSpec, combined_depends
+from conda_deepdive.models.version import VersionOrder
 from conda_deepdive.solve.channel_priority import (
     MAX_CHANNEL_PRIORITY,
     UNLISTED_RANK,
     channel_name,
     make_channel_priorities,
+    strict_channel_name,
 )
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.solve.resolve_clauses import ClauseBuilding
@@ -247,8 +252,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
     @staticmethod
     def parse_spec(spec: Any):
         """A ``MatchSpec`` from a string or MatchSpec (strings are parsed once and interned)."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
         return spec if isinstance(spec, MatchSpec) else MatchSpec(spec)
 
     @staticmethod
@@ -291,8 +294,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         key = self._vkey_cache.get(prec)
         if key is not None:
             return key
-        from conda_deepdive.models.version import VersionOrder
-
         rank = self._channel_priorities_map.get(self.channel_of(prec), UNLISTED_RANK)
         valid = 1 if rank < MAX_CHANNEL_PRIORITY else 0
         version = VersionOrder(prec.version or "")
@@ -415,8 +416,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             key = (prec.depends, prec.constrains, prec.features)
             deps = self._deps_cache.get(key)
             if deps is None:
-                from conda_deepdive.models.match_spec import MatchSpec, combined_depends
-
                 deps = [self.parse_spec(d) for d in combined_depends(prec)]
                 deps.extend(MatchSpec(track_features=feat) for feat in prec.features or ())
                 self._deps_cache[key] = deps
@@ -464,8 +463,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
 
     def valid(self, spec_or_prec: Any, filter: dict, optional: bool = True) -> bool:
         """Can this spec/record have all its dependencies met (cycles count as met)?"""
-        from conda_deepdive.models.match_spec import MatchSpec
-
         def v_ms(ms):
             return (optional and ms.optional) or any(v_prec(p) for p in self.find_matches(ms))
 
@@ -491,8 +488,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         dependency's position — never by the spec's text (equal specs of different records get
         separate verdicts, as in conda).
         """
-        from conda_deepdive.models.match_spec import MatchSpec
-
         if not isinstance(spec_or_prec, MatchSpec):  # the common case: a record already judged
             val = filter_out.get(spec_or_prec)
             if val is not None:
@@ -523,8 +518,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
 
     def invalid_chains(self, spec: Any, filter: dict, optional: bool = True):
         """Chains ``(requested spec, dep, dep…)`` ending at something that cannot be satisfied."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
         def chains(ms, names):
             if ms.name in names:
                 return
@@ -570,8 +563,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         try:
             return self._strict_channel_cache[package_name]
         except KeyError:
-            from conda_deepdive.solve.channel_priority import strict_channel_name
-
             result = None
             if package_name in self.groups:
                 if self.strict_split(package_name) is not None:  # the first record's channel
@@ -705,7 +696,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         ``self.last_solve`` keeps a :class:`SolveDetails` of the run.
         """
         from conda_deepdive.exceptions import UnsatisfiableError
-        from conda_deepdive.models.match_spec import MatchSpec
         from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found, unsatisfiable_error
 
         t_start = time.perf_counter()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from conda_deepdive.models.match_spec import MatchSpec
 from conda_deepdive.solve.logic import TRUE, Clauses
 from conda_deepdive.solve.reduction import ReducedIndex
 
@@ -36,8 +37,6 @@ class ClauseBuilding:
     # ------------------------------------------------------------------------- clauses
     def push_MatchSpec(self, C: Clauses, spec: Any) -> str:
         """Name a variable that is true iff some record matching ``spec`` is installed."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
         spec = self.parse_spec(spec)
         sat_name = self.to_sat_name(spec)
         m = C.from_name(sat_name)
@@ -75,8 +74,6 @@ class ClauseBuilding:
 
     def gen_clauses(self) -> Clauses:
         """The base SAT problem: one-per-name and dependency implications."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
         t0 = time.perf_counter()
         template = self._clause_template()
         if template is not None:
@@ -131,8 +128,6 @@ class ClauseBuilding:
     generate_spec_constraint = generate_spec_constraints  # the brief's spelling
 
     def generate_feature_count(self, C: Clauses) -> dict[str, int]:
-        from conda_deepdive.models.match_spec import MatchSpec
-
         return {self.push_MatchSpec(C, MatchSpec(track_features=name)): 1 for name in self.trackers}
 
     def generate_update_count(self, C: Clauses, specs: Iterable[Any]) -> dict[str, int]:
@@ -140,8 +135,6 @@ class ClauseBuilding:
 
     def generate_feature_metric(self, C: Clauses) -> dict[str, int]:
         """Weigh 1 each installed record *lacking* a feature some sibling has, when it is tracked."""
-        from conda_deepdive.models.match_spec import MatchSpec
-
         eq: dict[str, int] = {}
         for name, group in self.groups.items():
             prec_feats = {self.to_sat_name(p): set(p.features or ()) for p in group}

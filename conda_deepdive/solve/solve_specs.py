@@ -21,6 +21,7 @@ from conda_deepdive.exceptions import (
     PackagesNotFoundInPrefixError,
     UnsatisfiableError,
 )
+from conda_deepdive.models.match_spec import MatchSpec
 from conda_deepdive.values import value_object
 
 TYPE_CHECKING = False
@@ -56,8 +57,6 @@ def _modifier(value: Any, allowed: tuple, default: str) -> str:
 
 
 def _ms(spec: Any) -> Any:
-    from conda_deepdive.models import MatchSpec
-
     return spec if isinstance(spec, MatchSpec) else MatchSpec(spec)
 
 
@@ -92,8 +91,6 @@ def _vo(version: str) -> Any:
 def get_pinned_specs(prefix: str, context: Any) -> tuple:
     """Pins from ``pinned_packages`` and ``<prefix>/conda-meta/pinned``, all *optional* specs
     (a pin constrains a package only if something brings it in)."""
-    from conda_deepdive.models import MatchSpec
-
     from_file: list[str] = []
     path = os.path.join(prefix, "conda-meta", "pinned")
     if os.path.isfile(path):
@@ -463,8 +460,6 @@ class SpecCollector:
         return name not in pool or prec in pool[name]
 
     def _add_specs(self, ssc: _State) -> None:
-        from conda_deepdive.models import MatchSpec
-
         r = ssc.r
         # conda reduces the index for the requested specs here, but the answer (which records
         # each requested name could be) is read only for installed packages and pins: it is
@@ -571,8 +566,6 @@ class SpecCollector:
                 ssc.set(s.name, s, "requested")
 
     def _package_has_updates(self, ssc: _State, spec: Any) -> Any:
-        from conda_deepdive.models import MatchSpec
-
         installed = ssc.prefix_data.get(spec.name)
         if installed is None:
             return spec
@@ -584,8 +577,6 @@ class SpecCollector:
 
     def _python_rule(self, ssc: _State, conflict_names: set) -> None:
         """Business rule: never move python to another minor version unless asked to."""
-        from conda_deepdive.models import MatchSpec
-
         if not any(p.name == "python" for p in ssc.solution_precs):
             return
         if any(s.name == "python" for s in self.specs_to_add):
@@ -610,8 +601,6 @@ class SpecCollector:
         ssc.set("python", python_spec, "python kept at its installed minor version")
 
     def _find_inconsistent_packages(self, ssc: _State) -> None:
-        from conda_deepdive.models import MatchSpec
-
         if not callable(getattr(ssc.r, "bad_installed", None)):
             return
         inconsistent = self._bad_installed(ssc)
