@@ -162,3 +162,14 @@ def test_the_checker_sees_cycles_and_upward_edges():
              "conda_deepdive.pipeline", "conda_deepdive.render.console", "conda_deepdive.cli.main"]
     layers = [layer_of(m) for m in order]
     assert layers == sorted(layers) and len(set(layers)) == len(layers)
+
+
+def test_a_lazy_export_loads_its_module_once_and_is_then_a_plain_attribute():
+    import subprocess
+    import sys
+
+    code = ("import sys, conda_deepdive.models as m\n"
+            "assert 'conda_deepdive.models.match_spec' not in sys.modules\n"
+            "from conda_deepdive.models import MatchSpec\n"
+            "assert vars(m)['MatchSpec'] is MatchSpec is sys.modules['conda_deepdive.models.match_spec'].MatchSpec\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
