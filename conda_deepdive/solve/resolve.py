@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
-# imported here, not in the methods that use them: an import statement costs ~1 µs each time
+# imported here, not in the methods that use them: an import statement costs ~0.7 µs each time
 # it runs, and version_key / ms_depends / parse_spec run thousands of times a solve
 from conda_deepdive.models.match_spec import MatchSpec, combined_depends
 from conda_deepdive.models.version import VersionOrder
