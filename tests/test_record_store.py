@@ -116,6 +116,28 @@ def test_priority_report_from_an_index_equals_the_one_from_its_records(context, 
     assert lazy["zlib"].masked == eager["zlib"].masked == (lazy["zlib"].offered_by[1],)
 
 
+@pytest.mark.parametrize("mode", ["flexible", "disabled"])
+def test_a_report_that_masks_nothing_works_its_table_out_when_first_read(context, two_channels, mode):
+    from conda_deepdive.reporting import RecordingReporter
+
+    SubdirData.clear_memory_cache()
+    index = fetch_index(context, channels=two_channels)
+    reporter = RecordingReporter()
+    lazy = apply_channel_priority(index, index.channels, mode, reporter=reporter)
+    # nothing can be masked in this mode: the stage's summary needs only the number of names,
+    # and no per-name table is made until someone reads one
+    assert lazy._pending is not None
+    summary_event = reporter.of_stage("priority")[-1]
+    assert summary_event.kind == "summary" and summary_event.data["masked_records"] == 0
+    eager = apply_channel_priority(list(index.records), index.channels, mode)
+    assert summary_event.data["names"] == eager.summary()["names"] == len(eager.names)
+    assert lazy.summary() == eager.summary()  # reading the contested names works the table out
+    assert lazy._pending is None
+    assert list(lazy.names) == list(eager.names) and repr(lazy) == repr(eager)
+    assert lazy["zlib"].offered_by == eager["zlib"].offered_by and lazy["zlib"].masked == ()
+    assert "zlib" in lazy and "no-such-name" not in lazy
+
+
 def test_store_repr_says_how_much_is_built(context, two_channels):
     SubdirData.clear_memory_cache()
     index = fetch_index(context, channels=two_channels)

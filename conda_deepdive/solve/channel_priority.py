@@ -30,7 +30,7 @@ from collections import Counter
 from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from conda_deepdive.reporting import Reporter
 from conda_deepdive.values import value_object
@@ -146,19 +146,44 @@ class PriorityReport:
     ``singles`` (``{name: (channel, records)}``) for the names one channel offers (most of them,
     never masked), ``several`` (``{name: (channels in priority order, kept, masked, {channel:
     records})}``) for the others — and a name's :class:`NamePriority` is made when it is asked
-    for. ``order`` lists every name in first-seen order.
+    for. ``order`` lists every name in first-seen order. Where nothing can be masked (flexible,
+    disabled) even that table waits until something reads it: a plain ``conda install`` only
+    needs the number of names.
     """
 
     def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, Any],
                  singles: Mapping[str, tuple[str, int]] | None = None,
-                 order: Iterable[str] | None = None, masked_records: int | None = None):
+                 order: Iterable[str] | None = None, masked_records: int | None = None,
+                 *, pending: Callable[[], tuple] | None = None, name_count: int | None = None):
         self.mode = mode
         self.ranks = dict(ranks)
-        self._several = dict(names)  # NamePriority, or its compact tuple (made on first use)
-        self._singles = dict(singles or {})
-        self._order = list(order) if order is not None else None
+        self._table = (dict(names), dict(singles or {}), list(order) if order is not None else None)
+        # ``pending() -> (names, singles, order)`` works the table out on first use: where no
+        # channel can be masked (flexible, disabled) a run that never looks at it never pays
+        # for a walk over every name of every channel
+        self._pending = pending
+        self._name_count = name_count
         self._names: dict[str, NamePriority] | None = None
         self._masked_total = masked_records
+
+    def _filled(self) -> tuple[dict, dict, list | None]:
+        if self._pending is not None:
+            several, singles, order = self._pending()
+            self._table = (dict(several), dict(singles), list(order))
+            self._pending = None
+        return self._table
+
+    @property
+    def _several(self) -> dict:  # NamePriority, or its compact tuple (made on first use)
+        return self._filled()[0]
+
+    @property
+    def _singles(self) -> dict:
+        return self._filled()[1]
+
+    @property
+    def _order(self) -> list | None:
+        return self._filled()[2]
 
     def _entry(self, name: str) -> NamePriority | None:
         entry = self._several.get(name)
@@ -195,6 +220,8 @@ class PriorityReport:
         return name in self._several or name in self._singles
 
     def _count(self) -> int:
+        if self._pending is not None and self._name_count is not None:
+            return self._name_count
         return len(self._several) + len(self._singles)
 
     @property
@@ -297,10 +324,43 @@ def apply_channel_priority(
     reporter = reporter or Reporter()
     ranks = make_channel_priorities(channels, config)
     reporter.event("priority", "channel_ranks", mode=channel_priority, ranks=dict(ranks))
-    counts = _count_by_name_and_channel(records)
+    strict = channel_priority == "strict"
+    subdir_datas = getattr(records, "subdir_datas", None)
+    if not strict and subdir_datas is not None:
+        # nothing is masked unless priority is strict: the per-name table is only for whoever
+        # looks at it (a notebook, the trace), so it is worked out then. The number of names is
+        # all the summary needs, and the index's name union gives it at C speed.
+        by_name = getattr(records, "by_name", None)
+        name_count = len(by_name) if by_name is not None else len(
+            set().union(*(sd.names() for sd in subdir_datas)))
+
+        def pending() -> tuple:
+            counts = _count_by_name_and_channel(records)
+            several, singles, _masked = _rank_names(counts, ranks, strict=False)
+            return several, singles, counts
+
+        report = PriorityReport(channel_priority, ranks, {}, pending=pending, name_count=name_count,
+                                masked_records=0)
+    else:
+        counts = _count_by_name_and_channel(records)
+        several, singles, masked_names = _rank_names(counts, ranks, strict)
+        # one event per (kept, masked channels): which names strict priority takes from whom
+        masked_total = 0
+        for (kept, masked), (names, count) in masked_names.items():
+            masked_total += count
+            reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names,
+                           records=count)
+        report = PriorityReport(channel_priority, ranks, several, singles, counts, masked_total)
+    reporter.event("priority", "summary", **report.summary(contested=False))
+    return report
+
+
+def _rank_names(counts: Mapping[str, Mapping[str, int]], ranks: Mapping[str, int],
+                strict: bool) -> tuple[dict, dict, dict]:
+    """``(several, singles, masked names)`` for ``{name: {channel: records}}`` (see
+    :class:`PriorityReport`); the last is ``{(kept, masked channels): [names, records]}``."""
     several: dict[str, tuple] = {}
     singles: dict[str, tuple[str, int]] = {}
-    strict = channel_priority == "strict"
     # names offered by the same channels share their ranking: work it out once per channel set
     rankings: dict[tuple, tuple] = {}
     masked_names: dict[tuple, list] = {}  # (kept, masked) -> [names, records]
@@ -322,12 +382,5 @@ def apply_channel_priority(
                 group = masked_names[ranking[1:]] = [[], 0]
             group[0].append(name)
             group[1] += sum(per.values()) - per.get(ranking[1], 0)
-    # one event per (kept, masked channels): which names strict priority takes from whom
-    masked_total = 0
-    for (kept, masked), (names, count) in masked_names.items():
-        masked_total += count
-        reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names, records=count)
-    report = PriorityReport(channel_priority, ranks, several, singles, counts, masked_total)
-    reporter.event("priority", "summary", **report.summary(contested=False))
-    return report
+    return several, singles, masked_names
 
