@@ -138,6 +138,47 @@ def test_a_report_that_masks_nothing_works_its_table_out_when_first_read(context
     assert "zlib" in lazy and "no-such-name" not in lazy
 
 
+def _overlapping_channels(root: Path, seed: int) -> list[str]:
+    """Five channels (two subdirs each) offering a random, overlapping pick of twenty names."""
+    import random
+
+    rnd = random.Random(seed)
+    urls = []
+    for c in range(5):
+        for subdir in ("linux-64", "noarch"):
+            d = root / f"ch{c}" / subdir
+            d.mkdir(parents=True)
+            pkgs = {}
+            for n in rnd.sample(range(20), rnd.randint(0, 12)):
+                for v in range(rnd.randint(1, 3)):
+                    pkgs[f"n{n}-{v}-0.tar.bz2"] = dict(_pkg(f"n{n}", str(v)), subdir=subdir)
+            (d / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": pkgs}))
+        urls.append((root / f"ch{c}").as_uri())
+    return urls
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_strict_masking_worked_out_per_channel_equals_the_per_name_walk(context, tmp_path, seed):
+    from conda_deepdive.reporting import RecordingReporter
+
+    SubdirData.clear_memory_cache()
+    urls = _overlapping_channels(tmp_path, seed)
+    index = fetch_index(context, channels=urls)
+    records = list(index.records)
+    # the second list leaves a channel out: an unlisted channel shares rank 1 with the second
+    # listed one, and the per-name walk decides (the fast path steps aside)
+    for ranked in (index.channels, index.channels[:-1]):
+        fast, slow = RecordingReporter(), RecordingReporter()
+        lazy = apply_channel_priority(index, ranked, "strict", reporter=fast)
+        eager = apply_channel_priority(records, ranked, "strict", reporter=slow)
+        assert (lazy._pending is not None) == (ranked == index.channels)  # which path ran
+        assert "masked" in fast.kinds("priority")
+        assert fast.to_json() == slow.to_json()  # the same masked groups, names in the same order
+        assert lazy.summary() == eager.summary() and repr(lazy) == repr(eager)
+        assert list(lazy.names) == list(eager.names)
+        assert [lazy[n] for n in eager.names] == list(eager.names.values())
+
+
 def test_store_repr_says_how_much_is_built(context, two_channels):
     SubdirData.clear_memory_cache()
     index = fetch_index(context, channels=two_channels)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import cached_property
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import attrgetter
 from collections.abc import Callable, Iterable, Mapping
 
@@ -342,6 +342,23 @@ def apply_channel_priority(
         report = PriorityReport(channel_priority, ranks, {}, pending=pending, name_count=name_count,
                                 masked_records=0)
     else:
+        fast = _strict_groups(records, ranks) if strict and subdir_datas is not None else None
+        if fast is not None:
+            masked_groups, name_count = fast
+            for kept, masked, names, count in masked_groups:
+                reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names,
+                               records=count)
+
+            def pending() -> tuple:
+                counts = _count_by_name_and_channel(records)
+                several, singles, _masked = _rank_names(counts, ranks, strict=True)
+                return several, singles, counts
+
+            report = PriorityReport(channel_priority, ranks, {}, pending=pending,
+                                    name_count=name_count,
+                                    masked_records=sum(g[3] for g in masked_groups))
+            reporter.event("priority", "summary", **report.summary(contested=False))
+            return report
         counts = _count_by_name_and_channel(records)
         several, singles, masked_names = _rank_names(counts, ranks, strict)
         # one event per (kept, masked channels): which names strict priority takes from whom
@@ -353,6 +370,67 @@ def apply_channel_priority(
         report = PriorityReport(channel_priority, ranks, several, singles, counts, masked_total)
     reporter.event("priority", "summary", **report.summary(contested=False))
     return report
+
+
+def _strict_groups(index: Any, ranks: Mapping[str, int]) -> tuple[list, int] | None:
+    """Strict priority's masking of a whole index, worked out a channel at a time with set
+    operations instead of a Python step per (name, channel): ``([(kept, masked channels, names,
+    masked records), …], number of names)``, in the order :func:`_rank_names` finds them.
+
+    An index with tens of thousands of names spends most of this stage's time on that walk, and
+    a ``conda install`` only needs the masked groups (for the trace) and two totals; the per-name
+    table is still made, the slow way, if someone reads it. ``None`` when two channels of the
+    index share a rank (an unlisted channel has rank 1, like the second listed one): which one is
+    kept then depends on the order names were seen in, and only the per-name walk knows it.
+    """
+    by_channel: dict[str, list] = {}  # channel name -> [{name: records} of each of its subdirs]
+    for sd in index.subdir_datas:
+        per_name = sd.name_counts()
+        if per_name:
+            ch = sd.records_channel()
+            by_channel.setdefault(ch if isinstance(ch, str) else ch.name, []).append(per_name)
+    channel_ranks = [ranks.get(ch, UNLISTED_RANK) for ch in by_channel]
+    if len(set(channel_ranks)) != len(channel_ranks):
+        return None
+    # split the names into blocks offered by the same channels (partition refinement: one set
+    # operation per block and channel)
+    blocks: list[tuple[tuple, set]] = []
+    for ch, parts in by_channel.items():
+        offered = set(parts[0]).union(*parts[1:]) if len(parts) > 1 else set(parts[0])
+        refined = []
+        for chans, block in blocks:
+            both = block & offered
+            if both:
+                refined.append((chans + (ch,), both))
+                offered -= both
+                block -= both
+            if block:
+                refined.append((chans, block))
+        if offered:
+            refined.append(((ch,), offered))
+        blocks = refined
+    by_name = getattr(index, "by_name", None)
+    names_in_order = list(by_name) if by_name is not None else list(
+        dict.fromkeys(n for parts in by_channel.values() for d in parts for n in d))
+    first_seen = dict(zip(names_in_order, range(len(names_in_order))))
+    groups = []
+    for chans, block in blocks:
+        if len(chans) < 2:
+            continue  # one channel offers these: nothing to mask
+        order = sorted(chans, key=lambda ch: (ranks.get(ch, UNLISTED_RANK), ch))
+        kept, masked = order[0], tuple(order[1:])
+        records = 0
+        for ch in masked:
+            parts = by_channel[ch]
+            if len(parts) == 1:  # every name of the block is in it
+                records += sum(map(parts[0].__getitem__, block))
+            else:
+                for per_name in parts:
+                    records += sum(map(per_name.get, block, repeat(0)))
+        names = sorted(block, key=first_seen.__getitem__)
+        groups.append((first_seen[names[0]], (kept, masked, names, records)))
+    groups.sort(key=lambda g: g[0])
+    return [g[1] for g in groups], len(names_in_order)
 
 
 def _rank_names(counts: Mapping[str, Mapping[str, int]], ranks: Mapping[str, int],
