@@ -221,6 +221,40 @@ def test_stats_record_every_pycosat_call():
     assert C.stats.summary()["unsat"] == 1
 
 
+def test_copies_of_one_formula_share_pycosats_answers(monkeypatch):
+    import pycosat
+
+    asked = []
+    real = pycosat.solve
+    monkeypatch.setattr(pycosat, "solve", lambda clauses, **kw: asked.append(len(clauses)) or real(clauses, **kw))
+    C = fresh()
+    C.Require(C.Or, 1, 2)
+    a, b = C.copy(), C.copy()
+    first = a.sat([(-1,)], includeIf=True)
+    again = b.sat([(-1,)], includeIf=True)  # the very same problem: pycosat is not asked again
+    assert again == first and len(asked) == 1
+    assert [c.reused for c in a.stats.calls + b.stats.calls] == [False, True]
+    assert "answer reused" in repr(b.stats.calls[0]) and b.stats.summary()["reused"] == 1
+    assert b.get_clause_count() == a.get_clause_count()  # kept (includeIf), as without the memo
+    again.append(99)  # a caller's answer is its own list
+    assert C.copy().sat([(-1,)]) == first and len(asked) == 1
+    # anything different is a new problem: other clauses, their order, or more variables
+    assert b.sat([(3,)]) is not None and len(asked) == 2
+    c = C.copy()
+    c.Require(c.Or, 3, 4)
+    c.sat([(-1,)])
+    assert len(asked) == 3
+    d = c.copy()  # a copy of a formula that grew has a memo of its own, keyed from its own start
+    e = C.copy()
+    d.sat()
+    e.sat()
+    assert len(asked) == 5
+    f = C.copy()
+    f.new_var()
+    f.sat([(-1,)], includeIf=True)
+    assert len(asked) == 6
+
+
 def test_minimal_unsatisfiable_subset():
     C = fresh()
 

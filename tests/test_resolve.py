@@ -265,6 +265,29 @@ def test_get_conflicting_specs_asks_pycosat_once_per_spec_set(monkeypatch):
     assert len(calls) > n
 
 
+def test_the_solves_first_step_is_the_conflict_checks_problem_and_is_not_asked_twice(monkeypatch):
+    # conda checks the specs for conflicts (``get_conflicting_specs``), then ``Resolve.solve``
+    # starts with the same question over the same reduced index: both order the specs the same
+    # way here, so the two pycosat problems are identical and the second is answered from memory
+    import pycosat
+
+    asked = []
+    real = pycosat.solve
+    monkeypatch.setattr(pycosat, "solve", lambda clauses, **kw: asked.append(list(clauses)) or real(clauses, **kw))
+    idx = [rec("a", "1", depends=["c"]), rec("a", "2", depends=["c 2"]), rec("b", "1", depends=["c"]),
+           rec("c", "1"), rec("c", "2"), *(rec(n, "1") for n in "defgh")]
+    specs = [MatchSpec(n) for n in "hgfedba"]  # in another order below: a set's order, conda's
+    baseline = Resolve(idx)
+    expected = names(baseline.solve(specs))
+    calls_alone = len(asked)
+    asked.clear()
+    r = Resolve(idx)
+    assert r.get_conflicting_specs(specs, []) == ()
+    assert names(r.solve(list(reversed(specs)))) == expected
+    assert expected[:3] == ["a-2-0", "b-1-0", "c-2-0"]
+    assert len(asked) == calls_alone  # the conflict check's call stands in for the solve's first
+
+
 def test_hints_off_gives_condas_short_message():
     idx = [rec("a", "1", depends=["c 1"]), rec("b", "1", depends=["c 2"]), rec("c", "1"), rec("c", "2")]
     r = Resolve(idx, unsatisfiable_hints=False)

@@ -70,6 +70,10 @@ class Clauses:
         self.stats = ClausesStats()
         self.last_minimization: Minimization | None = None
         self._purpose = "sat"
+        # answers to whole problems already given to pycosat, shared by a formula and its copies
+        # (see _run_pycosat); _memo_base: how many leading clauses all of them have in common
+        self._memo: dict | None = None
+        self._memo_base = 0
 
     # ---------------------------------------------------------------- variables and clauses
     def __repr__(self) -> str:
@@ -82,6 +86,11 @@ class Clauses:
         twin.names = dict(self.names)
         twin.indices = dict(self.indices)
         twin._clauses = list(self._clauses)
+        # copies made from one unchanged formula start from the same clauses: they share one
+        # memo of pycosat's answers, keyed by what each has added since
+        if self._memo is None or len(self._clauses) != self._memo_base:
+            self._memo, self._memo_base = {}, len(self._clauses)
+        twin._memo, twin._memo_base = self._memo, self._memo_base
         return twin
 
     def get_clause_count(self) -> int:
@@ -632,11 +641,25 @@ class Clauses:
         import pycosat  # heavy-ish C extension: only when a solve really happens
 
         t0 = time.perf_counter()
-        result = pycosat.solve(clauses, vars=self.m, prop_limit=limit)
+        # the same problem twice (e.g. "can these specs be met together?" and then the first step
+        # of the solve, over one reduced index): pycosat is deterministic, so the answer it gave
+        # is the answer. Exact: the key is everything pycosat is given — the shared leading
+        # clauses (the memo's own), every clause after them, the variable count and the limit.
+        memo, key = self._memo, None
+        if memo is not None and clauses is self._clauses and len(clauses) >= self._memo_base:
+            key = (tuple(clauses[self._memo_base:]), self.m, limit)
+            result = memo.get(key)
+        else:
+            result = None
+        reused = result is not None
+        if not reused:
+            result = pycosat.solve(clauses, vars=self.m, prop_limit=limit)
+            if key is not None:
+                memo[key] = result
         seconds = time.perf_counter() - t0
         status = result if isinstance(result, str) else "SAT"
-        self.stats.record(SatCall(self._purpose, self.m, len(clauses), status, seconds))
-        return None if isinstance(result, str) else result
+        self.stats.record(SatCall(self._purpose, self.m, len(clauses), status, seconds, reused))
+        return None if isinstance(result, str) else list(result)
 
     def sat(self, additional=None, includeIf: bool = False, names: bool = False, limit: int = 0):
         """A solution (list of literals, one per variable) or ``None`` when unsatisfiable.

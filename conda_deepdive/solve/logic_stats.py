@@ -23,21 +23,26 @@ class SatCall:
     clauses: int
     result: str  # "SAT" | "UNSAT" | "UNKNOWN"
     seconds: float
+    reused: bool = False  # the same problem was solved before: its answer was given again
 
     def __repr__(self) -> str:
+        again = " (the same problem as before: answer reused)" if self.reused else ""
         return (
             f"<SatCall {self.purpose}: {self.variables} vars, {self.clauses} clauses -> "
-            f"{self.result} in {self.seconds * 1000:.1f} ms>"
+            f"{self.result} in {self.seconds * 1000:.1f} ms{again}>"
         )
 
     def summary(self) -> dict:
-        return {
+        out = {
             "purpose": self.purpose,
             "variables": self.variables,
             "clauses": self.clauses,
             "result": self.result,
             "solve_seconds": self.seconds,
         }
+        if self.reused:  # said only where it happened
+            out["reused"] = True
+        return out
 
 
 class ClausesStats:
@@ -68,6 +73,7 @@ class ClausesStats:
             "calls": len(self.calls),
             "sat": sum(c.result == "SAT" for c in self.calls),
             "unsat": sum(c.result != "SAT" for c in self.calls),
+            "reused": sum(c.reused for c in self.calls),
             "pycosat_seconds": self.total_seconds,
         }
 

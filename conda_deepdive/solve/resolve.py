@@ -738,7 +738,9 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         def clean(sol):
             return [q for q in (C.from_index(s) for s in sol) if q and q[0] != "!" and "@" not in q]
 
-        solution = mysat(specs, True)
+        # conda iterates a set here (its order changes with the hash seed); ours is the order
+        # get_conflicting_specs uses for the same question, so the same problem is not solved twice
+        solution = mysat(sorted(specs, key=self.to_sat_name), True)
         details.variables, details.clauses = C.m, C.get_clause_count()
         reporter.event("solve", "clauses", variables=C.m, clauses=C.get_clause_count(), satisfiable=bool(solution))
         if not solution:

@@ -100,7 +100,9 @@ class EnvironmentOps:
             if reduced:
                 state["r2"] = self._derive(reduced)
                 state["C"] = state["r2"].gen_clauses()
-                satisfiable = bool(mysat(all_specs, True))
+                # a set in conda (hash-seed order); sorted here, as Resolve.solve's first step
+                # orders the same specs, so that step's identical problem is answered from memory
+                satisfiable = bool(mysat(sorted(all_specs, key=self.to_sat_name), True))
             self._conflicts_memo[key] = satisfiable
         if satisfiable:
             return ()
