@@ -253,6 +253,12 @@ def test_copies_of_one_formula_share_pycosats_answers(monkeypatch):
     f.new_var()
     f.sat([(-1,)], includeIf=True)
     assert len(asked) == 6
+    # only plain questions are remembered: a minimisation's probes (each with its own bound)
+    # never come again, and keeping them would keep their clauses alive
+    g = C.copy()
+    remembered = len(g._memo)
+    solution, best = g.minimize({1: 1, 2: 1}, g.sat())
+    assert best == 1 and len(g.stats) > 1 and len(g._memo) == remembered
 
 
 def test_minimal_unsatisfiable_subset():

@@ -87,10 +87,15 @@ class Clauses:
         twin.indices = dict(self.indices)
         twin._clauses = list(self._clauses)
         # copies made from one unchanged formula start from the same clauses: they share one
-        # memo of pycosat's answers, keyed by what each has added since
-        if self._memo is None or len(self._clauses) != self._memo_base:
+        # memo of pycosat's answers, keyed by what each has added since. A formula that has
+        # grown since its memo began hands its copy a memo of the copy's own (its clauses so
+        # far are that memo's common start), and keeps its own.
+        if self._memo is None:
             self._memo, self._memo_base = {}, len(self._clauses)
-        twin._memo, twin._memo_base = self._memo, self._memo_base
+        if len(self._clauses) == self._memo_base:
+            twin._memo, twin._memo_base = self._memo, self._memo_base
+        else:
+            twin._memo, twin._memo_base = {}, len(twin._clauses)
         return twin
 
     def get_clause_count(self) -> int:
@@ -645,8 +650,11 @@ class Clauses:
         # of the solve, over one reduced index): pycosat is deterministic, so the answer it gave
         # is the answer. Exact: the key is everything pycosat is given — the shared leading
         # clauses (the memo's own), every clause after them, the variable count and the limit.
+        # Only plain satisfiability questions repeat; a minimisation's probes never do (each has
+        # its own bound), and remembering them would keep their clauses alive.
         memo, key = self._memo, None
-        if memo is not None and clauses is self._clauses and len(clauses) >= self._memo_base:
+        if (memo is not None and self._purpose == "sat" and clauses is self._clauses
+                and len(clauses) >= self._memo_base):
             key = (tuple(clauses[self._memo_base:]), self.m, limit)
             result = memo.get(key)
         else:
