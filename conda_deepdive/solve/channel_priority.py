@@ -326,39 +326,31 @@ def apply_channel_priority(
     reporter.event("priority", "channel_ranks", mode=channel_priority, ranks=dict(ranks))
     strict = channel_priority == "strict"
     subdir_datas = getattr(records, "subdir_datas", None)
-    if not strict and subdir_datas is not None:
-        # nothing is masked unless priority is strict: the per-name table is only for whoever
-        # looks at it (a notebook, the trace), so it is worked out then. The number of names is
-        # all the summary needs, and the index's name union gives it at C speed.
-        by_name = getattr(records, "by_name", None)
-        name_count = len(by_name) if by_name is not None else len(
-            set().union(*(sd.names() for sd in subdir_datas)))
+    # An Index (it has subdir_datas) is ranked without the per-name walk: the masked groups
+    # (strict) and the number of names are all the stage reports, and the per-name table waits
+    # until something (a notebook, the trace) reads it.
+    fast = None
+    if subdir_datas is not None:
+        if strict:
+            fast = _strict_groups(records, ranks)
+        else:  # nothing is masked: the index's name union gives the count at C speed
+            by_name = getattr(records, "by_name", None)
+            fast = [], len(by_name) if by_name is not None else len(
+                set().union(*(sd.names() for sd in subdir_datas)))
+    if fast is not None:
+        masked_groups, name_count = fast
+        for kept, masked, names, count in masked_groups:
+            reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names,
+                           records=count)
 
         def pending() -> tuple:
             counts = _count_by_name_and_channel(records)
-            several, singles, _masked = _rank_names(counts, ranks, strict=False)
+            several, singles, _masked = _rank_names(counts, ranks, strict)
             return several, singles, counts
 
         report = PriorityReport(channel_priority, ranks, {}, pending=pending, name_count=name_count,
-                                masked_records=0)
+                                masked_records=sum(g[3] for g in masked_groups))
     else:
-        fast = _strict_groups(records, ranks) if strict and subdir_datas is not None else None
-        if fast is not None:
-            masked_groups, name_count = fast
-            for kept, masked, names, count in masked_groups:
-                reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names,
-                               records=count)
-
-            def pending() -> tuple:
-                counts = _count_by_name_and_channel(records)
-                several, singles, _masked = _rank_names(counts, ranks, strict=True)
-                return several, singles, counts
-
-            report = PriorityReport(channel_priority, ranks, {}, pending=pending,
-                                    name_count=name_count,
-                                    masked_records=sum(g[3] for g in masked_groups))
-            reporter.event("priority", "summary", **report.summary(contested=False))
-            return report
         counts = _count_by_name_and_channel(records)
         several, singles, masked_names = _rank_names(counts, ranks, strict)
         # one event per (kept, masked channels): which names strict priority takes from whom
