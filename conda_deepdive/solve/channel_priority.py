@@ -334,9 +334,7 @@ def apply_channel_priority(
         if strict:
             fast = _strict_groups(records, ranks)
         else:  # nothing is masked: the index's name union gives the count at C speed
-            by_name = getattr(records, "by_name", None)
-            fast = [], len(by_name) if by_name is not None else len(
-                set().union(*(sd.names() for sd in subdir_datas)))
+            fast = [], len(records.by_name)
     if fast is not None:
         masked_groups, name_count = fast
         for kept, masked, names, count in masked_groups:
@@ -388,7 +386,7 @@ def _strict_groups(index: Any, ranks: Mapping[str, int]) -> tuple[list, int] | N
     # operation per block and channel)
     blocks: list[tuple[tuple, set]] = []
     for ch, parts in by_channel.items():
-        offered = set(parts[0]).union(*parts[1:]) if len(parts) > 1 else set(parts[0])
+        offered = set().union(*parts)
         refined = []
         for chans, block in blocks:
             both = block & offered
@@ -401,9 +399,7 @@ def _strict_groups(index: Any, ranks: Mapping[str, int]) -> tuple[list, int] | N
         if offered:
             refined.append(((ch,), offered))
         blocks = refined
-    by_name = getattr(index, "by_name", None)
-    names_in_order = list(by_name) if by_name is not None else list(
-        dict.fromkeys(n for parts in by_channel.values() for d in parts for n in d))
+    names_in_order = list(index.by_name)  # first-seen order, as the per-name walk meets them
     first_seen = dict(zip(names_in_order, range(len(names_in_order))))
     groups = []
     for chans, block in blocks:
