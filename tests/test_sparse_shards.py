@@ -141,8 +141,13 @@ def test_stored_index_round_trips_and_damage_means_rebuild(tmp_path):
     assert list(back.entries) == list(index.entries) and back.twins == index.twins
     assert {n: list(back.positions[n]) for n in back.positions} == index.positions
     assert (back.info, back.features, back.stamp) == (index.info, index.features, index.stamp)
+    assert {n: back.dependencies[n] for n in back.positions} == index.dependencies
+    assert (back.special, back.has_features) == (index.special, index.has_features)
     # damaged, truncated, another version's or another format's bytes: rebuilt, never trusted
-    for bad in (data[:-3], data[:40], b"x" + data[1:], data.replace(b"index 5", b"index 4"), b"\x80"):
+    version = b"index %d" % sparse.INDEX_VERSION
+    older = b"index %d" % (sparse.INDEX_VERSION - 1)
+    assert version in data
+    for bad in (data[:-3], data[:40], b"x" + data[1:], data.replace(version, older), b"\x80"):
         assert sparse.SparseIndex.from_bytes(bad) is None
     # saving replaces what an earlier version stored for the same file
     old = tmp_path / "abc.sparse.msgpack"

@@ -168,6 +168,17 @@ class _ByName(Mapping):
             self._lists[name] = lst
         return lst
 
+    def sources(self, name: str) -> list:
+        """``[(subdir data, record count)]`` for the subdirs holding ``name``, in
+        channel-priority order, building nothing (``sources`` then ``records_for`` builds only
+        the subdirs one asks for)."""
+        out = []
+        for sd in self._sds:
+            count = sd.count_for(name)
+            if count:
+                out.append((sd, count))
+        return out
+
     def __contains__(self, name: object) -> bool:
         return name in self._all_names()
 

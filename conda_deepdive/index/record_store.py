@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing is not imported at run time
     from typing import Any
 
-__all__ = ["RecordStore", "check_raw_record"]
+__all__ = ["RecordStore", "check_raw_record", "raw_dependencies"]
 
 # What a repodata entry's fields must be before a record is built from it (conda's PackageRecord
 # field types). A channel is untrusted: a version that is a number, a size that is a string or
@@ -135,13 +135,39 @@ def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> Any:
     return raw
 
 
+def raw_dependencies(raw: Any, name: str) -> tuple[list, list] | None:
+    """A raw entry's ``(depends + constrains, features)`` (``RecordStore.masked_dependencies``),
+    or ``None`` if it is not a plain entry named ``name`` or could make its record special."""
+    if (type(raw) is not dict or raw.get("name") != name or raw.get("track_features")
+            or raw.get("package_type")):
+        return None
+    found: list = []
+    for key in ("depends", "constrains"):
+        value = raw.get(key)
+        if value:
+            if type(value) is not list:
+                return None
+            found += value
+    feats = raw.get("features")
+    if feats:
+        if not isinstance(feats, (str, list)) or not all(type(f) is str for f in feats):
+            return None
+        from conda_deepdive.models.records import _features
+
+        return found, list(_features(feats))
+    return found, []
+
+
 class RecordStore:
     """Parsed repodata entries of one subdir, turned into records on demand (see module doc)."""
 
-    __slots__ = ("_entries", "_positions", "_built", "_all", "_make", "_trackers")
+    __slots__ = ("_entries", "_positions", "_built", "_all", "_make", "_trackers", "_dependencies",
+                 "_special", "_has_features", "_name_set")
 
     def __init__(self, entries: list[tuple], positions: dict[str, list[int]],
-                 make: Callable[..., Any], trackers: dict[str, list[str]] | None = None) -> None:
+                 make: Callable[..., Any], trackers: dict[str, list[str]] | None = None,
+                 dependencies: Any = None, special: Any = frozenset(),
+                 has_features: Any = None) -> None:
         # (filename, raw entry) in file order; the sparse reader (sparse.py) stores
         # (filename, start, end) byte ranges instead: ``make(*entry)`` builds either
         self._entries = entries
@@ -150,6 +176,12 @@ class RecordStore:
         self._all: tuple | None = None
         self._make = make
         self._trackers: dict[str, list[str]] | None = trackers  # known up front when sparse
+        # {name: distinct dependency strings} and the names that may be special, known up front
+        # when sparse (``masked_dependencies``)
+        self._dependencies = dependencies
+        self._special = special
+        self._has_features = has_features or {}
+        self._name_set: frozenset | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -201,6 +233,64 @@ class RecordStore:
                 built[i] = rec
             out.append(rec)
         return tuple(out)
+
+    def records_of(self, names: set) -> int:
+        """How many records the names in ``names`` have here, together (nothing is built).
+        When they are most of this store's names, the others are counted and subtracted."""
+        mine = self._name_set
+        if mine is None:
+            mine = self._name_set = frozenset(self._positions)
+        inside = names & mine
+        positions = self._positions
+        total_of = getattr(positions, "total_of", None)
+        if total_of is None:
+            def total_of(some):
+                return sum(len(positions[n]) for n in some)
+        if 2 * len(inside) > len(mine):
+            return len(self._entries) - total_of(mine - inside)
+        return total_of(inside)
+
+    def count(self, name: str) -> int:
+        """How many records are named ``name`` (nothing is built)."""
+        positions = self._positions.get(name)
+        return len(positions) if positions is not None else 0
+
+    def masked_dependencies(self, name: str) -> tuple[list, list] | None:
+        """``(dependency strings, features)`` of the entries named ``name`` — their
+        ``depends`` and ``constrains``, and the ``features`` they have — with no record built;
+        ``None`` if one of them could make its record special to the solver (it tracks features
+        or states a package type) or cannot be read without building it. What the name
+        closure needs from records that strict channel priority will mask."""
+        positions = self._positions.get(name)
+        if not positions:
+            return [], []
+        if self._dependencies is not None:  # the stored sparse index kept them
+            if name in self._special:
+                return None
+            return list(self._dependencies.get(name, ())), list(self._has_features.get(name, ()))
+        built, entries = self._built, self._entries
+        out: list = []
+        feats: list = []
+        for i in positions:
+            rec = built[i]
+            if rec is not None:
+                if rec.track_features or rec._package_type is not None:
+                    return None
+                out += rec.depends
+                out += rec.constrains
+                feats += rec.features or ()
+                continue
+            entry = entries[i]
+            found = raw_dependencies(entry[1], name) if len(entry) == 2 else None
+            if found is None:
+                return None
+            out += found[0]
+            feats += found[1]
+        try:  # only strings (a str subclass is fine: building checks the rest)
+            "".join(out)
+        except TypeError:
+            return None
+        return out, feats
 
     def all(self) -> tuple:
         """Every record, in file order (the rest are built now)."""

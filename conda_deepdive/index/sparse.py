@@ -12,7 +12,9 @@ objects that are thrown away. Instead:
    gives its name. (Measured on the three 2018 files, 20 MB: ``json.loads`` 330 ms, ``orjson``
    280 ms, full ``msgspec`` 190 ms, this whole index ~90 ms once.)
 2. **Keep the index.** ``{name: [record numbers]}``, the ranges, the ``.tar.bz2`` twins of
-   ``.conda`` files and ``{feature: [names]}`` are written beside the repodata cache, keyed like
+   ``.conda`` files, ``{feature: [names]}`` and, per name, the distinct dependency strings of its
+   records (what the solver needs from records strict channel priority will mask, without
+   building them: see ``resolve.MaskedTail``) are written beside the repodata cache, keyed like
    the cache itself (``<pkgs_dir>/cache/<hash>.sparse``: a JSON header, then packed arrays) and
    stamped with the size and mtime of the file they describe. The next run maps that small file
    into memory and parses only its header (the names, ~0.5 ms for main osx-64): the arrays and
@@ -40,7 +42,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from conda_deepdive.values import field, value_object
 
@@ -51,7 +53,8 @@ if TYPE_CHECKING:  # annotations only: typing is not imported at run time
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
 
-INDEX_VERSION = 5  # 5: filenames found by byte offset (4: by character; 3: msgpack; 2: lists)
+INDEX_VERSION = 6  # 6: dependency strings per name; 5: filenames found by byte offset
+#                   (4: by character; 3: msgpack; 2: lists)
 INDEX_SUFFIX = ".sparse"
 _MAGIC = b"conda-deepdive sparse index %d\n" % INDEX_VERSION
 _OLD_SUFFIXES = (".sparse.msgpack",)  # earlier versions' files, removed when a new one is saved
@@ -123,10 +126,41 @@ class _Positions(Mapping):
     def __contains__(self, name: object) -> bool:
         return name in self._at
 
+    def total_of(self, names: Iterable[str]) -> int:
+        """How many entries the given names (all of them here) have together."""
+        at, ends = self._at, self._ends
+        total = 0
+        for name in names:
+            i = at[name]
+            total += ends[i] - ends[i - 1] if i else ends[i]
+        return total
+
     def counts(self) -> dict[str, int]:
         """``{name: number of entries}`` in order, without slicing."""
         ends = self._ends.tolist()
         return dict(zip(self._at, map(int.__sub__, ends, [0, *ends[:-1]])))
+
+
+class _Dependencies(Mapping):
+    """``{name: [distinct depends/constrains strings of its records]}`` read back from disk: one
+    newline-joined run of UTF-8 per name, decoded only for the names asked about."""
+
+    __slots__ = ("_at", "_blob", "_ends")
+
+    def __init__(self, at: dict, blob: Any, ends: Any) -> None:
+        self._at = at  # name -> its number (shared with _Positions)
+        self._blob, self._ends = blob, ends
+
+    def __getitem__(self, name: str) -> list:
+        i = self._at[name]
+        text = bytes(self._blob[self._ends[i - 1] if i else 0:self._ends[i]]).decode("utf-8", "surrogatepass")
+        return text.split("\n") if text else []
+
+    def __iter__(self):
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
 
 
 class _Twins(Mapping):
@@ -175,6 +209,13 @@ class SparseIndex:
     twins: dict = field(repr=False)  # a dict, or _Twins when read back from disk
     features: dict = field(repr=False)
     stamp: tuple = ()
+    # {name: distinct dependency strings of its records} (a _Dependencies when read back), the
+    # names whose records may be special to the solver (track_features, a package type, odd
+    # dependencies), and the features records have: what the solver's name closure needs from
+    # records it will not build
+    dependencies: Any = field(default=None, repr=False)
+    special: frozenset = field(default=frozenset(), repr=False)
+    has_features: dict = field(default_factory=dict, repr=False)  # {name: features its records have}
 
     def __repr__(self) -> str:
         return (f"<SparseIndex {len(self.entries)} records of {len(self.positions)} names, "
@@ -199,16 +240,27 @@ class SparseIndex:
         for name in names:
             pos.extend(self.positions[name])
             pos_ends.append(len(pos))
+        # without the dependencies, every name is "special": the solver then builds its records
+        known = self.dependencies if self.dependencies is not None else {}
+        special = self.special if self.dependencies is not None else frozenset(names)
+        deps, deps_ends, total = [], array("q"), 0
+        for name in names:
+            text = "\n".join(known.get(name, ())).encode("utf-8", "surrogatepass")
+            deps.append(text)
+            total += len(text)
+            deps_ends.append(total)
         body = {"fns": b"".join(fns), "fn_ends": fn_ends.tobytes(),
                 "spans": spans.tobytes(), "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
-                "twins": twins.tobytes()}
+                "twins": twins.tobytes(), "deps": b"".join(deps), "deps_ends": deps_ends.tobytes()}
         sections, offset = {}, 0
         for key, data in body.items():
             sections[key] = [offset, len(data)]
             offset += len(data)
         header = json.dumps({"byteorder": sys.byteorder, "stamp": list(self.stamp), "info": self.info,
                              "repodata_version": self.repodata_version, "names": names,
-                             "features": self.features, "sections": sections}).encode()
+                             "features": self.features, "special": sorted(special),
+                             "has_features": self.has_features,
+                             "sections": sections}).encode()
         return b"".join([_MAGIC, len(header).to_bytes(8, "little"), header, *body.values()])
 
     @classmethod
@@ -240,9 +292,14 @@ class SparseIndex:
             fns = part["fns"]
             if fn_ends and fn_ends[-1] != len(fns):
                 return None
+            deps, deps_ends = part["deps"], part["deps_ends"].cast("q")
+            if len(deps_ends) != len(names) or (deps_ends and deps_ends[-1] != len(deps)):
+                return None
+            positions = _Positions(names, pos, pos_ends)
             return cls(doc["info"], doc["repodata_version"], _Entries(fns, fn_ends, spans),
-                       _Positions(names, pos, pos_ends), _Twins(twins), doc["features"],
-                       tuple(doc["stamp"]))
+                       positions, _Twins(twins), doc["features"],
+                       tuple(doc["stamp"]), _Dependencies(positions._at, deps, deps_ends),
+                       frozenset(doc["special"]), doc["has_features"])
         except Exception:  # a damaged index is rebuilt, never trusted
             return None
 
@@ -272,7 +329,9 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
     import typing  # msgspec imports it anyway; real types, as annotations here are strings
 
     _Skim = msgspec.defstruct("_Skim", [(key, typing.Any, None)
-                                        for key in ("name", "track_features", "record_version")])
+                                        for key in ("name", "track_features", "record_version",
+                                                    "depends", "constrains", "features",
+                                                    "package_type")])
 
     raw_map = msgspec.json.Decoder(dict[str, msgspec.Raw])
     skim_map = msgspec.json.Decoder(dict[str, _Skim])
@@ -314,6 +373,9 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
     positions: dict[str, list[int]] = {}
     twins: dict[int, tuple[int, int]] = {}
     trackers: dict[str, dict[str, None]] = {}
+    dependencies: dict[str, dict[str, None]] = {}  # name -> distinct dependency strings
+    special: set[str] = set()
+    has_features: dict[str, dict[str, None]] = {}
     from conda_deepdive.models.records import _features
 
     def add(fn: str, span: tuple[int, int], skim: Any) -> None:
@@ -333,6 +395,29 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
         if skim.track_features:
             for feat in _features(skim.track_features):
                 trackers.setdefault(feat, {})[name] = None
+        seen = dependencies.get(name)
+        if seen is None:
+            seen = dependencies[name] = {}
+        for deps in (skim.depends, skim.constrains):
+            if deps:
+                if type(deps) is not list:
+                    special.add(name)
+                    continue
+                for dep in deps:
+                    if type(dep) is not str or "\n" in dep:
+                        special.add(name)
+                    else:
+                        seen[dep] = None
+        if skim.track_features or skim.package_type:
+            special.add(name)
+        if skim.features:
+            if isinstance(skim.features, (str, list)) and all(type(f) is str for f in skim.features):
+                has = has_features.get(name)
+                if has is None:
+                    has = has_features[name] = {}
+                has.update(dict.fromkeys(_features(skim.features)))
+            else:
+                special.add(name)
 
     try:
         for fn, span, skim in zip(modern_fns, modern_spans, modern_skims):
@@ -349,7 +434,9 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
     except (ValueError, TypeError):
         return None
     features = {feat: list(names) for feat, names in trackers.items()}
-    return SparseIndex(info, version, entries, positions, twins, features, tuple(stamp))
+    return SparseIndex(info, version, entries, positions, twins, features, tuple(stamp),
+                       {name: list(deps) for name, deps in dependencies.items()}, frozenset(special),
+                       {name: list(feats) for name, feats in has_features.items()})
 
 
 def index_path(cache_dir: str | os.PathLike, key: str) -> Path:

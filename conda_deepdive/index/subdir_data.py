@@ -240,6 +240,19 @@ class SubdirData:
             return self._store.for_name(name)
         return tuple(r for r in self._records if r.name == name)
 
+    def count_for(self, name: str) -> int:
+        """How many records are named ``name`` (nothing is built)."""
+        if self._store is not None:
+            return self._store.count(name)
+        return sum(1 for r in self._records if r.name == name)
+
+    def masked_dependencies(self, name: str) -> tuple[list, list] | None:
+        """``(dependency strings, features)`` of the records named ``name``, none built
+        (``RecordStore.masked_dependencies``); ``None`` when this subdir cannot say."""
+        if self._store is not None:
+            return self._store.masked_dependencies(name)
+        return None
+
     def names_tracking(self, feature: str) -> list[str]:
         """Names with a record that tracks ``feature`` (first-seen order; builds nothing)."""
         if self._store is not None:
@@ -258,6 +271,14 @@ class SubdirData:
         if self._store is not None:
             return self._store.names()
         return list(dict.fromkeys(rec.name for rec in self._records))
+
+    def records_of(self, names: set) -> int:
+        """How many records of this subdir are named one of ``names`` (nothing is built)."""
+        records_of = getattr(self._store, "records_of", None)
+        if records_of is not None:
+            return records_of(names)
+        counts = self.name_counts()
+        return sum(counts[n] for n in names & counts.keys())
 
     def name_counts(self) -> dict[str, int]:
         """``{name: record count}`` in first-seen order, building nothing."""
@@ -399,7 +420,8 @@ class SubdirData:
         make = self._record_maker(index.info or {}, index.repodata_version)
         self._store = RecordStore(index.entries, index.positions,
                                   sparse.make_decoder(buf, index, make, index_file),
-                                  trackers=index.features)
+                                  trackers=index.features, dependencies=index.dependencies,
+                                  special=index.special, has_features=index.has_features)
         self.reporter.event(STAGE, "sparse_index", channel=_channel_name(self.channel),
                             subdir=self.subdir, filename=fn, index="loaded (file mapped)",
                             index_path=str(index_file), records=len(index.entries),
@@ -583,4 +605,6 @@ class SubdirData:
                             names=len(index.positions),
                             index_seconds=round(time.perf_counter() - t0, 6))
         build = sparse.make_decoder(fetched.data, index, make, path if stamp else None)
-        return RecordStore(index.entries, index.positions, build, trackers=index.features)
+        return RecordStore(index.entries, index.positions, build, trackers=index.features,
+                           dependencies=index.dependencies, special=index.special,
+                           has_features=index.has_features)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import cached_property
-from itertools import groupby, repeat
+from itertools import groupby
 from operator import attrgetter
 from collections.abc import Callable, Iterable, Mapping
 
@@ -373,12 +373,12 @@ def _strict_groups(index: Any, ranks: Mapping[str, int]) -> tuple[list, int] | N
     index share a rank (an unlisted channel has rank 1, like the second listed one): which one is
     kept then depends on the order names were seen in, and only the per-name walk knows it.
     """
-    by_channel: dict[str, list] = {}  # channel name -> [{name: records} of each of its subdirs]
+    by_channel: dict[str, list] = {}  # channel name -> [(subdir data, its names)]
     for sd in index.subdir_datas:
-        per_name = sd.name_counts()
-        if per_name:
+        names = sd.names()
+        if names:
             ch = sd.records_channel()
-            by_channel.setdefault(ch if isinstance(ch, str) else ch.name, []).append(per_name)
+            by_channel.setdefault(ch if isinstance(ch, str) else ch.name, []).append((sd, names))
     channel_ranks = [ranks.get(ch, UNLISTED_RANK) for ch in by_channel]
     if len(set(channel_ranks)) != len(channel_ranks):
         return None
@@ -386,7 +386,7 @@ def _strict_groups(index: Any, ranks: Mapping[str, int]) -> tuple[list, int] | N
     # operation per block and channel)
     blocks: list[tuple[tuple, set]] = []
     for ch, parts in by_channel.items():
-        offered = set().union(*parts)
+        offered = set().union(*(names for _sd, names in parts))
         refined = []
         for chans, block in blocks:
             both = block & offered
@@ -409,12 +409,8 @@ def _strict_groups(index: Any, ranks: Mapping[str, int]) -> tuple[list, int] | N
         kept, masked = order[0], tuple(order[1:])
         records = 0
         for ch in masked:
-            parts = by_channel[ch]
-            if len(parts) == 1:  # every name of the block is in it
-                records += sum(map(parts[0].__getitem__, block))
-            else:
-                for per_name in parts:
-                    records += sum(map(per_name.get, block, repeat(0)))
+            for sd, _names in by_channel[ch]:
+                records += sd.records_of(block)
         names = sorted(block, key=first_seen.__getitem__)
         groups.append((first_seen[names[0]], (kept, masked, names, records)))
     groups.sort(key=lambda g: g[0])

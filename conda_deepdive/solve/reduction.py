@@ -19,6 +19,12 @@ What to notice: the result can be much smaller than the index (39k → a few hun
 the *reasons* records were dropped are kept: ``ReducedIndex.reasons`` tells you, per name,
 how many records fell to "strict channel priority", "unsatisfiable dependencies", ….
 An empty reduced index is not an error by itself: ``Resolve.solve`` then looks for the culprit.
+
+Under strict priority, notice also what the pruning never reads: once a name is pruned, the
+records of every lower-ranked channel are out for good, and the walk only skips them from then
+on. So we cross them out *unbuilt* — one ``_TailOut`` entry where conda writes one per record —
+and build them only if the walk reaches them before their name is pruned
+(``resolve.MaskedTail``). The counts and reasons stay conda's.
 """
 
 from __future__ import annotations
@@ -115,16 +121,36 @@ class ReducedIndex(Mapping):
 def exactness_and_number_of_deps(r: Any, ms: Any) -> int:
     """conda's sort key for explicit specs: exact specs (and those with strict deps) first."""
     if ms.strictness == 3:
-        precs = r.find_matches(ms)
         value = 3
-        if precs:
-            for dep in precs[0].depends:
+        for first in r.live_matches(ms, ()):  # only the first match is read
+            for dep in first.depends:
                 value += r.parse_spec(dep).strictness
+            break
         return value
     return ms.strictness
 
 
 STRICT_REASON = "removed due to strict channel priority"
+
+
+class _FilterOut(dict):
+    """conda's ``filter_out`` (record -> False or the reason it is out), plus ``masked``: the
+    names whose unbuilt masked tail (``resolve.MaskedTail``) was crossed out as a whole."""
+
+    __slots__ = ("masked",)
+
+
+class _TailOut:
+    """Stands in ``filter_out`` for an unbuilt masked tail crossed out by strict channel
+    priority: where conda puts one entry per record, this puts one for all ``count`` of them."""
+
+    __slots__ = ("name", "count")
+
+    def __init__(self, name: str, count: int) -> None:
+        self.name, self.count = name, count
+
+    def __repr__(self) -> str:
+        return f"<{self.count} masked records of {self.name}, not built>"
 
 
 def _reason_kind(reason: str) -> str:
@@ -143,9 +169,11 @@ def get_reduced_index(
     strict = r.channel_priority == "strict"
     explicit_specs = tuple(r.parse_spec(s) for s in explicit_specs)
     explicit_specs, features = r.verify_specs(explicit_specs)
-    filter_out: dict[Any, Any] = {
-        prec: False if ok else "feature not enabled" for prec, ok in r.default_filter(features).items()
-    }
+    filter_out = _FilterOut(
+        (prec, False if ok else "feature not enabled") for prec, ok in r.default_filter(features).items()
+    )
+    masked_tails: set[str] = set()  # names whose unbuilt tail was crossed out whole (_TailOut)
+    filter_out.masked = masked_tails
     snames: set[str] = set()
     cp_filter_applied: set[str] = set()
     if sort_by_exactness:
@@ -156,12 +184,37 @@ def get_reduced_index(
                 reverse=True,
             )
         )
-    pool: dict[str, set] = {}
+    # conda's explicit_spec_package_pool: {name: every record an explicit spec matches}. It is
+    # read only for the records still in play when that name is pruned, so each set is made
+    # then: a masked tail crossed out unbuilt is never in play, and needs none of its matches.
+    pool_specs: dict[str, list] = {}
     for s in explicit_specs:
-        pool.setdefault(s.name, set()).update(r.find_matches(s))
+        pool_specs.setdefault(s.name, []).append(s)
+    pool: dict[str, set] = {}
+
+    def pool_for(name: str) -> set | None:
+        found = pool.get(name)
+        if found is None:
+            specs = pool_specs.get(name)
+            if specs is None:
+                return None
+            found = pool[name] = set()
+            for s in specs:
+                found.update(find_matches(s))
+            if not found and name in masked_tails:
+                # only its emptiness matters now, and the crossed-out records could change it
+                for s in specs:
+                    found.update(r.find_matches(s))
+        return found
 
     groups = r.groups
-    find_matches = r.find_matches
+    live_matches = r.live_matches
+
+    def find_matches(ms):
+        # conda's find_matches, except that the records of an unbuilt masked tail are looked
+        # at only when conda's loop would reach them while they still count (see MaskedTail)
+        return live_matches(ms, masked_tails)
+
     ms_depends = r.ms_depends
     required_deps = r.required_deps
     required_of = r.required_by_record.get  # filled by required_deps
@@ -181,9 +234,19 @@ def get_reduced_index(
         Returns True if something was removed, False if not, None on a dead end (nothing left).
         """
         name = next(iter(specs_for_name)).name
-        group = groups.get(name, ())
-        live = group  # the records that may still be in: all but the masked ones
-        if group and strict:
+        if name in masked_tails:  # crossed out before, tail and all: only the head is left
+            group = live = r.head_group(name)
+        elif strict and r.has_pending(name) and r.strict_split(name) is not None:
+            # first pruning of a name whose masked records were never needed: cross them out
+            # unbuilt, as one entry (conda writes one per record, and never looks at them again)
+            group = live = r.head_group(name)
+            filter_out[_TailOut(name, r.group_size(name) - len(group))] = STRICT_REASON
+            masked_tails.add(name)
+            cp_filter_applied.add(name)
+        else:
+            group = groups.get(name, ())
+            live = group  # the records that may still be in: all but the masked ones
+        if group and strict and name not in masked_tails:
             split = r.strict_split(name)
             if name not in cp_filter_applied:
                 if split is None:
@@ -200,7 +263,7 @@ def get_reduced_index(
                 live = group[:split]
 
         nold = nnew = 0
-        allowed = pool.get(name)
+        allowed = pool_for(name)
         match_list = [matching(ms) for ms in specs_for_name]
         # "does this dependency still have a candidate?" is the same for every record of the
         # group that shares it (unless it names this very package): remember the answers, keyed
@@ -278,7 +341,8 @@ def get_reduced_index(
             else:
                 pruned_to_zero.add(s)
 
-    before = {n: len(groups.get(n, ())) for n in dict.fromkeys(p.name for p in filter_out)}
+    group_size = r.group_size
+    before = {n: group_size(n) for n in dict.fromkeys(p.name for p in filter_out)}
     if pruned_to_zero and exit_on_conflict:
         # conda's shortcut when unsatisfiable hints are off (as in conda, it fires whenever any
         # spec's last pass removed nothing, i.e. practically always)
@@ -346,9 +410,9 @@ def get_reduced_index(
             tally = reasons.get(prec.name)
             if tally is None:
                 tally = reasons[prec.name] = {}
-            tally[kind] = tally.get(kind, 0) + 1
+            tally[kind] = tally.get(kind, 0) + (prec.count if type(prec) is _TailOut else 1)
     for p in reduced:
-        before.setdefault(p.name, len(groups.get(p.name, ())))
+        before.setdefault(p.name, group_size(p.name))
     return ReducedIndex(
         reduced,
         specs=explicit_specs,

@@ -4,7 +4,9 @@ This is conda's ``conda/resolve.py``. ``Solver`` (``solve.py``, like ``conda/cor
 decides *which specs* to solve for; ``Resolve`` decides *which records* satisfy them:
 
 1. **Index** — ``groups`` (records per name, best first by :meth:`Resolve.version_key`) and
-   ``trackers`` (records per ``track_features`` entry).
+   ``trackers`` (records per ``track_features`` entry). Under strict priority, the records a
+   better channel masks may arrive unbuilt (:class:`MaskedTail`): they are built only when
+   something conda does would read them.
 2. **Reduce** — :meth:`get_reduced_index` keeps only what the specs can reach (``reduction.py``).
 3. **Clauses** — :meth:`gen_clauses` builds the SAT problem on the reduced index: one variable per
    record, "exactly one record per name, or none", and "a record implies each of its
@@ -79,18 +81,116 @@ def _order_free_key(specs: tuple, strict: bool, exit_on_conflict: bool) -> tuple
     return strict, frozenset(specs), bool(exit_on_conflict)
 
 
-class _SortedGroups(dict):
-    """``{name: [records]}`` whose lists are sorted best-first the first time they are read."""
+class MaskedTail:
+    """The records of one package name that strict channel priority will mask — those of every
+    channel ranked below the best channel offering the name — not built yet.
 
-    def __init__(self, groups: dict, key, dedupe: bool = False) -> None:
+    The name closure (``solve_specs.py``) hands these to :class:`Resolve` in place of the
+    records. conda builds them, sorts them and, in the reduction, crosses them out ("removed due
+    to strict channel priority") the first time it prunes the name. If nothing looks at them
+    before that, nothing ever does: ``Resolve`` builds a tail only when something asks for the
+    whole group (``groups[name]``, ``find_matches``, ``index``), and the reduction asks only
+    while the name is not yet pruned. Answers are conda's; only the work is saved (most of it
+    when many channels repeat the same names).
+    """
+
+    __slots__ = ("name", "count", "features", "_sources", "_records")
+
+    def __init__(self, name: str, sources: Iterable[Any], count: int,
+                 features: Iterable[str] = ()) -> None:
+        self.name = name
+        self.count = count  # records in the tail (entries of the repodata files)
+        self.features = tuple(dict.fromkeys(features))  # what its records have (not track)
+        self._sources = tuple(sources)  # objects with ``records_for(name)`` (SubdirData)
+        self._records: tuple | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._records is not None
+
+    def records(self) -> tuple:
+        """The tail's records, built on the first call."""
+        if self._records is None:
+            out: list = []
+            for source in self._sources:
+                out.extend(source.records_for(self.name))
+            self._records = tuple(out)
+        return self._records
+
+    def __repr__(self) -> str:
+        state = "built" if self.built else "not built"
+        return f"<MaskedTail {self.name}: {self.count} records of lower-ranked channels, {state}>"
+
+
+class _LazyIndex(Mapping):
+    """``Resolve.index`` while masked tails are unbuilt: asking about a record builds the tail
+    of that record's name (so ``rec in index`` and ``index[rec]`` answer as the full index
+    would); walking it, or asking its length, builds every tail and hands over to the full
+    index, in conda's order."""
+
+    def __init__(self, r: "Resolve") -> None:
+        self._r = r
+        known: dict = {}
+        for item in r._given:
+            if type(item) is not MaskedTail:
+                known[item] = item
+        self._known = known  # the records given, plus every tail built so far
+
+    def _add(self, records: Iterable[Any]) -> None:
+        for prec in records:
+            self._known[prec] = prec
+
+    def _full(self) -> Mapping:
+        r = self._r
+        r.build_masked()
+        return r.index
+
+    def __getitem__(self, key: Any) -> Any:
+        known = self._known.get(key, _UNSET)
+        if known is not _UNSET:  # a tail's records are another channel's: never equal to these
+            return known
+        r = self._r
+        name = getattr(key, "name", None)
+        if type(name) is str and name in r._pending:
+            r.groups.get(name)  # builds that name's tail (added to _known)
+        return self._known[key]
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __iter__(self):
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+
+class _SortedGroups(dict):
+    """``{name: [records]}`` whose lists are sorted best-first the first time they are read.
+
+    A name with a :class:`MaskedTail` in ``pending`` gets the tail's records added then."""
+
+    def __init__(self, groups: dict, key, dedupe: bool = False, pending: dict | None = None,
+                 on_built: Any = None) -> None:
         super().__init__(groups)
         self._key = key
         self._dedupe = dedupe
         self._done: set[str] = set()
+        self._pending = pending if pending is not None else {}
+        self._on_built = on_built
 
     def _sorted(self, name: str) -> list:
         group = dict.__getitem__(self, name)
         if name not in self._done:
+            tail = self._pending.pop(name, None)
+            if tail is not None:
+                group.extend(tail.records())
+                if self._on_built is not None:
+                    self._on_built(tail)
             if self._dedupe:  # equal records collapse, as in a dict: first place, last object
                 group[:] = {p: p for p in group}.values()
             group.sort(key=self._key, reverse=True)
@@ -142,7 +242,17 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         else:
             self._index = None
             given = list(records)
+            if any(type(p) is MaskedTail for p in given):  # a tail needs its head (or is built)
+                heads = {p.name for p in given if type(p) is not MaskedTail}
+                given = [x for p in given
+                         for x in ((p,) if type(p) is not MaskedTail or p.name in heads else p.records())]
         self._given = given
+        # names whose masked records are not built yet (MaskedTail); see MaskedTail
+        self._pending: dict[str, MaskedTail] = {}
+        self._heads: dict[str, list] = {}  # name -> its best channel's records, sorted
+        self._head_matches: dict[Any, tuple] = {}
+        self._head_runs: dict[str, list] = {}
+        self._lazy_index: _LazyIndex | None = None
         self._records_cache: list | None = None
         self.channels = tuple(channels)
         self.channel_priority = str(getattr(channel_priority, "value", channel_priority))
@@ -164,6 +274,11 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         groups: dict[str, list] = {}
         special: set[str] = set()  # names with an unmanageable (e.g. virtual) record
         for prec in given:
+            if type(prec) is MaskedTail:
+                if self._index is not None:
+                    raise TypeError("a MaskedTail can only stand in a list of records")
+                self._pending[prec.name] = prec
+                continue
             group = groups.get(prec.name)
             if group is None:
                 groups[prec.name] = [prec]
@@ -191,7 +306,8 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._required_cache: dict[int, tuple] = _parent._required_cache if _parent else {}
         # sorted best-first by version_key on first access of each name (same result as
         # conda's sorting of every group up front, without paying for names never reached)
-        self.groups = _SortedGroups(groups, self.version_key, dedupe=self._index is None)
+        self.groups = _SortedGroups(groups, self.version_key, dedupe=self._index is None,
+                                    pending=self._pending, on_built=self._tail_built)
         self.trackers = trackers
         self._system_precs = {
             p for name in special for p in self.groups[name] if str(_ptype(p)) == "virtual_system"
@@ -215,10 +331,89 @@ class Resolve(ClauseBuilding, EnvironmentOps):
 
     @property
     def index(self) -> Mapping:
-        """conda's ``{record: record}`` index."""
+        """conda's ``{record: record}`` index (while masked tails are unbuilt, a mapping that
+        builds a name's tail when asked about that name, and every tail when walked)."""
         if self._index is None:
-            self._index = {prec: prec for prec in self._given}
+            if self._pending:
+                if self._lazy_index is None:
+                    self._lazy_index = _LazyIndex(self)
+                return self._lazy_index
+            index: dict = {}
+            for item in self._given:
+                if type(item) is MaskedTail:
+                    for prec in item.records():
+                        index[prec] = prec
+                else:
+                    index[item] = item
+            self._index = index
         return self._index
+
+    # ------------------------------------------------------------- masked tails (strict)
+    def _tail_built(self, tail: MaskedTail) -> None:
+        if self._lazy_index is not None:
+            self._lazy_index._add(tail.records())
+
+    def build_masked(self) -> None:
+        """Build every masked tail still pending (what walking the whole index needs)."""
+        for name in list(self._pending):
+            self.groups.get(name)
+
+    def has_pending(self, name: str) -> bool:
+        """Is ``name``'s masked tail still unbuilt?"""
+        return name in self._pending
+
+    def head_group(self, name: str) -> list | None:
+        """The records of ``name``'s best-ranked channel, sorted best-first: the front of its
+        group, known without building its :class:`MaskedTail`. ``None`` for a name that never
+        had a tail pending when first asked."""
+        head = self._heads.get(name)
+        if head is None:
+            if name not in self._pending:
+                return None
+            group = dict.__getitem__(self.groups, name)  # not sorted yet: the tail is not in it
+            if self.groups._dedupe:
+                group = list({p: p for p in group}.values())
+            head = self._heads[name] = sorted(group, key=self.version_key, reverse=True)
+        return head
+
+    def group_size(self, name: str) -> int:
+        """How many records ``name`` has (counting an unbuilt tail's entries, building nothing)."""
+        tail = self._pending.get(name)
+        if tail is not None:
+            return len(self.head_group(name)) + tail.count
+        return len(self.groups.get(name, ()))
+
+    def head_matches(self, spec: Any) -> tuple:
+        """``find_matches`` over :meth:`head_group` only (the front of the full answer)."""
+        res = self._head_matches.get(spec)
+        if res is None:
+            name = spec.get_exact_value("name")
+            res = self._match_group(spec, name, self.head_group(name) or (), self._head_runs)
+            self._head_matches[spec] = res
+        return res
+
+    def live_matches(self, spec: Any, masked: set) -> Any:
+        """The reduction's ``find_matches``: for a name whose unbuilt tail it has crossed out
+        (``masked``), only the best channel's matches (every other match is out); for a name
+        with a tail still pending, those first and the rest only if the caller reads on."""
+        name = spec.get_exact_value("name")
+        if name is not None:
+            if name in masked:
+                return self.head_matches(spec)
+            if name in self._pending:
+                return self._head_then_rest(spec)
+        return self.find_matches(spec)
+
+    def has_match(self, spec: Any) -> bool:
+        """``bool(find_matches(spec))``, building a masked tail only if its head matches nothing."""
+        for _ in self.live_matches(self.parse_spec(spec), ()):
+            return True
+        return False
+
+    def _head_then_rest(self, spec: Any):
+        head = self.head_matches(spec)
+        yield from head
+        yield from self.find_matches(spec)[len(head):]  # builds the tail
 
     @property
     def _records(self) -> list:
@@ -336,51 +531,15 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         if name:
             candidates = self.groups.get(name, ())
             parent = self._parent
-            comps = getattr(spec, "_match_components", None)
-            if spec._is_single():
-                res = tuple(candidates)
-            elif parent is not None and spec in parent._cached_find_matches:
+            if not spec._is_single() and parent is not None and spec in parent._cached_find_matches:
                 # a sub-index: filter the parent's answer instead of matching again (same order,
                 # since both groups are sorted by the same key)
                 mine = self._group_sets.get(name)
                 if mine is None:
                     mine = self._group_sets[name] = set(candidates)
                 res = tuple(p for p in parent._cached_find_matches[spec] if p in mine)
-            elif comps is not None and "version" in comps and set(comps) <= _NVB:
-                # name + version (+ build): most dependency specs. Many builds share a version
-                # string, so decide the version once per string; the build is a cheap test.
-                vmatch = comps["version"].match
-                verdicts: dict[str, bool] = {}
-                out = []
-                # a group is sorted by channel, then version: builds of one version sit side
-                # by side, so the version is decided once per run of equal versions
-                runs = self._version_runs(name, candidates)
-                if "build" in comps:  # then each build of a matching version (py36_0, …)
-                    bmatch = comps["build"].match
-                    bverdicts: dict[str, bool] = {}
-                    for version, start, stop in runs:
-                        ok = verdicts.get(version)
-                        if ok is None:
-                            ok = verdicts[version] = bool(vmatch(version))
-                        if not ok:
-                            continue
-                        for i in range(start, stop):
-                            p = candidates[i]
-                            ok = bverdicts.get(p.build)
-                            if ok is None:
-                                ok = bverdicts[p.build] = bool(bmatch(p.build))
-                            if ok:
-                                out.append(p)
-                else:
-                    for version, start, stop in runs:
-                        ok = verdicts.get(version)
-                        if ok is None:
-                            ok = verdicts[version] = bool(vmatch(version))
-                        if ok:
-                            out += candidates[start:stop]
-                res = tuple(out)
             else:
-                res = tuple(p for p in candidates if spec.match(p))
+                res = self._match_group(spec, name, candidates, self._runs_cache)
         elif spec.get_exact_value("track_features"):
             feats = spec.get_exact_value("track_features")
             res = tuple(p for f in feats for p in self.trackers.get(f, ()) if spec.match(p))
@@ -389,9 +548,51 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         self._cached_find_matches[spec] = res
         return res
 
-    def _version_runs(self, name: str, group: list) -> list:
+    def _match_group(self, spec: Any, name: str, candidates: Any, runs_cache: dict) -> tuple:
+        """The records of ``candidates`` (one name's group, sorted) that ``spec`` matches."""
+        if spec._is_single():
+            return tuple(candidates)
+        comps = getattr(spec, "_match_components", None)
+        if comps is not None and "version" in comps and set(comps) <= _NVB:
+            # name + version (+ build): most dependency specs. Many builds share a version
+            # string, so decide the version once per string; the build is a cheap test.
+            vmatch = comps["version"].match
+            verdicts: dict[str, bool] = {}
+            out = []
+            # a group is sorted by channel, then version: builds of one version sit side
+            # by side, so the version is decided once per run of equal versions
+            runs = self._version_runs(name, candidates, runs_cache)
+            if "build" in comps:  # then each build of a matching version (py36_0, …)
+                bmatch = comps["build"].match
+                bverdicts: dict[str, bool] = {}
+                for version, start, stop in runs:
+                    ok = verdicts.get(version)
+                    if ok is None:
+                        ok = verdicts[version] = bool(vmatch(version))
+                    if not ok:
+                        continue
+                    for i in range(start, stop):
+                        p = candidates[i]
+                        ok = bverdicts.get(p.build)
+                        if ok is None:
+                            ok = bverdicts[p.build] = bool(bmatch(p.build))
+                        if ok:
+                            out.append(p)
+            else:
+                for version, start, stop in runs:
+                    ok = verdicts.get(version)
+                    if ok is None:
+                        ok = verdicts[version] = bool(vmatch(version))
+                    if ok:
+                        out += candidates[start:stop]
+            return tuple(out)
+        return tuple(p for p in candidates if spec.match(p))
+
+    def _version_runs(self, name: str, group: list, runs_cache: dict | None = None) -> list:
         """``[(version, start, stop), …]``: the runs of equal version strings in a sorted group."""
-        runs = self._runs_cache.get(name)
+        if runs_cache is None:
+            runs_cache = self._runs_cache
+        runs = runs_cache.get(name)
         if runs is None:
             runs = []
             prev, start = None, 0
@@ -402,7 +603,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                     prev, start = version, i
             if group:
                 runs.append((prev, start, len(group)))
-            self._runs_cache[name] = runs
+            runs_cache[name] = runs
         return runs
 
     def match_any(self, mss: Iterable[Any], prec: Any) -> bool:
@@ -493,7 +694,12 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             if val is not None:
                 return not val
         memo = self._valid_spec_memo
-        find_matches = self.find_matches
+        masked = getattr(filter_out, "masked", None)  # a reduction's: names whose tail is out
+        if masked is None:
+            find_matches = self.find_matches
+        else:
+            def find_matches(ms, _live=self.live_matches):
+                return _live(ms, masked)
         ms_depends = self.ms_depends
 
         def spec_ok(ms):
@@ -552,7 +758,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                 features.update(feats)
             else:
                 non_tf.append(ms)
-        bad = [(ms,) for ms in non_tf if not ms.optional and not self.find_matches(ms)]
+        bad = [(ms,) for ms in non_tf if not ms.optional and not self.has_match(ms)]
         if bad:
             from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found
 
@@ -566,7 +772,8 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             result = None
             if package_name in self.groups:
                 if self.strict_split(package_name) is not None:  # the first record's channel
-                    result = self.channel_of(self.groups[package_name][0])
+                    front = self.head_group(package_name) or self.groups[package_name]
+                    result = self.channel_of(front[0])
                 else:
                     result = strict_channel_name(self.groups[package_name], self._channel_priorities_map)
                 self._strict_channel_cache[package_name] = result
@@ -585,8 +792,19 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         split = self._strict_split_cache.get(name, _UNSET)
         if split is not _UNSET:
             return split
+        head = self.head_group(name) if name in self._pending or name in self._heads else None
+        if head is not None:
+            # a tail's channels are all listed (the closure made sure): rank 1 is no tie here
+            split = self._best_front(head, listed=True)
+            if split == len(head):  # the tail's channels all rank below: the head is the front
+                self._strict_split_cache[name] = split
+                return split
+        split = self._best_front(self.groups.get(name))
+        self._strict_split_cache[name] = split
+        return split
+
+    def _best_front(self, group: Any, listed: bool = False) -> int | None:
         split = None
-        group = self.groups.get(name)
         if group and self.channel_priority != "disabled":
             if self._rank_counts is None:
                 counts: dict[int, int] = {}
@@ -596,7 +814,9 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             key = self.version_key
             first = key(group[0])
             rank = -first[1]
-            if first[0] == 1 and rank != UNLISTED_RANK and self._rank_counts.get(rank, 0) == 1:
+            sure = rank != UNLISTED_RANK or (
+                listed and self.channel_of(group[0]) in self._channel_priorities_map)
+            if first[0] == 1 and sure and self._rank_counts.get(rank, 0) == 1:
                 lo, hi = 1, len(group)
                 while lo < hi:  # the last record of that rank
                     mid = (lo + hi) // 2
@@ -605,7 +825,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                     else:
                         hi = mid
                 split = lo
-        self._strict_split_cache[name] = split
         return split
 
     def find_matches_with_strict(self, ms: Any, strict_channel_priority: bool) -> tuple:

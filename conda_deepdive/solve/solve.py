@@ -274,7 +274,8 @@ class Solver(SpecCollector):
 
         r = ssc.r
         final_specs = list(dict.fromkeys((*ssc.specs_map.values(), *ssc.track_features_specs)))
-        absent = [s for s in ssc.specs_map.values() if not r.find_matches(s)]
+        has_match = getattr(r, "has_match", None) or (lambda s: bool(r.find_matches(s)))
+        absent = [s for s in ssc.specs_map.values() if not has_match(s)]
         if absent:
             raise PackagesNotFoundInChannelsError(tuple(absent), self.channel_urls())
         neutered: list = []

@@ -212,26 +212,36 @@ class SpecCollector:
     def _prepare(self, prepared_specs: set) -> None:
         if self._r is not None and prepared_specs == self._prepared_specs:
             return
-        from conda_deepdive.solve.resolve import Resolve
+        from conda_deepdive.solve.resolve import MaskedTail, Resolve
 
         index = self._load_index()
         records = self._name_closure(index, prepared_specs)
-        self._index_map = {rec: rec for rec in records}
         ctx = self.context
         self._r = Resolve(records, channels=self.channels,
                           channel_priority=str(getattr(ctx.channel_priority, "value", ctx.channel_priority)),
                           reporter=self.reporter,
                           unsatisfiable_hints=bool(getattr(ctx, "unsatisfiable_hints", True)),
                           channel_config=getattr(ctx, "channel_config", None))
+        # conda's ``{record: record}`` index of these records: Resolve's own (with masked tails
+        # unbuilt, it builds a name's tail when asked about one of its records)
+        self._index_map = self._r.index
         self._prepared_specs = prepared_specs
-        self.reporter.event(STAGE, "index_prepared", records=len(records),
+        tails = [t for t in records if type(t) is MaskedTail]
+        self.reporter.event(STAGE, "index_prepared",
+                            records=len(records) - len(tails) + sum(t.count for t in tails),
                             names=len({r.name for r in records}))
+        if tails:
+            self.reporter.event(STAGE, "masked_tails_deferred", names=len(tails),
+                                records=sum(t.count for t in tails))
 
     def _name_closure(self, index: Any, specs: Iterable[Any]) -> list:
         """Every record reachable *by name* from the specs (conda.core.index.get_reduced_index):
         the solver never looks at packages no spec or dependency can name. Installed records,
         virtual packages and ``feature@`` records are added, as conda does."""
+        from conda_deepdive.solve.resolve import MaskedTail
+
         by_name = index.by_name
+        split_off = self._masked_tail_finder(index)
         pending = set()
         features = set()
         for spec in specs:
@@ -247,7 +257,12 @@ class SpecCollector:
             while pending:
                 name = pending.pop()
                 done.add(name)
-                for rec in by_name.get(name, ()):
+                split = split_off(name) if split_off is not None else None
+                if split is None:
+                    recs, tail_deps = by_name.get(name, ()), ()
+                else:
+                    recs, tail, tail_deps = split
+                for rec in recs:
                     records.append(rec)
                     # conda walks ``combined_depends`` (depends merged per name + constrains);
                     # only the names matter here, and they are those of the two lists
@@ -258,6 +273,14 @@ class SpecCollector:
                         if dname and dname not in done:
                             pending.add(dname)
                     features.update(rec.track_features or ())
+                if split is not None:
+                    records.append(tail)
+                    for dep in tail_deps:  # masked records' dependencies count too (conda has them)
+                        dname = dep_names.get(dep)
+                        if dname is None:
+                            dname = dep_names[dep] = _ms(dep).get_raw_value("name") or ""
+                        if dname and dname not in done:
+                            pending.add(dname)
             for feature in features - seen_features:
                 seen_features.add(feature)
                 tracking = getattr(index, "names_tracking", None)
@@ -267,7 +290,7 @@ class SpecCollector:
                 for rec in index.records:
                     if feature in (rec.track_features or ()) and rec.name not in done:
                         pending.add(rec.name)
-        present = set(records)
+        present = {rec for rec in records if type(rec) is not MaskedTail}
         for prec in self._state.prefix_data.iter_records() if self._state else ():
             if prec not in present:
                 records.append(prec)
@@ -276,6 +299,9 @@ class SpecCollector:
         records.extend(v for v in virtual if v not in present)
         known_features = set(getattr(self.context, "track_features", ()) or ())
         for rec in records:
+            if type(rec) is MaskedTail:  # its records track no features; some may have some
+                known_features.update(rec.features)
+                continue
             known_features.update(rec.track_features or ())
             known_features.update(getattr(rec, "features", ()) or ())
         names = {r.name for r in records}
@@ -283,6 +309,84 @@ class SpecCollector:
             if f"{feature}@" not in names:
                 records.append(self._feature_record(feature))
         return records
+
+    def _masked_tail_finder(self, index: Any) -> Any:
+        """Under strict channel priority: ``name -> None | (head records, MaskedTail, the
+        tail's dependency strings)``, splitting off the records that strict priority masks
+        (every channel ranked below the best one offering the name) without building them.
+        ``None`` for a name that must be built whole; the finder itself is ``None`` when
+        nothing can be deferred (other priority modes, an index that cannot say where a name's
+        records are, ``CONDA_DEEPDIVE_DEFER_MASKED=0``).
+
+        A name is built whole when its best rank is shared (an unlisted channel has rank 1, like
+        the second listed one: then conda's choice depends on set order), when it is installed
+        or virtual (those records meet the index's), when a masked record tracks features or
+        states a package type (they enter ``trackers`` and the unmanageable check up front), or
+        when an entry cannot be read without building it (building then says what is wrong).
+        The ``features`` masked records *have* are kept: their ``feature@`` records belong in
+        the index whether or not the records are ever built."""
+        ctx = self.context
+        mode = str(getattr(ctx.channel_priority, "value", ctx.channel_priority))
+        sources_of = getattr(getattr(index, "by_name", None), "sources", None)
+        if mode != "strict" or sources_of is None:
+            return None
+        if os.environ.get("CONDA_DEEPDIVE_DEFER_MASKED", "").strip().lower() in ("0", "false", "no"):
+            return None
+        from conda_deepdive.solve.channel_priority import (
+            MAX_CHANNEL_PRIORITY, UNLISTED_RANK, make_channel_priorities)
+        from conda_deepdive.solve.resolve import MaskedTail
+
+        ranks = make_channel_priorities(self.channels, getattr(ctx, "channel_config", None))
+        rank_counts: dict[int, int] = {}
+        for rank in ranks.values():
+            rank_counts[rank] = rank_counts.get(rank, 0) + 1
+        keep_whole = {p.name for p in self._state.prefix_data.iter_records()} if self._state else set()
+        keep_whole.update(v.name for v in getattr(index, "virtual_packages", ()) or ())
+        add_pip = bool(getattr(ctx, "add_pip_as_python_dependency", False))
+        channel_names: dict[int, str] = {}
+
+        def channel_of(sd: Any) -> str:
+            cname = channel_names.get(id(sd))
+            if cname is None:
+                cname = channel_names[id(sd)] = sd.records_channel().name
+            return cname
+
+        def split(name: str) -> tuple | None:
+            if name in keep_whole:
+                return None
+            sources = sources_of(name)
+            if len(sources) < 2:
+                return None
+            named = [(sd, count, channel_of(sd)) for sd, count in sources]
+            best = min(ranks.get(cname, UNLISTED_RANK) for _, _, cname in named)
+            if best >= MAX_CHANNEL_PRIORITY or rank_counts.get(best) != 1:
+                return None
+            # rank 1 is also every unlisted channel's: the best only if none of those is here
+            if best == UNLISTED_RANK and any(cname not in ranks for _, _, cname in named):
+                return None
+            top = next(cname for _, _, cname in named if ranks.get(cname, UNLISTED_RANK) == best)
+            n_head = 0
+            while n_head < len(named) and named[n_head][2] == top:
+                n_head += 1
+            rest = named[n_head:]
+            if not n_head or not rest or any(cname == top for _, _, cname in rest):
+                return None
+            deps: list = []
+            feats: list = []
+            for sd, _count, _cname in rest:
+                found = sd.masked_dependencies(name)
+                if found is None:
+                    return None
+                deps += found[0]
+                feats += found[1]
+            if add_pip and name == "python":
+                deps.append("pip")
+            head = [rec for sd, _count, _cname in named[:n_head] for rec in sd.records_for(name)]
+            tail = MaskedTail(name, [sd for sd, _count, _cname in rest], sum(c for _, c, _ in rest),
+                              features=feats)
+            return head, tail, deps
+
+        return split
 
     def _feature_record(self, feature: str) -> Any:
         # the pseudo-package ``<feature>@`` that "tracks" a feature; made by Resolve so the records
