@@ -413,3 +413,25 @@ def test_http_channel_without_shards_falls_back_and_remembers(tmp_path, server):
     server.log.clear()
     SubdirData(url, "linux-64", ctx).load()
     assert not any(p.endswith("repodata_shards.msgpack.zst") for p in server.log)  # has_shards: false
+
+
+def test_the_index_keeps_each_names_dependency_strings_and_flags_odd_ones():
+    # what the solver's name closure reads for records it leaves unbuilt: distinct strings per
+    # name (first seen first), features the records have, and "special" names it must build
+    from conda_deepdive.index import sparse
+
+    doc = {"info": {"subdir": "noarch"}, "packages": {
+        "a-1-0.tar.bz2": {"name": "a", "version": "1", "depends": ["b >=1", "c"], "constrains": ["d <2"]},
+        "a-2-0.tar.bz2": {"name": "a", "version": "2", "depends": ["b >=1", "c"], "features": "debug"},
+        "b-1-0.tar.bz2": {"name": "b", "version": "1", "depends": None},
+        "c-1-0.tar.bz2": {"name": "c", "version": "1", "depends": [5]},
+        "d-1-0.tar.bz2": {"name": "d", "version": "1", "depends": ["x\ny"]},
+        "e-1-0.tar.bz2": {"name": "e", "version": "1", "depends": "b"},
+        "f-1-0.tar.bz2": {"name": "f", "version": "1", "package_type": "virtual_system"},
+        "g-1-0.tar.bz2": {"name": "g", "version": "1", "track_features": "debug"}}}
+    index = sparse.build_index(json.dumps(doc).encode())
+    assert index.dependencies["a"] == ["b >=1", "c", "d <2"] and index.dependencies["b"] == []
+    assert index.has_features == {"a": ["debug"]}
+    assert index.special == {"c", "d", "e", "f", "g"}
+    back = sparse.SparseIndex.from_bytes(index.to_bytes())
+    assert back.dependencies["a"] == index.dependencies["a"] and back.special == index.special

@@ -328,10 +328,13 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
 
     import typing  # msgspec imports it anyway; real types, as annotations here are strings
 
-    _Skim = msgspec.defstruct("_Skim", [(key, typing.Any, None)
-                                        for key in ("name", "track_features", "record_version",
-                                                    "depends", "constrains", "features",
-                                                    "package_type")])
+    # the dependency lists stay undecoded (``Raw``: a view into ``buf``): builds of one name
+    # mostly share them, so each distinct list is decoded once, and a big file's million
+    # dependency strings never all exist at once
+    _Skim = msgspec.defstruct("_Skim", [
+        *((key, typing.Any, None) for key in ("name", "track_features", "record_version", "features",
+                                              "package_type")),
+        *((key, msgspec.Raw, None) for key in ("depends", "constrains"))])
 
     raw_map = msgspec.json.Decoder(dict[str, msgspec.Raw])
     skim_map = msgspec.json.Decoder(dict[str, _Skim])
@@ -389,25 +392,20 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
         pos = positions.get(name)
         if pos is None:
             positions[name] = [n]
+            seen = dependencies[name] = {}
         else:
             pos.append(n)
+            seen = dependencies[name]
         entries.append((fn, span[0], span[1]))
         if skim.track_features:
             for feat in _features(skim.track_features):
                 trackers.setdefault(feat, {})[name] = None
-        seen = dependencies.get(name)
-        if seen is None:
-            seen = dependencies[name] = {}
-        for deps in (skim.depends, skim.constrains):
-            if deps:
-                if type(deps) is not list:
-                    special.add(name)
-                    continue
-                for dep in deps:
-                    if type(dep) is not str or "\n" in dep:
-                        special.add(name)
-                    else:
-                        seen[dep] = None
+        deps = skim.depends
+        if deps is not None:
+            seen[bytes(deps)] = None  # decoded below, once per distinct list
+        deps = skim.constrains
+        if deps is not None:
+            seen[bytes(deps)] = None
         if skim.track_features or skim.package_type:
             special.add(name)
         if skim.features:
@@ -434,8 +432,28 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
     except (ValueError, TypeError):
         return None
     features = {feat: list(names) for feat, names in trackers.items()}
+    strings_of = msgspec.json.Decoder(typing.Optional[list[str]]).decode
+    decoded: dict[bytes, list | None] = {}  # a distinct raw list -> its strings (None: odd)
+    strings: dict[str, list] = {}
+    for name, raws in dependencies.items():
+        out: dict[str, None] = {}
+        for raw in raws:
+            found = decoded.get(raw, ())
+            if found == ():
+                try:
+                    found = strings_of(raw) or []  # null: no dependencies
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    found = None  # not a list of strings
+                if found and "\n" in "".join(found):
+                    found = None  # the stored form joins them with newlines
+                decoded[raw] = found
+            if found is None:
+                special.add(name)  # building its records will say what is wrong
+            else:
+                out.update(dict.fromkeys(found))
+        strings[name] = list(out)
     return SparseIndex(info, version, entries, positions, twins, features, tuple(stamp),
-                       {name: list(deps) for name, deps in dependencies.items()}, frozenset(special),
+                       strings, frozenset(special),
                        {name: list(feats) for name, feats in has_features.items()})
 
 
