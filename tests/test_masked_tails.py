@@ -155,3 +155,32 @@ def test_a_tail_without_its_head_is_built_at_once():
     with pytest.raises(TypeError):
         tail = MaskedTail("z", [lower], 1)
         Resolve({tail: tail})
+
+
+def test_the_reduction_says_how_many_masked_records_it_never_read(tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from conda_deepdive.config.context import Context
+    from conda_deepdive.render.sections import section_reduce
+
+    pkgs = {"a-1-0.tar.bz2": _record("a", "1", "0", ["b"]), "b-1-0.tar.bz2": _record("b", "1", "0", [])}
+    urls = []
+    for ch in ("up", "copy"):
+        for subdir, found in (("linux-64", pkgs), ("noarch", {})):
+            d = tmp_path / ch / subdir
+            d.mkdir(parents=True)
+            (d / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": found}))
+        urls.append((tmp_path / ch).as_uri())
+    monkeypatch.setenv("CONDA_DEEPDIVE_DEFER_MASKED", "1")
+    SubdirData.clear_memory_cache()
+    ctx = Context.from_values(env=ENV, channels=tuple(urls), subdir="linux-64", channel_priority="strict",
+                              add_pip_as_python_dependency=False, pkgs_dirs=(str(tmp_path / "pkgs"),))
+    index = fetch_index(ctx, repodata_fn="repodata.json")
+    solver = Solver(str(tmp_path / "env"), index.channels, specs_to_add=["a"], command="create",
+                    context=ctx, index=index)
+    solver.collect_specs()
+    reduced = solver.reduce()
+    assert reduced.unbuilt == 2 and reduced.reasons["a"] == {"removed due to strict channel priority": 1}
+    console = Console(width=200, record=True)
+    console.print(section_reduce(reduced, type("S", (), {"results": {}})()))
+    assert "(2 masked records crossed out without being read)" in console.export_text()

@@ -278,6 +278,8 @@ def section_reduce(reduced: Any, session: Any, full: bool = False) -> Renderable
         (f"{len(reduced):,} kept", "bold green"),
         f" in {len(reduced.after)} names",
         ("   strict" if reduced.strict else ""),
+        (f" ({reduced.unbuilt:,} masked records crossed out without being read)"
+         if getattr(reduced, "unbuilt", 0) else ""),
     )
     counts = reduced.counts()
     # the names the reduction actually pruned are the interesting ones: show them first

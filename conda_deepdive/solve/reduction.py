@@ -54,6 +54,7 @@ class ReducedIndex(Mapping):
         before: Mapping[str, int] | None = None,
         reasons: Mapping[str, Mapping[str, int]] | None = None,
         seconds: float = 0.0,
+        unbuilt: int = 0,
     ) -> None:
         self._records = dict(records)
         self.specs = tuple(specs)
@@ -66,6 +67,8 @@ class ReducedIndex(Mapping):
         self.before = dict(before or {})
         self.reasons = {k: dict(v) for k, v in (reasons or {}).items()}
         self.seconds = seconds
+        # masked records crossed out without ever being built (strict priority: MaskedTail)
+        self.unbuilt = unbuilt
 
     # Mapping protocol: iterate records in the order conda would (insertion order)
     def __getitem__(self, key: Any) -> Any:
@@ -208,12 +211,15 @@ def get_reduced_index(
         return found
 
     groups = r.groups
-    live_matches = r.live_matches
+    if r.has_pending():
+        live_matches = r.live_matches
 
-    def find_matches(ms):
-        # conda's find_matches, except that the records of an unbuilt masked tail are looked
-        # at only when conda's loop would reach them while they still count (see MaskedTail)
-        return live_matches(ms, masked_tails)
+        def find_matches(ms):
+            # conda's find_matches, except that the records of an unbuilt masked tail are
+            # looked at only when conda's loop would reach them while they still count
+            return live_matches(ms, masked_tails)
+    else:  # nothing unbuilt (and nothing ever will be): conda's own
+        find_matches = r.find_matches
 
     ms_depends = r.ms_depends
     required_deps = r.required_deps
@@ -421,4 +427,5 @@ def get_reduced_index(
         before=before,
         reasons=reasons,
         seconds=time.perf_counter() - t0,
+        unbuilt=sum(p.count for p in filter_out if type(p) is _TailOut and r.has_pending(p.name)),
     )

@@ -358,9 +358,9 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         for name in list(self._pending):
             self.groups.get(name)
 
-    def has_pending(self, name: str) -> bool:
-        """Is ``name``'s masked tail still unbuilt?"""
-        return name in self._pending
+    def has_pending(self, name: str | None = None) -> bool:
+        """Is ``name``'s masked tail still unbuilt (any name's, without one)?"""
+        return bool(self._pending) if name is None else name in self._pending
 
     def head_group(self, name: str) -> list | None:
         """The records of ``name``'s best-ranked channel, sorted best-first: the front of its
@@ -695,7 +695,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                 return not val
         memo = self._valid_spec_memo
         masked = getattr(filter_out, "masked", None)  # a reduction's: names whose tail is out
-        if masked is None:
+        if masked is None or not (masked or self._pending):
             find_matches = self.find_matches
         else:
             def find_matches(ms, _live=self.live_matches):

@@ -332,6 +332,9 @@ class SpecCollector:
             return None
         if os.environ.get("CONDA_DEEPDIVE_DEFER_MASKED", "").strip().lower() in ("0", "false", "no"):
             return None
+        sds = getattr(index, "subdir_datas", None)
+        if sds is not None and len({id(sd.channel) for sd in sds}) < 2:
+            return None  # one channel masks nothing
         from conda_deepdive.solve.channel_priority import (
             MAX_CHANNEL_PRIORITY, UNLISTED_RANK, make_channel_priorities)
         from conda_deepdive.solve.resolve import MaskedTail
