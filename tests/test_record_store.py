@@ -187,3 +187,23 @@ def test_store_repr_says_how_much_is_built(context, two_channels):
     index.by_name["mkl"]
     assert repr(store) == "<RecordStore 4 records of 3 names, 1 built>"
     assert store.counts() == {"zlib": 2, "python": 1, "mkl": 1}
+
+
+def test_records_of_counts_a_set_of_names_either_way():
+    # strict priority sums the masked records of a block of names per subdir: directly for a
+    # few names, by subtraction when the block is most of the subdir (both must agree)
+    from conda_deepdive.index import sparse
+    from conda_deepdive.index.record_store import RecordStore
+
+    plain = RecordStore([None] * 6, {"a": [0, 1], "b": [2], "c": [3, 4, 5]}, lambda *e: None)
+    doc = {"info": {"subdir": "noarch"}, "packages": {
+        f"{n}-{i}-0.tar.bz2": {"name": n, "version": str(i)} for n, k in (("a", 2), ("b", 1), ("c", 3))
+        for i in range(k)}}
+    index = sparse.build_index(json.dumps(doc).encode())
+    stored = sparse.SparseIndex.from_bytes(index.to_bytes())
+    mapped = RecordStore(stored.entries, stored.positions, lambda *e: None)
+    for store in (plain, mapped):
+        assert store.records_of({"b"}) == 1  # counted
+        assert store.records_of({"a", "c"}) == 5  # most names: 6 minus b's 1
+        assert store.records_of({"a", "b", "c", "not-here"}) == 6
+        assert store.records_of({"not-here"}) == 0

@@ -162,7 +162,7 @@ class RecordStore:
     """Parsed repodata entries of one subdir, turned into records on demand (see module doc)."""
 
     __slots__ = ("_entries", "_positions", "_built", "_all", "_make", "_trackers", "_dependencies",
-                 "_special", "_has_features", "_name_set")
+                 "_special", "_has_features")
 
     def __init__(self, entries: list[tuple], positions: dict[str, list[int]],
                  make: Callable[..., Any], trackers: dict[str, list[str]] | None = None,
@@ -181,7 +181,6 @@ class RecordStore:
         self._dependencies = dependencies
         self._special = special
         self._has_features = has_features or {}
-        self._name_set: frozenset | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -237,11 +236,11 @@ class RecordStore:
     def records_of(self, names: set) -> int:
         """How many records the names in ``names`` have here, together (nothing is built).
         When they are most of this store's names, the others are counted and subtracted."""
-        mine = self._name_set
-        if mine is None:
-            mine = self._name_set = frozenset(self._positions)
-        inside = names & mine
         positions = self._positions
+        # the names as a dict's key view: set operations on it run at C speed, no set is made
+        keys = getattr(positions, "name_keys", None)
+        mine = keys() if keys is not None else positions.keys()
+        inside = names & mine
         total_of = getattr(positions, "total_of", None)
         if total_of is None:
             def total_of(some):

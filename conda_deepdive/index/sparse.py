@@ -126,6 +126,10 @@ class _Positions(Mapping):
     def __contains__(self, name: object) -> bool:
         return name in self._at
 
+    def name_keys(self) -> Any:
+        """The names as a ``dict_keys`` view (fast set operations)."""
+        return self._at.keys()
+
     def total_of(self, names: Iterable[str]) -> int:
         """How many entries the given names (all of them here) have together."""
         at, ends = self._at, self._ends
