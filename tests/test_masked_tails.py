@@ -50,15 +50,19 @@ def _random_channels(root: Path, seed: int) -> list[str]:
                 pkgs[f"{name}-{v}-{c}.tar.bz2"] = _record(name, str(v), str(c), deps, **extra)
         for only in range(1, 4):
             pkgs[f"only{only}-1-0.tar.bz2"] = _record(f"only{only}", "1", "0", [])
-        for subdir, found in (("linux-64", pkgs), ("noarch", {})):
-            d = root / f"ch{c}" / subdir
-            d.mkdir(parents=True)
-            (d / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": found}))
-        urls.append((root / f"ch{c}").as_uri())
+        urls.append(_write_channel(root / f"ch{c}", pkgs))
     return urls
 
 
-def _solve(tmp: Path, urls: list[str], spec: str, monkeypatch, defer: bool) -> tuple:
+def _write_channel(root: Path, pkgs: dict) -> str:
+    for subdir, found in (("linux-64", pkgs), ("noarch", {})):
+        d = root / subdir
+        d.mkdir(parents=True)
+        (d / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": found}))
+    return root.as_uri()
+
+
+def _solver(tmp: Path, urls: list[str], spec: str, monkeypatch, defer: bool, reporter=None) -> Solver:
     from conda_deepdive.config.context import Context
 
     monkeypatch.setenv("CONDA_DEEPDIVE_DEFER_MASKED", "1" if defer else "0")
@@ -66,9 +70,13 @@ def _solve(tmp: Path, urls: list[str], spec: str, monkeypatch, defer: bool) -> t
     ctx = Context.from_values(env=ENV, channels=tuple(urls), subdir="linux-64", channel_priority="strict",
                               add_pip_as_python_dependency=False, pkgs_dirs=(str(tmp / "pkgs"),))
     index = fetch_index(ctx, repodata_fn="repodata.json")
+    return Solver(str(tmp / "env"), index.channels, specs_to_add=[spec], command="create",
+                  context=ctx, index=index, reporter=reporter)
+
+
+def _solve(tmp: Path, urls: list[str], spec: str, monkeypatch, defer: bool) -> tuple:
     rec = RecordingReporter()
-    solver = Solver(str(tmp / "env"), index.channels, specs_to_add=[spec], command="create",
-                    context=ctx, index=index, reporter=rec)
+    solver = _solver(tmp, urls, spec, monkeypatch, defer, rec)
     try:
         answer = sorted(p.dist_str() for p in solver.solve_final_state())
     except CondaError as exc:
@@ -78,7 +86,9 @@ def _solve(tmp: Path, urls: list[str], spec: str, monkeypatch, defer: bool) -> t
     return answer, events, sum(t.count for t in tails if not t.built), sum(t.count for t in tails if t.built)
 
 
-def test_deferred_masked_records_change_nothing_the_solver_says(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sparse", ["1", "0"])  # dependency names from the stored index / raw entries
+def test_deferred_masked_records_change_nothing_the_solver_says(tmp_path, monkeypatch, sparse):
+    monkeypatch.setenv("CONDA_DEEPDIVE_SPARSE_REPODATA", sparse)
     unbuilt = built = errors = 0
     for seed in range(10):
         urls = _random_channels(tmp_path / f"channels{seed}", seed)
@@ -100,13 +110,7 @@ def test_a_copy_of_the_best_channel_is_never_built(tmp_path, monkeypatch):
     # needs one of them, so none is built
     pkgs = {"a-1-0.tar.bz2": _record("a", "1", "0", ["b >=1"]), "b-1-0.tar.bz2": _record("b", "1", "0", []),
             "b-2-0.tar.bz2": _record("b", "2", "0", ["a"])}
-    urls = []
-    for ch in ("up", "copy"):
-        for subdir, found in (("linux-64", pkgs), ("noarch", {})):
-            d = tmp_path / ch / subdir
-            d.mkdir(parents=True)
-            (d / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": found}))
-        urls.append((tmp_path / ch).as_uri())
+    urls = [_write_channel(tmp_path / ch, pkgs) for ch in ("up", "copy")]
     answer, events, unbuilt, built = _solve(tmp_path, urls, "a", monkeypatch, defer=True)
     assert [a.split("::")[1] for a in answer] == ["a-1-0", "b-2-0"]
     assert all(a.split("::")[0].endswith("/up/linux-64") for a in answer)
@@ -160,24 +164,11 @@ def test_a_tail_without_its_head_is_built_at_once():
 def test_the_reduction_says_how_many_masked_records_it_never_read(tmp_path, monkeypatch):
     from rich.console import Console
 
-    from conda_deepdive.config.context import Context
     from conda_deepdive.render.sections import section_reduce
 
     pkgs = {"a-1-0.tar.bz2": _record("a", "1", "0", ["b"]), "b-1-0.tar.bz2": _record("b", "1", "0", [])}
-    urls = []
-    for ch in ("up", "copy"):
-        for subdir, found in (("linux-64", pkgs), ("noarch", {})):
-            d = tmp_path / ch / subdir
-            d.mkdir(parents=True)
-            (d / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": found}))
-        urls.append((tmp_path / ch).as_uri())
-    monkeypatch.setenv("CONDA_DEEPDIVE_DEFER_MASKED", "1")
-    SubdirData.clear_memory_cache()
-    ctx = Context.from_values(env=ENV, channels=tuple(urls), subdir="linux-64", channel_priority="strict",
-                              add_pip_as_python_dependency=False, pkgs_dirs=(str(tmp_path / "pkgs"),))
-    index = fetch_index(ctx, repodata_fn="repodata.json")
-    solver = Solver(str(tmp_path / "env"), index.channels, specs_to_add=["a"], command="create",
-                    context=ctx, index=index)
+    urls = [_write_channel(tmp_path / ch, pkgs) for ch in ("up", "copy")]
+    solver = _solver(tmp_path, urls, "a", monkeypatch, defer=True)
     solver.collect_specs()
     reduced = solver.reduce()
     assert reduced.unbuilt == 2 and reduced.reasons["a"] == {"removed due to strict channel priority": 1}

@@ -135,27 +135,34 @@ def _check_raw_record_fully(fn: Any, raw: Any, where: str) -> Any:
     return raw
 
 
-def raw_dependencies(raw: Any, name: str) -> tuple[list, list] | None:
-    """A raw entry's ``(depends + constrains, features)`` (``RecordStore.masked_dependencies``),
-    or ``None`` if it is not a plain entry named ``name`` or could make its record special."""
-    if (type(raw) is not dict or raw.get("name") != name or raw.get("track_features")
-            or raw.get("package_type")):
-        return None
-    found: list = []
-    for key in ("depends", "constrains"):
-        value = raw.get(key)
-        if value:
-            if type(value) is not list:
-                return None
-            found += value
-    feats = raw.get("features")
-    if feats:
-        if not isinstance(feats, (str, list)) or not all(type(f) is str for f in feats):
+def raw_dependencies(raws: Any, name: str) -> tuple[list, list] | None:
+    """``(depends + constrains, features)`` of raw repodata entries named ``name``
+    (``RecordStore.masked_dependencies``), or ``None`` if one is not a plain entry of that name,
+    or could make its record special to the solver (it tracks features or states a package type)."""
+    deps: list = []
+    feats: list = []
+    for raw in raws:
+        if (type(raw) is not dict or raw.get("name") != name or raw.get("track_features")
+                or raw.get("package_type")):
             return None
-        from conda_deepdive.models.records import _features
+        for key in ("depends", "constrains"):
+            value = raw.get(key)
+            if value:
+                if type(value) is not list:
+                    return None
+                deps += value
+        value = raw.get("features")
+        if value:
+            if not isinstance(value, (str, list, tuple)) or not all(type(f) is str for f in value):
+                return None
+            from conda_deepdive.models.records import _features
 
-        return found, list(_features(feats))
-    return found, []
+            feats += _features(value)
+    try:  # only strings (a str subclass is fine: building checks the rest)
+        "".join(deps)
+    except TypeError:
+        return None
+    return deps, feats
 
 
 class RecordStore:
@@ -268,28 +275,18 @@ class RecordStore:
                 return None
             return list(self._dependencies.get(name, ())), list(self._has_features.get(name, ()))
         built, entries = self._built, self._entries
-        out: list = []
-        feats: list = []
+        raws = []
         for i in positions:
             rec = built[i]
-            if rec is not None:
-                if rec.track_features or rec._package_type is not None:
-                    return None
-                out += rec.depends
-                out += rec.constrains
-                feats += rec.features or ()
-                continue
-            entry = entries[i]
-            found = raw_dependencies(entry[1], name) if len(entry) == 2 else None
-            if found is None:
+            if rec is not None:  # a record built already answers for its entry
+                raws.append({"name": rec.name, "depends": list(rec.depends),
+                             "constrains": list(rec.constrains), "features": list(rec.features),
+                             "track_features": rec.track_features, "package_type": rec._package_type})
+            elif len(entries[i]) == 2:  # (fn, raw entry): the full parse's
+                raws.append(entries[i][1])
+            else:  # a byte range: read only by building it
                 return None
-            out += found[0]
-            feats += found[1]
-        try:  # only strings (a str subclass is fine: building checks the rest)
-            "".join(out)
-        except TypeError:
-            return None
-        return out, feats
+        return raw_dependencies(raws, name)
 
     def all(self) -> tuple:
         """Every record, in file order (the rest are built now)."""

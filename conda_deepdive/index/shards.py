@@ -482,23 +482,11 @@ class ShardStore:
         """How many records ``name`` has (fetching its shard if needed; nothing is built)."""
         return len(self.raw_for(name))
 
-    def masked_dependencies(self, name: str) -> list | None:
+    def masked_dependencies(self, name: str) -> tuple[list, list] | None:
         """As ``RecordStore.masked_dependencies``: from the shard's decoded entries."""
         from conda_deepdive.index.record_store import raw_dependencies
 
-        out: list = []
-        feats: list = []
-        for _fn, raw in self.raw_for(name):
-            found = raw_dependencies(raw, name)
-            if found is None:
-                return None
-            out += found[0]
-            feats += found[1]
-        try:
-            "".join(out)
-        except TypeError:
-            return None
-        return out, feats
+        return raw_dependencies((raw for _fn, raw in self.raw_for(name)), name)
 
     def for_name(self, name: str) -> tuple:
         built = self._built.get(name)
