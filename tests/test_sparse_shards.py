@@ -435,3 +435,41 @@ def test_the_index_keeps_each_names_dependency_strings_and_flags_odd_ones():
     assert index.special == {"c", "d", "e", "f", "g"}
     back = sparse.SparseIndex.from_bytes(index.to_bytes())
     assert back.dependencies["a"] == index.dependencies["a"] and back.special == index.special
+
+
+def test_a_cold_load_keeps_no_copy_of_the_file(tmp_path):
+    # the first run reads the file to build its name index; afterwards the records come from
+    # the file mapped through the stored index, as in a warm run, and the bytes read are freed
+    # (a cold run over many subdirs used to hold every file's bytes to the end)
+    import gc
+    import tracemalloc
+
+    from conda_deepdive.index.subdir_data import SubdirData
+
+    def channel(name: str, n: int) -> Path:
+        chan = tmp_path / name
+        pkgs = {f"p{i}-1-0.tar.bz2": {"name": f"p{i % 50}", "version": f"1.{i}", "build": "0",
+                                      "depends": [f"p{(i + 1) % 50} >=1.{i % 7}"], "license": "x" * 200}
+                for i in range(n)}
+        for subdir, found in (("linux-64", pkgs), ("noarch", {})):
+            (chan / subdir).mkdir(parents=True)
+            (chan / subdir / "repodata.json").write_text(json.dumps({"info": {"subdir": subdir}, "packages": found}))
+        return chan
+
+    ctx = make_context(tmp_path)
+    SubdirData(channel("small", 10).as_uri(), "linux-64", ctx).load()  # imports happen here
+    chan = channel("big", 2500)
+    size = (chan / "linux-64" / "repodata.json").stat().st_size
+    SubdirData.clear_memory_cache()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        sd = SubdirData(chan.as_uri(), "linux-64", ctx).load()
+        gc.collect()
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sd.fetch_info.reader == "sparse" and size > 700_000
+    assert held < size / 3  # the index's arrays and names, not the file
+    assert [r.version for r in sd.records_for("p7")][:2] == ["1.7", "1.57"]
+    SubdirData.clear_memory_cache()

@@ -604,7 +604,17 @@ class SubdirData:
                             index_path=str(path), records=len(index.entries),
                             names=len(index.positions),
                             index_seconds=round(time.perf_counter() - t0, 6))
-        build = sparse.make_decoder(fetched.data, index, make, path if stamp else None)
+        data = fetched.data
+        if verdict != "built (not saved: cache folder not writable)" and st is not None \
+                and st.st_size == len(data):
+            # the file on disk is these very bytes (not a compressed form): read records from it
+            # mapped, through the stored index, as a warm run does — the bytes read now and the
+            # index just built are freed (a cold run over many subdirs held them all)
+            stored = sparse.load_index(path, stamp) if verdict == "built" else index
+            mapped = sparse.map_file(source) if stored is not None else None
+            if mapped is not None:
+                index, data = stored, mapped
+        build = sparse.make_decoder(data, index, make, path if stamp else None)
         return RecordStore(index.entries, index.positions, build, trackers=index.features,
                            dependencies=index.dependencies, special=index.special,
                            has_features=index.has_features)
