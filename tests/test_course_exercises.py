@@ -158,3 +158,19 @@ def test_the_shown_solutions_are_right_in_their_notebook(book):
             namespace["sb"].cleanup()
     assert [k for k, _ in verdicts] == keys
     assert all(v.ok for _, v in verdicts), verdicts
+
+
+@pytest.mark.parametrize("book", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_every_notebook_is_valid_nbformat_with_unique_cell_ids(book):
+    # nbformat 4.5 wants an id on every cell (a cell without one is a warning now, an error in
+    # future nbformat versions, and JupyterLab invents one on every open)
+    import warnings
+
+    import nbformat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nb = nbformat.read(NOTEBOOKS / book, as_version=nbformat.NO_CONVERT)
+        nbformat.validate(nb)
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
