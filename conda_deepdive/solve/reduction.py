@@ -176,6 +176,7 @@ def get_reduced_index(
         (prec, False if ok else "feature not enabled") for prec, ok in r.default_filter(features).items()
     )
     masked_tails: set[str] = set()  # names whose unbuilt tail was crossed out whole (_TailOut)
+    tail_outs: list = []  # those _TailOut entries
     filter_out.masked = masked_tails
     snames: set[str] = set()
     cp_filter_applied: set[str] = set()
@@ -246,7 +247,9 @@ def get_reduced_index(
             # first pruning of a name whose masked records were never needed: cross them out
             # unbuilt, as one entry (conda writes one per record, and never looks at them again)
             group = live = r.head_group(name)
-            filter_out[_TailOut(name, r.group_size(name) - len(group))] = STRICT_REASON
+            mark = _TailOut(name, r.group_size(name) - len(group))
+            filter_out[mark] = STRICT_REASON
+            tail_outs.append(mark)
             masked_tails.add(name)
             cp_filter_applied.add(name)
         else:
@@ -427,5 +430,5 @@ def get_reduced_index(
         before=before,
         reasons=reasons,
         seconds=time.perf_counter() - t0,
-        unbuilt=sum(p.count for p in filter_out if type(p) is _TailOut and r.has_pending(p.name)),
+        unbuilt=sum(t.count for t in tail_outs if r.has_pending(t.name)),
     )

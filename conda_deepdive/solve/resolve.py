@@ -792,7 +792,7 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         split = self._strict_split_cache.get(name, _UNSET)
         if split is not _UNSET:
             return split
-        head = self.head_group(name) if name in self._pending or name in self._heads else None
+        head = self.head_group(name)
         if head is not None:
             # a tail's channels are all listed (the closure made sure): rank 1 is no tie here
             split = self._best_front(head, listed=True)
