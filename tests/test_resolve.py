@@ -368,3 +368,67 @@ def test_dependency_validity_is_remembered_per_record_across_reductions():
     assert {"python-0", "app-py37", "lib-py36", "other-py37"} <= kept
     # and the solve on this Resolve keeps python 3.6 (app py37 would need lib py37)
     assert "python-3.6.6-0" in names(r.solve([MatchSpec("python"), MatchSpec("app")]))
+
+
+def _conda_valid2(r, filter_out, memo, optional=True):
+    """conda's valid2 as conda writes it (closures over ``all``/``any``), with its memo keyed
+    per (record, dependency position): the reference ``Resolve.judge`` must agree with."""
+    def spec_ok(ms):
+        return bool((optional and ms.optional) or any(prec_ok(p) for p in r.find_matches(ms)))
+
+    def dep_ok(prec, i, ms):
+        if (prec, i) not in memo:
+            memo[(prec, i)] = spec_ok(ms)
+        return memo[(prec, i)]
+
+    def prec_ok(prec):
+        val = filter_out.get(prec)
+        if val is None:
+            filter_out[prec] = False
+            ok = all(dep_ok(prec, i, ms) for i, ms in enumerate(r.ms_depends(prec)))
+            val = filter_out[prec] = False if ok else "invalid depends specs"
+        return not val
+
+    return spec_ok, prec_ok
+
+
+def test_judge_is_condas_valid2_step_for_step():
+    """``Resolve.judge`` (the reduction's valid2, loops written out) leaves exactly what conda's
+    closures leave: the same verdicts, written in the same order (cycles make verdicts depend on
+    the order records are first looked at), and the same memo entries."""
+    verdicts = Counter()
+    for seed in range(60):
+        verdicts.update(_judge_against_conda(seed))
+    assert verdicts["invalid depends specs"] > 20 and verdicts[False] > 100
+
+
+def _judge_against_conda(seed: int) -> list:
+    import random
+
+    rnd = random.Random(seed)
+    pool = [f"n{i}" for i in range(7)]
+    records = []
+    for name in pool:
+        for v in range(1, rnd.randint(2, 4)):
+            deps = [rnd.choice([d, f"{d} >={rnd.randint(1, 3)}", f"{d} <{rnd.randint(2, 4)}"])
+                    for d in rnd.sample(pool, rnd.randint(0, 3)) if d != name]
+            if rnd.random() < 0.2:
+                deps.append("missing")  # never satisfiable: some verdicts are "invalid"
+            extra = {"constrains": [f"{rnd.choice(pool)} <2"]} if rnd.random() < 0.2 else {}
+            records.append(rec(name, str(v), depends=deps, **extra))
+    ours, theirs = Resolve(records, ("chan",)), Resolve(records, ("chan",))
+    pre = {p: "incompatible with required spec" for p in rnd.sample(records, 3)}
+    fo_ours, fo_theirs, memo_theirs = dict(pre), dict(pre), {}
+    spec_ok, prec_ok = ours.judge(fo_ours)
+    ref_spec, ref_prec = _conda_valid2(theirs, fo_theirs, memo_theirs)
+    asked = rnd.sample(records, len(records)) + [MatchSpec(n) for n in pool]
+    answers = []
+    for x in asked:
+        if isinstance(x, MatchSpec):
+            answers.append((spec_ok(x), ref_spec(x), ours.valid2(x, fo_ours) == ref_spec(x)))
+        else:
+            answers.append((prec_ok(x), ref_prec(x), True))
+    assert all(a == b and same for a, b, same in answers)
+    assert list(fo_ours.items()) == list(fo_theirs.items())  # same verdicts, same order
+    assert ours._valid_spec_memo == memo_theirs
+    return [v for p, v in fo_ours.items() if p not in pre]

@@ -362,11 +362,11 @@ def get_reduced_index(
     seed: dict[str, list] = {}
     for s in explicit_specs:
         seed.setdefault(s.name, []).append(s)
-    valid2 = r.valid2
+    valid2 = r.judge(filter_out)[1]  # r.valid2(prec, filter_out), without the set-up per call
     expanded: set = set()  # dependency specs whose matches have all been judged
 
     for explicit_spec in explicit_specs:
-        found = tuple(p for p in find_matches(explicit_spec) if p not in reduced and valid2(p, filter_out))
+        found = tuple(p for p in find_matches(explicit_spec) if p not in reduced and valid2(p))
         if strict and found:
             keep = r._get_strict_channel(found[0].name)
             found = tuple(p for p in found if r.channel_of(p) == keep)
@@ -394,7 +394,7 @@ def get_reduced_index(
                     if dep_pkg in reduced:
                         continue
                     out = filter_out.get(dep_pkg)  # valid2's own first test, without the call
-                    if out if out is not None else not valid2(dep_pkg, filter_out):
+                    if out if out is not None else not valid2(dep_pkg):
                         continue
                     if strict and r._get_strict_channel(dep_pkg.name) != r.channel_of(dep_pkg):
                         continue

@@ -693,34 +693,57 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             val = filter_out.get(spec_or_prec)
             if val is not None:
                 return not val
+            return self.judge(filter_out, optional)[1](spec_or_prec)
+        return self.judge(filter_out, optional)[0](spec_or_prec)
+
+    def judge(self, filter_out: dict, optional: bool = True) -> tuple:
+        """``(spec_ok, prec_ok)``: :meth:`valid2` for a spec and for a record, over ``filter_out``.
+
+        The reduction judges thousands of records against one ``filter_out``: it takes these
+        once instead of calling ``valid2`` for each. The loops are conda's ``all``/``any``
+        written out (same order, same short cuts, same memo entries): only calls are saved.
+        """
         memo = self._valid_spec_memo
+        memo_get = memo.get
+        judged = filter_out.get
+        ms_depends = self.ms_depends
         masked = getattr(filter_out, "masked", None)  # a reduction's: names whose tail is out
-        if masked is None or not (masked or self._pending):
+        if masked is None:
             find_matches = self.find_matches
-        else:
+        else:  # live_matches is find_matches once nothing of the name is left unbuilt
             def find_matches(ms, _live=self.live_matches):
                 return _live(ms, masked)
-        ms_depends = self.ms_depends
 
-        def spec_ok(ms):
-            return bool((optional and ms.optional) or any(prec_ok(p) for p in find_matches(ms)))
+        def spec_ok(ms) -> bool:
+            if optional and ms.optional:
+                return True
+            for p in find_matches(ms):
+                val = judged(p)
+                if val is None:
+                    if prec_ok(p):
+                        return True
+                elif not val:
+                    return True
+            return False
 
-        def dep_ok(prec, i, ms):
-            key = (prec, i)
-            val = memo.get(key)
-            if val is None:
-                val = memo[key] = spec_ok(ms)
-            return val
+        def prec_ok(prec) -> bool:
+            val = judged(prec)
+            if val is not None:
+                return not val
+            filter_out[prec] = False  # optimistic while we look (cycles)
+            ok = True
+            for i, ms in enumerate(ms_depends(prec)):
+                key = (prec, i)
+                val = memo_get(key)
+                if val is None:
+                    val = memo[key] = spec_ok(ms)
+                if not val:
+                    ok = False
+                    break
+            filter_out[prec] = False if ok else "invalid depends specs"
+            return ok
 
-        def prec_ok(prec):
-            val = filter_out.get(prec)
-            if val is None:
-                filter_out[prec] = False
-                ok = all(dep_ok(prec, i, ms) for i, ms in enumerate(ms_depends(prec)))
-                val = filter_out[prec] = False if ok else "invalid depends specs"
-            return not val
-
-        return spec_ok(spec_or_prec) if isinstance(spec_or_prec, MatchSpec) else prec_ok(spec_or_prec)
+        return spec_ok, prec_ok
 
     def invalid_chains(self, spec: Any, filter: dict, optional: bool = True):
         """Chains ``(requested spec, dep, dep…)`` ending at something that cannot be satisfied."""
