@@ -46,6 +46,14 @@ class Reporter:
     def warning(self, stage: str, message: str) -> None:
         """A non-fatal problem the user should see (e.g. "served from cache, server down")."""
 
+    def listens(self, stage: str) -> bool:
+        """Would an :meth:`event` of ``stage`` be seen by anyone?
+
+        A stage may skip work whose only use is an event nobody sees (never work its result
+        needs: the result object works it out when read). This base class ignores events, so a
+        reporter listens when its class has an ``event`` of its own."""
+        return type(self).event is not Reporter.event
+
 
 NullReporter = Reporter  # a Reporter that ignores everything is just the base class
 
@@ -150,3 +158,6 @@ class MultiReporter(Reporter):
     def warning(self, stage: str, message: str) -> None:
         for r in self.reporters:
             r.warning(stage, message)
+
+    def listens(self, stage: str) -> bool:
+        return any(r.listens(stage) for r in self.reporters)

@@ -86,3 +86,22 @@ def test_flexible_and_disabled_mask_nothing(mode):
 def test_bad_mode_is_a_clear_error():
     with pytest.raises(CondaValueError, match="channel_priority must be one of"):
         apply_channel_priority(records(), ["hi"], "sometimes")
+
+
+def test_reporters_say_whether_a_stage_s_events_are_seen():
+    """Stages skip work done only to report when nobody listens (``Reporter.listens``)."""
+    from conda_deepdive.cli.install import ConsoleProgress
+    from conda_deepdive.reporting import MultiReporter, Reporter
+
+    class Counting(Reporter):
+        def event(self, stage, kind, **data):
+            pass
+
+    assert not Reporter().listens("priority")
+    assert RecordingReporter().listens("priority") and Counting().listens("index")
+    assert not MultiReporter([Reporter(), Reporter()]).listens("priority")
+    assert MultiReporter([Reporter(), RecordingReporter()]).listens("priority")
+    console = ConsoleProgress(Reporter())  # what ``create --json`` runs with
+    assert not console.listens("priority") and not console.listens("index")
+    assert all(console.listens(s) for s in ("solve", "link", "transaction"))  # its spinners
+    assert ConsoleProgress(RecordingReporter()).listens("priority")

@@ -177,6 +177,13 @@ def test_strict_masking_worked_out_per_channel_equals_the_per_name_walk(context,
         assert lazy.summary() == eager.summary() and repr(lazy) == repr(eager)
         assert list(lazy.names) == list(eager.names)
         assert [lazy[n] for n in eager.names] == list(eager.names.values())
+        # nobody listening (a plain ``create --json``): no masked groups are worked out while
+        # the stage runs, and the report counts them, the same, when read
+        quiet = apply_channel_priority(index, ranked, "strict")
+        assert quiet._masked_later is not None and quiet._masked_total is None
+        assert quiet.summary() == eager.summary() and repr(quiet) == repr(eager)
+        assert quiet._masked_later is None
+        assert list(quiet.names) == list(eager.names)
 
 
 def test_store_repr_says_how_much_is_built(context, two_channels):

@@ -210,6 +210,9 @@ class ConsoleProgress(Reporter):
     def stage_finished(self, stage: str, result: Any) -> None:
         self.inner.stage_finished(stage, result)
 
+    def listens(self, stage: str) -> bool:
+        return stage in ("solve", "link", "transaction") or self.inner.listens(stage)
+
     def event(self, stage: str, kind: str, **data: Any) -> None:
         self.inner.event(stage, kind, **data)
         if stage == "solve" and kind == "attempt":

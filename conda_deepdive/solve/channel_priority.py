@@ -154,7 +154,8 @@ class PriorityReport:
     def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, Any],
                  singles: Mapping[str, tuple[str, int]] | None = None,
                  order: Iterable[str] | None = None, masked_records: int | None = None,
-                 *, pending: Callable[[], tuple] | None = None, name_count: int | None = None):
+                 *, pending: Callable[[], tuple] | None = None, name_count: int | None = None,
+                 masked_total: Callable[[], int | None] | None = None):
         self.mode = mode
         self.ranks = dict(ranks)
         self._table = (dict(names), dict(singles or {}), list(order) if order is not None else None)
@@ -165,6 +166,9 @@ class PriorityReport:
         self._name_count = name_count
         self._names: dict[str, NamePriority] | None = None
         self._masked_total = masked_records
+        # ``masked_total() -> int | None`` counts the masked records on first use, when nobody
+        # was listening while the stage ran (None: count them from the per-name table)
+        self._masked_later = masked_total
 
     def _filled(self) -> tuple[dict, dict, list | None]:
         if self._pending is not None:
@@ -238,6 +242,8 @@ class PriorityReport:
         return bool(entry and channel_name(record) in entry.masked)
 
     def _masked_records(self) -> int:
+        if self._masked_total is None and self._masked_later is not None:
+            self._masked_total, self._masked_later = self._masked_later(), None
         if self._masked_total is None:
             self._masked_total = sum(p.masked_count for p in self._all_several() if p.masked)
         return self._masked_total
@@ -330,14 +336,17 @@ def apply_channel_priority(
     # (strict) and the number of names are all the stage reports, and the per-name table waits
     # until something (a notebook, the trace) reads it.
     fast = None
+    listening = reporter.listens("priority")
     if subdir_datas is not None:
-        if strict:
+        if strict and listening:
             fast = _strict_groups(records, ranks)
+        elif strict:  # nobody sees the masked groups now: the report counts them when read
+            fast = None, len(records.by_name)
         else:  # nothing is masked: the index's name union gives the count at C speed
             fast = [], len(records.by_name)
     if fast is not None:
         masked_groups, name_count = fast
-        for kept, masked, names, count in masked_groups:
+        for kept, masked, names, count in masked_groups or ():
             reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names,
                            records=count)
 
@@ -346,8 +355,14 @@ def apply_channel_priority(
             several, singles, _masked = _rank_names(counts, ranks, strict)
             return several, singles, counts
 
+        def masked_total() -> int | None:  # None: work it out from the per-name table
+            groups = _strict_groups(records, ranks)
+            return None if groups is None else sum(g[3] for g in groups[0])
+
         report = PriorityReport(channel_priority, ranks, {}, pending=pending, name_count=name_count,
-                                masked_records=sum(g[3] for g in masked_groups))
+                                masked_records=None if masked_groups is None
+                                else sum(g[3] for g in masked_groups),
+                                masked_total=masked_total if masked_groups is None else None)
     else:
         counts = _count_by_name_and_channel(records)
         several, singles, masked_names = _rank_names(counts, ranks, strict)
@@ -358,7 +373,8 @@ def apply_channel_priority(
             reporter.event("priority", "masked", kept=kept, masked=list(masked), names=names,
                            records=count)
         report = PriorityReport(channel_priority, ranks, several, singles, counts, masked_total)
-    reporter.event("priority", "summary", **report.summary(contested=False))
+    if listening:
+        reporter.event("priority", "summary", **report.summary(contested=False))
     return report
 
 
