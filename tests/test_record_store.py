@@ -214,3 +214,23 @@ def test_records_of_counts_a_set_of_names_either_way():
         assert store.records_of({"a", "c"}) == 5  # most names: 6 minus b's 1
         assert store.records_of({"a", "b", "c", "not-here"}) == 6
         assert store.records_of({"not-here"}) == 0
+
+
+def test_a_run_nobody_watches_never_walks_every_name(context, two_channels):
+    """The index's name union (every name of every subdir) is made only for an event someone
+    sees or when something reads it: a plain ``create --json`` never needs it."""
+    from conda_deepdive.reporting import RecordingReporter
+
+    SubdirData.clear_memory_cache()
+    index = fetch_index(context, channels=two_channels)  # nobody listening
+    report = apply_channel_priority(index, index.channels, "strict")
+    assert index.by_name._names is None
+    eager = apply_channel_priority(list(index.records), index.channels, "strict")
+    assert report.summary() == eager.summary()  # the count, made when read
+    assert index.by_name._names is not None
+
+    SubdirData.clear_memory_cache()
+    watched = RecordingReporter()
+    index = fetch_index(context, channels=two_channels, reporter=watched)
+    (built,) = [e for e in watched.of_stage("index") if e.kind == "index_built"]
+    assert built.data["package_names"] == len(index.by_name) == eager.summary()["names"] > 0

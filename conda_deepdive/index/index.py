@@ -301,7 +301,8 @@ def fetch_index(
     index = Index(chans, sdatas, vps, subdirs, repodata_fn, time.perf_counter() - started)
     reporter.event(STAGE, "virtual_packages",
                    packages={r.name: f"{r.version}={r.build}" for r in vps})
-    reporter.event(STAGE, "index_built", record_count=len(index),
-                   package_names=len(index.by_name), subdirs=len(sdatas),
-                   load_seconds=index.seconds)
+    if reporter.listens(STAGE):  # the name count walks every subdir's names
+        reporter.event(STAGE, "index_built", record_count=len(index),
+                       package_names=len(index.by_name), subdirs=len(sdatas),
+                       load_seconds=index.seconds)
     return index

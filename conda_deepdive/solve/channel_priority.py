@@ -154,7 +154,8 @@ class PriorityReport:
     def __init__(self, mode: str, ranks: Mapping[str, int], names: Mapping[str, Any],
                  singles: Mapping[str, tuple[str, int]] | None = None,
                  order: Iterable[str] | None = None, masked_records: int | None = None,
-                 *, pending: Callable[[], tuple] | None = None, name_count: int | None = None,
+                 *, pending: Callable[[], tuple] | None = None,
+                 name_count: int | Callable[[], int] | None = None,
                  masked_total: Callable[[], int | None] | None = None):
         self.mode = mode
         self.ranks = dict(ranks)
@@ -225,6 +226,8 @@ class PriorityReport:
 
     def _count(self) -> int:
         if self._pending is not None and self._name_count is not None:
+            if callable(self._name_count):  # counted when first asked for
+                self._name_count = self._name_count()
             return self._name_count
         return len(self._several) + len(self._singles)
 
@@ -338,12 +341,13 @@ def apply_channel_priority(
     fast = None
     listening = reporter.listens("priority")
     if subdir_datas is not None:
+        # the number of names is the index's name union (C speed), made when first asked for
         if strict and listening:
             fast = _strict_groups(records, ranks)
         elif strict:  # nobody sees the masked groups now: the report counts them when read
-            fast = None, len(records.by_name)
-        else:  # nothing is masked: the index's name union gives the count at C speed
-            fast = [], len(records.by_name)
+            fast = None, lambda: len(records.by_name)
+        else:  # nothing is masked
+            fast = [], lambda: len(records.by_name)
     if fast is not None:
         masked_groups, name_count = fast
         for kept, masked, names, count in masked_groups or ():
