@@ -714,15 +714,27 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             def find_matches(ms, _live=self.live_matches):
                 return _live(ms, masked)
 
+        # The candidate that last made a spec true. The candidates before it were all judged
+        # out then, for good (an "out" verdict never changes, and this filter's masked names
+        # are settled before the reduction judges anything). While it still counts as valid
+        # (for good, or optimistically while it is being looked at), conda's scan would stop
+        # at it again: the answer is True, with nothing new written.
+        witness: dict = {}
+
         def spec_ok(ms) -> bool:
             if optional and ms.optional:
+                return True
+            w = witness.get(ms)
+            if w is not None and judged(w) is False:
                 return True
             for p in find_matches(ms):
                 val = judged(p)
                 if val is None:
                     if prec_ok(p):
+                        witness[ms] = p
                         return True
                 elif not val:
+                    witness[ms] = p
                     return True
             return False
 
