@@ -432,3 +432,27 @@ def _judge_against_conda(seed: int) -> list:
     assert list(fo_ours.items()) == list(fo_theirs.items())  # same verdicts, same order
     assert ours._valid_spec_memo == memo_theirs
     return [v for p, v in fo_ours.items() if p not in pre]
+
+
+def test_find_matches_is_match_over_the_group():
+    """``find_matches`` decides a version once per spec and string, and tests exact builds by
+    equality: it must pick exactly what ``MatchSpec.match`` picks, in the group's order."""
+    import random
+
+    rnd = random.Random(7)
+    versions = ["1.0", "1.0.0", "1.1", "1.10", "2.0a1", "2.0", "2.0.post1"]
+    builds = ["py27_0", "py36_0", "py36h1_1", "h2_0", "0"]
+    records = [rec("p", rnd.choice(versions), rnd.choice(builds), channel=rnd.choice(["hi", "lo"]),
+                   build_number=rnd.randint(0, 3)) for _ in range(120)]
+    r = Resolve(records, ("hi", "lo"), "strict")
+    group = r.groups["p"]
+    specs = ["p", "p 1.0", "p ==1.0", "p >=1.1", "p 2.0*", "p 1.0 py36_0", "p ==1.0.0 py27_0",
+             "p >=1 py36*", "p 2.* 0", "p 1.0 *_0", "p[version='>=1.0,<2',build=py36h1_1]"]
+    chosen = 0
+    for text in specs:
+        spec = MatchSpec(text)
+        expected = tuple(p for p in group if spec.match(p))
+        assert r.find_matches(spec) == expected, text
+        assert r.find_matches(MatchSpec(text)) == expected, text  # the kept verdicts, reused
+        chosen += len(expected)
+    assert 0 < chosen < len(specs) * len(group)

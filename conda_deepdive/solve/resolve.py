@@ -30,6 +30,7 @@ the channel rank before the version (unless channel priority is disabled).
 from __future__ import annotations
 
 import time
+from itertools import compress
 from collections.abc import Iterable, Mapping
 
 # imported here, not in the methods that use them: an import statement costs ~0.7 µs each time
@@ -556,21 +557,29 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         if comps is not None and "version" in comps and set(comps) <= _NVB:
             # name + version (+ build): most dependency specs. Many builds share a version
             # string, so decide the version once per string; the build is a cheap test.
-            vmatch = comps["version"].match
-            verdicts: dict[str, bool] = {}
+            # a group is sorted by channel, then version: builds of one version sit side by
+            # side, in runs. Decide each distinct version once, then visit only the runs of
+            # the versions that match (a group of four channels has four times the runs). The
+            # verdicts are kept per version spec (interned): builds pinned exactly (numpy's
+            # ``numpy-base 1.15.2 py37h8a80b8c_1``, one per numpy build) share them.
+            vspec = comps["version"]
+            run_versions, run_bounds, distinct, by_vspec = self._version_runs(name, candidates, runs_cache)
+            flags = by_vspec.get(vspec)
+            if flags is None:
+                vmatch = vspec.match
+                verdict = {v: bool(vmatch(v)) for v in distinct}
+                flags = by_vspec[vspec] = list(map(verdict.__getitem__, run_versions))
+            matching = compress(run_bounds, flags)
             out = []
-            # a group is sorted by channel, then version: builds of one version sit side
-            # by side, so the version is decided once per run of equal versions
-            runs = self._version_runs(name, candidates, runs_cache)
             if "build" in comps:  # then each build of a matching version (py36_0, …)
+                exact = getattr(comps["build"], "exact_value", None)
+                if type(exact) is str:  # no glob, no regex: the build string itself
+                    for start, stop in matching:
+                        out += [p for p in candidates[start:stop] if p.build == exact]
+                    return tuple(out)
                 bmatch = comps["build"].match
                 bverdicts: dict[str, bool] = {}
-                for version, start, stop in runs:
-                    ok = verdicts.get(version)
-                    if ok is None:
-                        ok = verdicts[version] = bool(vmatch(version))
-                    if not ok:
-                        continue
+                for start, stop in matching:
                     for i in range(start, stop):
                         p = candidates[i]
                         ok = bverdicts.get(p.build)
@@ -579,31 +588,31 @@ class Resolve(ClauseBuilding, EnvironmentOps):
                         if ok:
                             out.append(p)
             else:
-                for version, start, stop in runs:
-                    ok = verdicts.get(version)
-                    if ok is None:
-                        ok = verdicts[version] = bool(vmatch(version))
-                    if ok:
-                        out += candidates[start:stop]
+                for start, stop in matching:
+                    out += candidates[start:stop]
             return tuple(out)
         return tuple(p for p in candidates if spec.match(p))
 
-    def _version_runs(self, name: str, group: list, runs_cache: dict | None = None) -> list:
-        """``[(version, start, stop), …]``: the runs of equal version strings in a sorted group."""
+    def _version_runs(self, name: str, group: list, runs_cache: dict | None = None) -> tuple:
+        """``([version of each run], [(start, stop) of each run], [distinct versions],
+        {version spec: [does it match each run]})``: the runs of equal version strings in a
+        sorted group (the last part is filled by ``_match_group``)."""
         if runs_cache is None:
             runs_cache = self._runs_cache
         runs = runs_cache.get(name)
         if runs is None:
-            runs = []
+            versions, bounds = [], []
             prev, start = None, 0
             for i, version in enumerate([p.version for p in group]):
                 if version != prev:
                     if i:
-                        runs.append((prev, start, i))
+                        versions.append(prev)
+                        bounds.append((start, i))
                     prev, start = version, i
             if group:
-                runs.append((prev, start, len(group)))
-            runs_cache[name] = runs
+                versions.append(prev)
+                bounds.append((start, len(group)))
+            runs = runs_cache[name] = (versions, bounds, list(dict.fromkeys(versions)), {})
         return runs
 
     def match_any(self, mss: Iterable[Any], prec: Any) -> bool:
