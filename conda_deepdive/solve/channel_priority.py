@@ -359,14 +359,14 @@ def apply_channel_priority(
             several, singles, _masked = _rank_names(counts, ranks, strict)
             return several, singles, counts
 
-        def masked_total() -> int | None:  # None: work it out from the per-name table
+        def count_masked() -> int | None:  # None: work it out from the per-name table
             groups = _strict_groups(records, ranks)
             return None if groups is None else sum(g[3] for g in groups[0])
 
         report = PriorityReport(channel_priority, ranks, {}, pending=pending, name_count=name_count,
                                 masked_records=None if masked_groups is None
                                 else sum(g[3] for g in masked_groups),
-                                masked_total=masked_total if masked_groups is None else None)
+                                masked_total=count_masked if masked_groups is None else None)
     else:
         counts = _count_by_name_and_channel(records)
         several, singles, masked_names = _rank_names(counts, ranks, strict)
