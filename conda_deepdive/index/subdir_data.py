@@ -588,7 +588,7 @@ class SubdirData:
         path = sparse.index_path(_cache_dir(ctx), key)
         t0 = time.perf_counter()
         index = sparse.load_index(path, stamp) if stamp else None
-        verdict = "loaded"
+        verdict, stored = "loaded", True  # stored: the cache folder holds this index
         if index is None:
             index = sparse.build_index(fetched.data, tar_only, stamp)
             if index is None:
@@ -597,7 +597,7 @@ class SubdirData:
                 return None
             verdict = "built"
             if stamp and not sparse.save_index(path, index):
-                verdict = "built (not saved: cache folder not writable)"
+                verdict, stored = "built (not saved: cache folder not writable)", False
         make = self._record_maker(index.info or {}, index.repodata_version)
         self.reporter.event(STAGE, "sparse_index", channel=_channel_name(self.channel),
                             subdir=self.subdir, filename=fetched.filename, index=verdict,
@@ -605,15 +605,14 @@ class SubdirData:
                             names=len(index.positions),
                             index_seconds=round(time.perf_counter() - t0, 6))
         data = fetched.data
-        if verdict != "built (not saved: cache folder not writable)" and st is not None \
-                and st.st_size == len(data):
+        if stored and st is not None and st.st_size == len(data):
             # the file on disk is these very bytes (not a compressed form): read records from it
             # mapped, through the stored index, as a warm run does — the bytes read now and the
             # index just built are freed (a cold run over many subdirs held them all)
-            stored = sparse.load_index(path, stamp) if verdict == "built" else index
-            mapped = sparse.map_file(source) if stored is not None else None
+            on_disk = sparse.load_index(path, stamp) if verdict == "built" else index
+            mapped = sparse.map_file(source) if on_disk is not None else None
             if mapped is not None:
-                index, data = stored, mapped
+                index, data = on_disk, mapped
         build = sparse.make_decoder(data, index, make, path if stamp else None)
         return RecordStore(index.entries, index.positions, build, trackers=index.features,
                            dependencies=index.dependencies, special=index.special,
