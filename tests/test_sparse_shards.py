@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -473,3 +474,45 @@ def test_a_cold_load_keeps_no_copy_of_the_file(tmp_path):
     assert held < size / 3  # the index's arrays and names, not the file
     assert [r.version for r in sd.records_for("p7")][:2] == ["1.7", "1.57"]
     SubdirData.clear_memory_cache()
+
+
+def test_a_stored_index_finds_names_through_its_table_without_decoding_the_others():
+    # a warm run asks ~35 names of each subdir; the stored table answers them by hashing the
+    # name, and only a question about *every* name (the report) decodes them all
+    import random
+
+    from conda_deepdive.index import sparse
+
+    rng = random.Random(7)
+    names = sorted({"".join(rng.choice("abcdefgh-_.0123456789") for _ in range(rng.randint(1, 12)))
+                    for _ in range(600)} | {"\u00e9t\u00e9", "r-base", "r-basE", "p" * 40})
+    packages = {f"{n}-1-{i}.tar.bz2": {"name": n, "version": "1", "build": str(i), "depends": [f"dep-of-{n}"]}
+                for i, n in enumerate(names) for _ in range(1 + i % 3)}
+    buf = json.dumps({"info": {"subdir": "noarch"}, "packages": packages}).encode()
+    built = sparse.build_index(buf)
+    back = sparse.SparseIndex.from_bytes(built.to_bytes())
+    table = back.positions._names
+    for name in rng.sample(names, len(names)):
+        assert list(back.positions[name]) == built.positions[name]
+        assert back.dependencies[name] == built.dependencies[name] == [f"dep-of-{name}"]
+        assert name in back.positions and back.positions.get(name) is not None
+    assert table._all is None  # every name was found, and none of the others decoded to do it
+    for absent in ("", "zz-not-here", "R-BASE", "\u00e9t\u00e8", "p" * 39, "p" * 41):
+        assert absent not in back.positions and back.positions.get(absent) is None
+        with pytest.raises(KeyError):
+            back.positions[absent]
+        assert back.dependencies.get(absent, "none") == "none"
+    assert list(back.positions) == list(built.positions)  # first-seen order, decoded on demand
+    assert back.positions.counts() == {n: len(p) for n, p in built.positions.items()}
+    assert len(back.positions) == len(built.positions) and table._all is not None
+    # a damaged table (every slot pointing at one name) answers "absent", and never loops
+    data = bytearray(built.to_bytes())
+    at = len(sparse._MAGIC) + 8
+    header = json.loads(data[at:at + int.from_bytes(data[len(sparse._MAGIC):at], "little")])
+    start, length = header["sections"]["slots"]
+    body = at + int.from_bytes(data[len(sparse._MAGIC):at], "little")
+    data[body + start:body + start + length] = (1).to_bytes(8, sys.byteorder) * (length // 8)
+    damaged = sparse.SparseIndex.from_bytes(bytes(data))
+    first, second = list(built.positions)[:2]
+    assert list(damaged.positions[first]) == built.positions[first]  # what the slots point at
+    assert damaged.positions.get(second) is None and damaged.positions.get("zz-not-here") is None

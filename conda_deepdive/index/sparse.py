@@ -17,8 +17,9 @@ objects that are thrown away. Instead:
    building them: see ``resolve.MaskedTail``) are written beside the repodata cache, keyed like
    the cache itself (``<pkgs_dir>/cache/<hash>.sparse``: a JSON header, then packed arrays) and
    stamped with the size and mtime of the file they describe. The next run maps that small file
-   into memory and parses only its header (the names, ~0.5 ms for main osx-64): the arrays and
-   filenames are read in place, page by page, for the entries the solve reaches.
+   into memory and parses only a small JSON header: the names sit in a hash table (:class:`_Names`)
+   and, like the arrays and filenames, are read in place, page by page, for the names the solve
+   asks about (decoding all 3,859 names of bioconda osx-64 into a dict cost ~0.5 ms a subdir).
 3. **Decode on demand.** ``RecordStore.for_name("numpy")`` decodes just numpy's byte ranges
    (stdlib ``json``, ~4 µs a record: msgspec decodes faster but importing it costs more
    than the ~1,400 records a solve reaches) and builds ``PackageRecord``\\ s exactly as the full
@@ -53,7 +54,8 @@ if TYPE_CHECKING:  # annotations only: typing is not imported at run time
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
            "index_path", "INDEX_VERSION"]
 
-INDEX_VERSION = 6  # 6: dependency strings per name; 5: filenames found by byte offset
+INDEX_VERSION = 7  # 7: names found through a hash table; 6: dependency strings per name;
+#                   5: filenames found by byte offset
 #                   (4: by character; 3: msgpack; 2: lists)
 INDEX_SUFFIX = ".sparse"
 _MAGIC = b"conda-deepdive sparse index %d\n" % INDEX_VERSION
@@ -102,37 +104,120 @@ class _Entries:
         return (self[i] for i in range(len(self)))
 
 
+def _table_size(count: int) -> int:
+    """The number of slots for ``count`` names: the smallest prime at least twice as many (a
+    prime, because a name's slot is its UTF-8 bytes read as one integer, modulo the size)."""
+    size = max(2 * count + 1, 7)
+    while any(size % d == 0 for d in range(2, int(size ** 0.5) + 1)):
+        size += 1
+    return size
+
+
+def _name_slots(encoded: list[bytes]) -> list[int]:
+    """The stored hash table: ``slots[h]`` is a name's number + 1 (0: empty), the name placed at
+    its home slot ``int.from_bytes(utf8) % size`` or, taken, the next free one (linear probing).
+    That hash needs no import and depends on every byte, like the Rabin-Karp fingerprint."""
+    size = _table_size(len(encoded))
+    slots = [0] * size
+    for i, data in enumerate(encoded):
+        h = int.from_bytes(data, "little") % size
+        while slots[h]:
+            h = h + 1 if h + 1 < size else 0
+        slots[h] = i + 1
+    return slots
+
+
+class _Names:
+    """Name -> its number, read back from disk without decoding the names.
+
+    A stored index holds every name once (UTF-8, first-seen order, with their end offsets) and
+    a small hash table over them. Finding one name hashes it, reads a slot or two and compares
+    bytes: a solve asks about ~35 names of each subdir, so a warm run never decodes the other
+    thousands (bioconda osx-64 has 3,859; decoding them and building a dict cost ~0.5 ms per
+    subdir, which is what made the run grow with the channels). Asking for *every* name (the
+    report, ``counts()``) decodes them all once."""
+
+    __slots__ = ("_blob", "_ends", "_slots", "_found", "_all")
+
+    def __init__(self, blob: Any, ends: Any, slots: Any) -> None:
+        self._blob, self._ends, self._slots = blob, ends, slots
+        self._found: dict[str, int] = {}  # names asked about: a solve asks most of them again
+        self._all: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def find(self, name: str) -> int:
+        """The name's number, or -1."""
+        i = self._found.get(name)
+        if i is not None:
+            return i
+        try:
+            data = name.encode("utf-8", "surrogatepass")
+        except AttributeError:  # not a str: no such name
+            return -1
+        blob, ends, slots = self._blob, self._ends, self._slots
+        size, count = len(slots), len(ends)
+        h = int.from_bytes(data, "little") % size
+        i = -1
+        for _ in range(size):  # bounded: a damaged table cannot loop forever
+            j = slots[h] - 1
+            if not 0 <= j < count:
+                break  # an empty slot (or a damaged one): not here
+            if blob[ends[j - 1] if j else 0:ends[j]] == data:
+                i = j
+                break
+            h = h + 1 if h + 1 < size else 0
+        self._found[name] = i
+        return i
+
+    def all(self) -> dict[str, int]:
+        """``{name: number}`` for every name, in first-seen order (decoded on first use)."""
+        if self._all is None:
+            text, ends = self._blob, self._ends.tolist()
+            self._all = {str(text[a:b], "utf-8", "surrogatepass"): i
+                         for i, (a, b) in enumerate(zip([0, *ends[:-1]], ends))}
+        return self._all
+
+
 class _Positions(Mapping):
     """``{name: entry numbers}`` read back from disk: the numbers of every name sit in one packed
-    integer array, name after name, so loading creates one object per *name* (a dict entry), not
-    one per record (39k ints and 5k lists for the 2018 channels, ~2 ms)."""
+    integer array, name after name, so loading creates no object per record or per name
+    (39k ints and 5k lists for the 2018 channels, ~2 ms); names are found through :class:`_Names`."""
 
-    __slots__ = ("_at", "_pos", "_ends")
+    __slots__ = ("_names", "_pos", "_ends")
 
-    def __init__(self, names: list, pos: Any, ends: Any) -> None:
-        self._at = dict(zip(names, range(len(names))))
-        self._pos, self._ends = pos, ends
+    def __init__(self, names: _Names, pos: Any, ends: Any) -> None:
+        self._names, self._pos, self._ends = names, pos, ends
 
     def __getitem__(self, name: str) -> Any:
-        i = self._at[name]
+        i = self._names.find(name)
+        if i < 0:
+            raise KeyError(name)
+        return self._pos[self._ends[i - 1] if i else 0:self._ends[i]]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        i = self._names.find(name)
+        if i < 0:
+            return default
         return self._pos[self._ends[i - 1] if i else 0:self._ends[i]]
 
     def __iter__(self):
-        return iter(self._at)
+        return iter(self._names.all())
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._names)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._at
+        return self._names.find(name) >= 0  # type: ignore[arg-type]
 
     def name_keys(self) -> Any:
         """The names as a ``dict_keys`` view (fast set operations)."""
-        return self._at.keys()
+        return self._names.all().keys()
 
     def total_of(self, names: Iterable[str]) -> int:
         """How many entries the given names (all of them here) have together."""
-        at, ends = self._at, self._ends
+        at, ends = self._names.all(), self._ends
         total = 0
         for name in names:
             i = at[name]
@@ -142,29 +227,34 @@ class _Positions(Mapping):
     def counts(self) -> dict[str, int]:
         """``{name: number of entries}`` in order, without slicing."""
         ends = self._ends.tolist()
-        return dict(zip(self._at, map(int.__sub__, ends, [0, *ends[:-1]])))
+        return dict(zip(self._names.all(), map(int.__sub__, ends, [0, *ends[:-1]])))
 
 
 class _Dependencies(Mapping):
     """``{name: [distinct depends/constrains strings of its records]}`` read back from disk: one
     newline-joined run of UTF-8 per name, decoded only for the names asked about."""
 
-    __slots__ = ("_at", "_blob", "_ends")
+    __slots__ = ("_names", "_blob", "_ends")
 
-    def __init__(self, at: dict, blob: Any, ends: Any) -> None:
-        self._at = at  # name -> its number (shared with _Positions)
+    def __init__(self, names: _Names, blob: Any, ends: Any) -> None:
+        self._names = names  # shared with _Positions
         self._blob, self._ends = blob, ends
 
     def __getitem__(self, name: str) -> list:
-        i = self._at[name]
+        i = self._names.find(name)
+        if i < 0:
+            raise KeyError(name)
         text = bytes(self._blob[self._ends[i - 1] if i else 0:self._ends[i]]).decode("utf-8", "surrogatepass")
         return text.split("\n") if text else []
 
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if self._names.find(name) >= 0 else default
+
     def __iter__(self):
-        return iter(self._at)
+        return iter(self._names.all())
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._names)
 
 
 class _Twins(Mapping):
@@ -253,7 +343,14 @@ class SparseIndex:
             deps.append(text)
             total += len(text)
             deps_ends.append(total)
-        body = {"fns": b"".join(fns), "fn_ends": fn_ends.tobytes(),
+        encoded = [name.encode("utf-8", "surrogatepass") for name in names]
+        name_ends, total = array("q"), 0
+        for data in encoded:
+            total += len(data)
+            name_ends.append(total)
+        body = {"names": b"".join(encoded), "name_ends": name_ends.tobytes(),
+                "slots": array("q", _name_slots(encoded)).tobytes(),
+                "fns": b"".join(fns), "fn_ends": fn_ends.tobytes(),
                 "spans": spans.tobytes(), "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
                 "twins": twins.tobytes(), "deps": b"".join(deps), "deps_ends": deps_ends.tobytes()}
         sections, offset = {}, 0
@@ -261,7 +358,7 @@ class SparseIndex:
             sections[key] = [offset, len(data)]
             offset += len(data)
         header = json.dumps({"byteorder": sys.byteorder, "stamp": list(self.stamp), "info": self.info,
-                             "repodata_version": self.repodata_version, "names": names,
+                             "repodata_version": self.repodata_version,
                              "features": self.features, "special": sorted(special),
                              "has_features": self.has_features,
                              "sections": sections}).encode()
@@ -290,19 +387,24 @@ class SparseIndex:
             twins = part["twins"].cast("q")
             if len(twins) % 3:
                 return None
-            names, pos_ends, pos = doc["names"], part["pos_ends"].cast("q"), part["pos"].cast("q")
-            if len(names) != len(pos_ends) or (pos_ends and pos_ends[-1] != len(pos)):
+            name_ends, slots = part["name_ends"].cast("q"), part["slots"].cast("q")
+            pos_ends, pos = part["pos_ends"].cast("q"), part["pos"].cast("q")
+            count = len(name_ends)
+            if (count != len(pos_ends) or (pos_ends and pos_ends[-1] != len(pos))
+                    or (name_ends and name_ends[-1] != len(part["names"]))
+                    or len(slots) <= count):  # (the writer leaves most slots empty)
                 return None
             fns = part["fns"]
             if fn_ends and fn_ends[-1] != len(fns):
                 return None
             deps, deps_ends = part["deps"], part["deps_ends"].cast("q")
-            if len(deps_ends) != len(names) or (deps_ends and deps_ends[-1] != len(deps)):
+            if len(deps_ends) != count or (deps_ends and deps_ends[-1] != len(deps)):
                 return None
+            names = _Names(part["names"], name_ends, slots)
             positions = _Positions(names, pos, pos_ends)
             return cls(doc["info"], doc["repodata_version"], _Entries(fns, fn_ends, spans),
                        positions, _Twins(twins), doc["features"],
-                       tuple(doc["stamp"]), _Dependencies(positions._at, deps, deps_ends),
+                       tuple(doc["stamp"]), _Dependencies(names, deps, deps_ends),
                        frozenset(doc["special"]), doc["has_features"])
         except Exception:  # a damaged index is rebuilt, never trusted
             return None
