@@ -52,7 +52,7 @@ def two_channels(tmp_path):
 
 
 def _built(index) -> int:
-    return sum(len(sd._store) - sd._store._built.count(None) for sd in index.subdir_datas if sd._store)
+    return sum(len(sd._store._built) for sd in index.subdir_datas if sd._store)
 
 
 def test_nothing_is_built_until_asked_for(context, two_channels):

@@ -39,6 +39,7 @@ Deliberate differences from conda (each reported through the tracer):
 from __future__ import annotations
 
 from _thread import allocate_lock  # threading.Lock itself, without importing threading (~1.5 ms)
+import os
 import time
 from pathlib import Path
 from collections.abc import Iterable
@@ -397,22 +398,22 @@ class SubdirData:
             return False
         from conda_deepdive.index import sparse
 
-        base = _url_to_path(self.url_w_credentials)
-        if (base / f"{fn}.zst").exists():
+        # the stamp just taken says whether the files are there (no second stat of each)
+        sizes = {name: (size, mtime) for name, size, mtime in memo_stamp}
+        if sizes[f"{fn}.zst"][0] is not None:
             return False  # conda reads the .zst first: the full path decompresses it
-        path = base / fn
-        try:
-            st = path.stat()
-        except OSError:
+        size, mtime = sizes[fn]
+        if size is None:
             return False
+        path = Path(self._local_dir(), fn)
         ctx = self.context
         tar_only = bool(getattr(ctx, "use_only_tar_bz2", False))
         key = cache_fn_url(self.url_w_credentials, fn)[: -len(".json")] + ("1" if tar_only else "")
         index_file = sparse.index_path(_cache_dir(ctx), key)
         t0 = time.perf_counter()
         with gc_policy.paused():  # ~10⁴ acyclic objects: see gc_policy.py
-            index = sparse.load_index(index_file, (fn, st.st_size, st.st_mtime_ns))
-        if index is None or st.st_size == 0:
+            index = sparse.load_index(index_file, (fn, size, mtime))
+        if index is None or size == 0:
             return False
         buf = sparse.map_file(path)
         if buf is None:
@@ -430,7 +431,7 @@ class SubdirData:
         self.fetch_info = FetchInfo(
             channel=_channel_name(self.channel), subdir=self.subdir, url=self.url,
             repodata_fn=self.repodata_fn, filename=fn, source="file", cache="none", status=200,
-            bytes=st.st_size, json_bytes=st.st_size, record_count=len(self._store),
+            bytes=size, json_bytes=size, record_count=len(self._store),
             fetch_seconds=time.perf_counter() - started, reader="sparse",
         )
         with self._memory_lock:
@@ -444,8 +445,8 @@ class SubdirData:
         """Use the channel's ``repodata_shards.msgpack.zst`` if it has one (``True``): the
         records of a name come from its shard, fetched when the subset walk or the solver asks
         (shards.py). ``False``: no shard index, read ``repodata.json`` as usual."""
-        if self.url_w_credentials.startswith("file://") and not (
-                _url_to_path(self.url_w_credentials) / "repodata_shards.msgpack.zst").is_file():
+        if self.url_w_credentials.startswith("file://") and not os.path.isfile(
+                os.path.join(self._local_dir(), "repodata_shards.msgpack.zst")):
             return False  # most local channels: no shards, and no need to import shards.py
         from conda_deepdive.index.shards import REPODATA_SHARDS_FN, ShardStore, fetch_shard_index
 
@@ -481,12 +482,17 @@ class SubdirData:
                 bool(ctx.add_pip_as_python_dependency), bool(getattr(ctx, "use_only_tar_bz2", False)),
                 _sparse_enabled(ctx))
 
+    def _local_dir(self) -> str:
+        """The folder of a ``file://`` subdir, as a plain path string (stat-ed several times a
+        load: ``os.path`` on a string costs a fraction of building ``Path`` objects)."""
+        return str(_url_to_path(self.url_w_credentials))
+
     def _file_stamp(self, fn: str) -> tuple:
-        base = _url_to_path(self.url_w_credentials)
+        base = self._local_dir()
         stamp = []
         for name in dict.fromkeys((f"{fn}.zst", fn, f"{REPODATA_FN}.zst", REPODATA_FN)):
             try:
-                st = (base / name).stat()
+                st = os.stat(os.path.join(base, name))
                 stamp.append((name, st.st_size, st.st_mtime_ns))
             except OSError:
                 stamp.append((name, None, None))

@@ -235,6 +235,18 @@ class ChannelConfig:
         return derived["named"]
 
     @property
+    def _named_prefixes(self) -> tuple[tuple["Channel", str, list[str]], ...]:
+        """``(channel, its URL, the URL split on "/")`` of :attr:`named_channels`, longest name
+        first: the order conda tries them in when it reads a channel URL."""
+        derived = self._derived  # type: ignore[attr-defined]
+        if "prefixes" not in derived:
+            ordered = sorted(self.named_channels.items(), key=lambda kv: len(kv[0]), reverse=True)
+            derived["prefixes"] = tuple(
+                (channel, url, url.split("/"))
+                for channel, url in ((ch, join_url(ch.location, ch.name)) for _name, ch in ordered))
+        return derived["prefixes"]
+
+    @property
     def _custom_named(self) -> dict[str, "Channel"]:
         derived = self._derived  # type: ignore[attr-defined]
         if "custom" not in derived:
@@ -696,9 +708,9 @@ def _read_channel_configuration(parts: _UrlParts, config: ChannelConfig):
             return ca.location, name, ca.scheme, ca.auth, ca.token
 
     # 3. custom channels (incl. multichannel members), longest name first
-    for name, channel in sorted(config.named_channels.items(), key=lambda kv: len(kv[0]), reverse=True):
-        that_url = join_url(channel.location, channel.name)
-        if _tokenized_startswith(test_url.split("/"), that_url.split("/")):
+    segments = test_url.split("/")
+    for channel, that_url, that_segments in config._named_prefixes:
+        if _tokenized_startswith(segments, that_segments):
             subname = test_url.replace(that_url, "", 1).strip("/")
             return channel.location, join_url(channel.name, subname), scheme, channel.auth, channel.token
 
