@@ -196,3 +196,43 @@ def test_bad_channel_value():
         Channel(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         Channel("conda-forge").urls(subdirs="linux-64")
+
+
+def test_url_helpers_answer_as_condas_regexes_do():
+    # split_platform, has_scheme and the Windows-path test skip compiling regexes for the few
+    # URLs a run reads; they must answer exactly as conda's regexes (written out here) do
+    import random
+    import re
+
+    from conda_deepdive.models import urls
+    from conda_deepdive.models.channel import KNOWN_SUBDIRS
+
+    def platform_by_regex(url, subdirs):
+        m = re.search(r"/({})(?:/|$)".format("|".join(re.escape(s) for s in subdirs)), url, re.I)
+        platform = m.group(1) if m else None
+        return (url.replace("/" + platform, "", 1) if platform is not None else url).rstrip("/"), platform
+
+    rng = random.Random(16)
+    pieces = ["/", "//", "linux-64", "LINUX-64", "Linux-64", "noarch", "osx-arm64", "osx-64", "x",
+              "conda-forge", "file:", "https:", ":", "\n", "-", "64", "linux", "t", "é", "ſ", "K"]
+    subdir_sets = [KNOWN_SUBDIRS, ("linux-64", "noarch"), ("NoArch",), ("a-b", "A-B"), ("linux-64\n",)]
+    urls_seen = ["https://conda.anaconda.org/conda-forge/linux-64", "file:///tmp/c/noarch/",
+                 "file:///tmp/c/noarch\n", "https://h/t/tok/linux-64/x.conda", "/linux-64",
+                 "https://h/osx-64x/osx-64", "https://h/é/linux-64"]
+    urls_seen += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))) for _ in range(3000)]
+    for url in urls_seen:
+        for subdirs in subdir_sets:
+            assert urls.split_platform(url, subdirs) == platform_by_regex(url, subdirs), (url, subdirs)
+        scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", url) is not None
+        assert urls.has_scheme(url) is scheme, url
+        assert urls._is_win_path(url) == bool(re.match(r"^[a-zA-Z]:[/\\]", url)), url
+    for value in ("C:/x", "c:\\x", "C:", "1:/x", "é:/x", "CC:/x", "s3+x.y-z://b", "3s://b", "é://b",
+                  "a b://c", "://x", "a://", "ab:/x://y"):
+        assert urls.has_scheme(value) is (re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", value) is not None)
+        assert urls._is_win_path(value) == bool(re.match(r"^[a-zA-Z]:[/\\]", value))
+    for url in ("https://h/t/abc-1_2/conda-forge", "https://h/conda-forge", "https://h/t//x"):
+        m = re.search(r"/t/([a-zA-Z0-9-_]*)", url)
+        token = m.group(1) if m else None
+        cleaned = url.replace("/t/" + token, "", 1) if token is not None else url
+        assert urls.split_anaconda_token(url) == (cleaned.rstrip("/"), token)
+        assert urls.mask_token(url) == re.sub(r"/t/([a-zA-Z0-9-_]*)", "/t/<TOKEN>", url)

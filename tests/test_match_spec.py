@@ -295,3 +295,21 @@ def test_records_match_from_plain_dicts_and_records_alike():
     rec = PackageRecord.from_dict(d)
     for spec in ("numpy[version='<2']", "numpy[build_number=7]", "numpy~=1.10", "numpy=1.11"):
         assert MatchSpec(spec).match(d) is MatchSpec(spec).match(rec) is True
+
+
+def test_the_plain_name_shortcut_is_the_regex_it_replaces():
+    # name_problem's fast test for everyday names, in string code: exactly the ASCII regex
+    # _{0,2}+[a-zA-Z0-9]++(?:[._-][a-zA-Z0-9]++)*+ ; anything else takes the full rules
+    import random
+    import re
+
+    from conda_deepdive.models.matchers import _is_plain_name, name_problem
+
+    regex = re.compile(r"_{0,2}+[a-zA-Z0-9]++(?:[._-][a-zA-Z0-9]++)*+")
+    rng = random.Random(5)
+    for _ in range(50000):
+        name = "".join(rng.choice("__.-aZ09\u00e9*\u212a") for _ in range(rng.randint(0, 8)))
+        assert _is_plain_name(name) == bool(regex.fullmatch(name)), name
+    # a look-alike letter (the Kelvin sign) is not a plain name: the full rules name it
+    assert name_problem("nump\u212a") == "package name contains invalid characters (\u212a)"
+    assert name_problem("__glibc") is None and name_problem("_libgcc_mutex") is None

@@ -121,3 +121,20 @@ def test_cuda_library_lookup_agrees_with_find_library(tmp_path):
     (tmp_path / "drv").mkdir()
     (tmp_path / "drv" / "libcuda.so.1").write_bytes(b"")
     assert cuda_library_present({"LD_LIBRARY_PATH": f"{tmp_path / 'empty'}:{tmp_path / 'drv'}"})
+
+
+def test_linux_version_is_read_as_condas_regex_reads_it():
+    # string code instead of compiling conda's r"\d+\.\d+(\.\d+)?(\.\d+)?" (matched at the start)
+    import random
+    import re
+
+    from conda_deepdive.index.virtual_packages import _linux_validate
+
+    regex = re.compile(r"\d+\.\d+(\.\d+)?(\.\d+)?")
+    rng = random.Random(3)
+    samples = ["5.15.0-91-generic", "5.15", "5", "6.1.2.3.4", "4.19.0.", ".5.1", "5..1", "\u0663.\u0661"]
+    samples += ["".join(rng.choice("0123456789..-x\u0663ab\u00b2") for _ in range(rng.randint(0, 10)))
+                for _ in range(20000)]
+    for text in samples:
+        m = regex.match(text)
+        assert _linux_validate(text) == (m.group() if m else None), text

@@ -25,6 +25,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from conda_deepdive.values import LazyPattern
 from conda_deepdive.exceptions import (
     ConfigurationLoadError,
     CustomValidationError,
@@ -150,7 +151,7 @@ class Layer:
 # the search path
 # ------------------------------------------------------------------------------------------
 
-_VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+_VAR = LazyPattern(r"\$(\w+)|\$\{(\w+)\}")  # compiled for the first value with a "$"
 
 
 def _expand(template: str, variables: Mapping[str, str]) -> str | None:
@@ -166,7 +167,7 @@ def _expand(template: str, variables: Mapping[str, str]) -> str | None:
             return ""
         return value
 
-    expanded = _VAR.sub(sub, template)
+    expanded = _VAR.sub(sub, template) if "$" in template else template
     if missing:
         return None
     if expanded == "~" or expanded.startswith("~/"):

@@ -198,7 +198,8 @@ def _expand_path(path: str, env: Mapping[str, str]) -> str:
         name = m.group(1) or m.group(2)
         return env.get(name, m.group(0))
 
-    path = re.sub(r"\$(\w+)|\$\{(\w+)\}", sub, path)
+    if "$" in path:  # (most paths have no variable: no regex to compile)
+        path = re.sub(r"\$(\w+)|\$\{(\w+)\}", sub, path)
     if path == "~" or path.startswith("~/"):
         path = (env.get("HOME") or os.path.expanduser("~")) + path[1:]
     return os.path.abspath(path)

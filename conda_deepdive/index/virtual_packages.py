@@ -21,7 +21,6 @@ What to notice as a learner:
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable
 
@@ -36,7 +35,6 @@ if TYPE_CHECKING:  # annotations only: typing is not imported at run time
 __all__ = ["VirtualPackage", "virtual_packages", "virtual_package_records", "native_subdir"]
 
 _MD5 = "12345678901234567890123456789012"  # the fixed md5 conda gives every virtual record
-_LINUX_VERSION = re.compile(r"\d+\.\d+(\.\d+)?(\.\d+)?")
 _NON_X86 = {"armv6l", "armv7l", "aarch64", "arm64", "ppc64", "ppc64le", "riscv64", "s390x"}
 _ARCH_NAMES = {"32": "x86", "64": "x86_64"}
 
@@ -229,8 +227,31 @@ def _make(context: Any, name: str, version: Any, build: Any, *, entity: str | No
 
 
 def _linux_validate(version: str) -> str | None:
-    match = _LINUX_VERSION.match(version)
-    return match.group() if match else None
+    """The leading ``\\d+\\.\\d+(\\.\\d+)?(\\.\\d+)?`` of ``version`` (conda's regex), or ``None``:
+    ``5.15.0-91-generic`` -> ``5.15.0``. (Digits are what ``\\d`` means: ``str.isdecimal``.)"""
+    size = len(version)
+
+    def digits_end(start: int) -> int:
+        end = start
+        while end < size and version[end].isdecimal():
+            end += 1
+        return end
+
+    end = digits_end(0)
+    if end == 0 or end >= size or version[end] != ".":
+        return None
+    after = digits_end(end + 1)
+    if after == end + 1:
+        return None
+    end = after
+    for _ in range(2):  # up to two more ".<digits>"
+        if end < size and version[end] == ".":
+            after = digits_end(end + 1)
+            if after > end + 1:
+                end = after
+                continue
+        break
+    return version[:end]
 
 
 def virtual_packages(context: Any) -> tuple[VirtualPackage, ...]:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 
 from ..exceptions import InvalidMatchSpec
+from ..values import LazyPattern
 from .channel import Channel, has_scheme, is_path
 from .version_spec import BuildNumberMatch, VersionSpec
 
@@ -296,10 +297,19 @@ _IMPLEMENTORS: dict[str, Callable[[Any], Any]] = {
 _MATCHER_CACHE: dict[tuple[str, Any], Any] = {}
 
 
-_NAME_BAD_CHARS_RE = re.compile(r"[^a-zA-Z0-9_.*-]")
-# letters/digits in runs joined by single separators, after at most two underscores
-# ('_libgcc_mutex', '__glibc'): a subset of what the full rules (_name_res) accept
-_PLAIN_NAME_RE = re.compile(r"_{0,2}+[a-z0-9]++(?:[._-][a-z0-9]++)*+", re.I)
+_NAME_BAD_CHARS_RE = LazyPattern(r"[^a-zA-Z0-9_.*-]")
+
+
+def _is_plain_name(name: str) -> bool:
+    """ASCII letters/digits in runs joined by single separators (. - _), after at most two
+    underscores ('_libgcc_mutex', '__glibc'): a subset of what the full rules (_name_res)
+    accept, tested with string methods (the regex ``_{0,2}+[a-zA-Z0-9]++(?:[._-][a-zA-Z0-9]++)*+``
+    would cost more to compile than the names of a whole run cost to check)."""
+    body = name[2:] if name.startswith("__") else name[1:] if name.startswith("_") else name
+    if not body or not body.isascii():
+        return False
+    runs = body.replace(".", "-").replace("_", "-")
+    return runs[0] != "-" and runs[-1] != "-" and "--" not in runs and runs.replace("-", "").isalnum()
 
 
 def name_problem(name: str) -> str | None:
@@ -307,7 +317,7 @@ def name_problem(name: str) -> str | None:
 
     Globs (``py*``) may use ``*``; ``^...$`` regexes are checked when compiled.
     """
-    if len(name) <= 128 and _PLAIN_NAME_RE.fullmatch(name):
+    if len(name) <= 128 and _is_plain_name(name):
         return None  # the everyday name ('numpy', 'ca-certificates'): certainly fine
     if name.startswith("^") and name.endswith("$"):
         return None

@@ -25,6 +25,7 @@ from os.path import basename, expanduser, expandvars
 from urllib.parse import unquote
 
 from ..exceptions import InvalidMatchSpec
+from ..values import LazyPattern
 from .channel import Channel, has_scheme, is_package_file, is_path, path_to_url, strip_pkg_extension, url_to_path
 from .matchers import GlobLowerStrMatch, name_problem
 from .urls import PACKAGE_EXTENSIONS
@@ -33,11 +34,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing is not imported at run time
     from typing import Any
 
-_BRACKETS_RE = re.compile(r".*(?:(\[.*\]))")
-_PARENS_RE = re.compile(r".*(?:(\(.*\)))")
-_KEY_VALUE_RE = re.compile(r'([a-zA-Z0-9_-]+?)=(["\']?)([^\'"]*?)(\2)(?:[, ]|$)')
-_NAME_SPLIT_RE = re.compile(r"([^ =<>!~]+)?([><!=~ ].+)?")
-_VERSION_BUILD_RE = re.compile(r"((?:.+?)[^><!,|]?)(?:(?<![=!|,<>~])(?:[ =])([^-=,|<>~]+?))?$")
+# the general path's patterns (most runs parse only simple specs: see _SIMPLE_SPEC_RE below)
+_BRACKETS_RE = LazyPattern(r".*(?:(\[.*\]))")
+_PARENS_RE = LazyPattern(r".*(?:(\(.*\)))")
+_KEY_VALUE_RE = LazyPattern(r'([a-zA-Z0-9_-]+?)=(["\']?)([^\'"]*?)(\2)(?:[, ]|$)')
+_NAME_SPLIT_RE = LazyPattern(r"([^ =<>!~]+)?([><!=~ ].+)?")
+_VERSION_BUILD_RE = LazyPattern(r"((?:.+?)[^><!,|]?)(?:(?<![=!|,<>~])(?:[ =])([^-=,|<>~]+?))?$")
 
 
 def _parse_version_plus_build(text: str) -> tuple[str, str | None]:

@@ -5,6 +5,7 @@ anaconda.org token (``/t/<token>/``) or a known subdir out of a URL.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -12,7 +13,8 @@ from urllib.parse import quote, unquote
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 
-_SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+# A URL's scheme is a letter, then letters, digits, "+", "." or "-" (RFC 3986), then "://".
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _URL_RE = re.compile(
     r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://"
     r"(?:(?P<auth>[^@/]*)@)?"
@@ -21,12 +23,27 @@ _URL_RE = re.compile(
     r"(?P<path>/[^?#]*)?"
     r"(?:\?(?P<query>[^#]*))?"
 )
-_TOKEN_RE = re.compile(r"/t/([a-zA-Z0-9-_]*)")
-_WIN_PATH_RE = re.compile(r"^[a-zA-Z]:[/\\]")
+
+
+@functools.cache
+def _token_re() -> re.Pattern:
+    return re.compile(r"/t/([a-zA-Z0-9-_]*)")  # compiled only for a URL that has a "/t/"
+
+
+def _is_win_path(value: str) -> bool:
+    """``C:/…`` or ``C:\\…`` (a drive letter, a colon, a slash)."""
+    return len(value) > 2 and value[1] == ":" and value[2] in "/\\" and value[0].isascii() \
+        and value[0].isalpha()
 
 
 def has_scheme(value: str) -> bool:
-    return bool(_SCHEME_RE.match(value))
+    """``value`` starts with ``<scheme>://``. (Plain string tests: the few URLs a run parses
+    do not pay for compiling a regex.)"""
+    end = value.find("://")
+    if end <= 0:
+        return False
+    first = value[0]
+    return first.isascii() and first.isalpha() and all(c in _SCHEME_CHARS for c in value[1:end])
 
 
 def is_package_file(path: str) -> bool:
@@ -43,15 +60,13 @@ def strip_pkg_extension(path: str) -> tuple[str, str | None]:
 def is_path(value: str) -> bool:
     if "://" in value:
         return False
-    return value.startswith(("/", "./", "../", "~", "\\")) or value in (".", "..") or bool(
-        _WIN_PATH_RE.match(value)
-    )
+    return value.startswith(("/", "./", "../", "~", "\\")) or value in (".", "..") or _is_win_path(value)
 
 
 def path_to_url(path: str) -> str:
     """An absolute ``file://`` URL for a local path (``~`` and relative paths expanded)."""
     path = os.path.abspath(os.path.expanduser(path))
-    if _WIN_PATH_RE.match(path):
+    if _is_win_path(path):
         return "file:///" + quote(path.replace("\\", "/"), safe="/:")
     return "file://" + quote(path, safe="/:~!$&'()*+,;=@")
 
@@ -60,7 +75,7 @@ def url_to_path(url: str) -> str:
     if not url.startswith("file://"):
         raise ValueError(f"not a file:// URL: {url}")
     path = unquote(url[len("file://"):])
-    if _WIN_PATH_RE.match(path.lstrip("/")):
+    if _is_win_path(path.lstrip("/")):
         path = path.lstrip("/")
     return path
 
@@ -96,21 +111,54 @@ class _UrlParts:
 
 
 def split_anaconda_token(url: str) -> tuple[str, str | None]:
-    m = _TOKEN_RE.search(url)
+    m = _token_re().search(url) if "/t/" in url else None
     token = m.group(1) if m else None
     cleaned = url.replace("/t/" + token, "", 1) if token is not None else url
     return cleaned.rstrip("/"), token
 
 
 def split_platform(url: str, known_subdirs: Iterable[str]) -> tuple[str, str | None]:
-    pattern = _platform_regex(tuple(known_subdirs))
-    m = pattern.search(url)
-    platform = m.group(1) if m else None
+    """``(url without its platform, platform)``: conda searches ``/(<subdir>|…)(?:/|$)``
+    case-insensitively and takes the leftmost match, the URL's own spelling of it."""
+    subdirs = tuple(known_subdirs)
+    table = _platform_table(subdirs) if url.isascii() else None
+    if table is not None:
+        platform = _platform_segment(url, table)
+    else:  # non-ASCII text (or no subdirs): the regex itself, for its exact case folding
+        m = _platform_regex(subdirs).search(url)
+        platform = m.group(1) if m else None
     cleaned = url.replace("/" + platform, "", 1) if platform is not None else url
     return cleaned.rstrip("/"), platform
 
 
 _PLATFORM_RE_CACHE: dict[tuple[str, ...], re.Pattern] = {}
+_PLATFORM_TABLES: dict[tuple[str, ...], frozenset | None] = {}
+
+
+def _platform_table(subdirs: tuple[str, ...]) -> frozenset | None:
+    """The subdirs lower-cased, when that is how the regex would compare them with ASCII text
+    (all of them ASCII, and at least one: an empty alternation matches ``//``)."""
+    table = _PLATFORM_TABLES.get(subdirs, False)
+    if table is False:
+        ascii_only = subdirs and all(s.isascii() for s in subdirs)
+        table = _PLATFORM_TABLES[subdirs] = frozenset(s.lower() for s in subdirs) if ascii_only else None
+    return table
+
+
+def _platform_segment(url: str, table: frozenset) -> str | None:
+    """The leftmost path segment of ASCII ``url`` that is a subdir of ``table`` (ignoring case):
+    the alternatives match a whole segment, since each must end at a ``/`` or the end (``$``,
+    which also matches before one final newline)."""
+    pos = url.find("/")
+    while pos != -1:
+        nxt = url.find("/", pos + 1)
+        segment = url[pos + 1:] if nxt == -1 else url[pos + 1:nxt]
+        if segment.lower() in table:
+            return segment
+        if nxt == -1 and segment.endswith("\n") and segment[:-1].lower() in table:
+            return segment[:-1]
+        pos = nxt
+    return None
 
 
 def _platform_regex(subdirs: tuple[str, ...]) -> re.Pattern:
@@ -132,7 +180,7 @@ def split_scheme_auth_token(url: str) -> tuple[str | None, str | None, str | Non
 
 def mask_token(url: str) -> str:
     """Replace an anaconda.org token by ``<TOKEN>`` so URLs can be printed safely."""
-    return _TOKEN_RE.sub("/t/<TOKEN>", url)
+    return _token_re().sub("/t/<TOKEN>", url) if "/t/" in url else url
 
 
 def _tokenized_startswith(test: list[str], prefix: list[str]) -> bool:

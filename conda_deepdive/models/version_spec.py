@@ -45,6 +45,7 @@ import re
 from collections.abc import Callable
 
 from ..exceptions import InvalidVersionSpec
+from ..values import LazyPattern
 from .version import VersionOrder, _InternedByString, _prefix_test
 
 TYPE_CHECKING = False
@@ -75,7 +76,7 @@ def ver_eval(vtest: str, spec: str) -> bool:
 # Spec expressions: '1.5|(1.6|1.7),1.8' -> ('|', '1.5', (',', ('|', '1.6', '1.7'), '1.8'))
 
 # a regex '^...$' (may contain , | ( )), a paren / ',' / '|', or a run of anything else
-_TOKEN = re.compile(r"\s*\^[^$]*\$|\s*[()|,]|[^()|,]+")
+_TOKEN = LazyPattern(r"\s*\^[^$]*\$|\s*[()|,]|[^()|,]+")  # compiled for the first spec with ( | ,
 _NEEDS_TREE = re.compile(r".*[()|,^$]")
 _PRECEDENCE = {"(": 0, "|": 1, ",": 2}
 
