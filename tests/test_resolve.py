@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from conftest import SHARED
 from conda_deepdive.exceptions import ResolvePackageNotFound, UnsatisfiableError
 from conda_deepdive.models.match_spec import MatchSpec
 from conda_deepdive.models.records import PackageRecord
@@ -456,3 +457,54 @@ def test_find_matches_is_match_over_the_group():
         assert r.find_matches(MatchSpec(text)) == expected, text  # the kept verdicts, reused
         chosen += len(expected)
     assert 0 < chosen < len(specs) * len(group)
+
+
+def _clauses_the_long_way(r):
+    """gen_clauses as conda writes it: one C.Require(C.Or, ...) per dependency."""
+    from conda_deepdive.solve.logic import Clauses
+
+    C = Clauses()
+    for name, group in r.groups.items():
+        sat_names = [r.to_sat_name(p) for p in group]
+        for sat_name in sat_names:
+            C.new_var(sat_name)
+        m = C.new_var(r.to_sat_name(MatchSpec(name)))
+        C.Require(C.ExactlyOne, sat_names + [C.Not(m)])
+    for prec in r._records:
+        not_prec = C.Not(r.to_sat_name(prec))
+        for ms in r.ms_depends(prec):
+            if not ms.name.startswith("__"):
+                C.Require(C.Or, not_prec, r.push_MatchSpec(C, ms))
+    return C
+
+
+def _same_formula(a, b):
+    assert (a.m, a.unsat, a.names, a._clauses) == (b.m, b.unsat, b.names, b._clauses)
+
+
+def test_gen_clauses_writes_the_dependency_clauses_as_require_or_would():
+    # every shape push_MatchSpec can hand back: a constrains entry matching its whole group
+    # (TRUE), a spec nothing matches (a variable forced false), a spec matching only the record
+    # itself (always true), a virtual package (skipped), shared and repeated specs
+    idx = [rec("a", "1", depends=["b >=1", "__glibc >=2.17", "a 1.*", "c"], constrains=["b"]),
+           rec("a", "2", depends=["b >=1", "nothing-here", "c <0"]),
+           rec("b", "1", depends=["a"], constrains=["c >=5"]), rec("b", "2"),
+           rec("c", "1", depends=["b 2", "b 2"])]
+    _same_formula(Resolve(idx).gen_clauses(), _clauses_the_long_way(Resolve(idx)))
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "channels" / "test-index4").is_dir(),
+                    reason="../shared/data/channels is absent")
+def test_gen_clauses_equals_the_long_way_on_a_real_channel():
+    from conda_deepdive.models.channel import Channel
+
+    root = SHARED / "data" / "channels" / "test-index4"
+    records = []
+    for subdir in ("linux-64", "noarch"):
+        doc = json.loads((root / subdir / "repodata.json").read_text())
+        channel = Channel((root / subdir).as_uri())
+        for key in ("packages.conda", "packages"):
+            records += [PackageRecord.from_repodata(fn, raw, channel, subdir)
+                        for fn, raw in (doc.get(key) or {}).items()]
+    assert len(records) > 5000
+    _same_formula(Resolve(records).gen_clauses(), _clauses_the_long_way(Resolve(records)))

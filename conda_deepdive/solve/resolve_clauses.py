@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable
 
 from conda_deepdive.models.match_spec import MatchSpec
-from conda_deepdive.solve.logic import TRUE, Clauses
+from conda_deepdive.solve.logic import FALSE, TRUE, Clauses
 from conda_deepdive.solve.reduction import ReducedIndex
 
 TYPE_CHECKING = False
@@ -90,11 +90,31 @@ class ClauseBuilding:
             m = C.new_var(self.to_sat_name(MatchSpec(name)))
             # exactly one of the records, or the name variable is false (nothing installed)
             C.Require(C.ExactlyOne, names + [C.Not(m)])
+        # "a record implies each of its dependencies": C.Require(C.Or, -record, spec) per
+        # dependency, tens of thousands of times in a big solve. Written out below with the
+        # same clauses in the same order: a spec's variable is looked up once per spec object
+        # (the records' parsed dependencies are shared), and the two-literal clause is built
+        # here the way Clauses._or builds it (smaller literal first).
+        names, clauses = C.names, C._clauses
+        sat_name, push, ms_depends = self.to_sat_name, self.push_MatchSpec, self.ms_depends
+        spec_lit: dict[int, int | None] = {}  # id(spec) -> its literal; None: a virtual package
         for prec in self._records:
-            not_prec = C.Not(self.to_sat_name(prec))
-            for ms in self.ms_depends(prec):
-                if not ms.name.startswith("__"):  # virtual packages are never installed
-                    C.Require(C.Or, not_prec, self.push_MatchSpec(C, ms))
+            not_prec = -names[sat_name(prec)]
+            for ms in ms_depends(prec):
+                lit = spec_lit.get(id(ms), 0)
+                if lit == 0:
+                    if ms.name.startswith("__"):  # virtual packages are never installed
+                        lit = spec_lit[id(ms)] = None
+                    else:
+                        lit = spec_lit[id(ms)] = names[push(C, ms)]
+                if lit is None:
+                    continue
+                if lit == TRUE or lit == -not_prec:
+                    continue  # the clause is always true
+                if lit == FALSE or lit == not_prec:
+                    C._eval_into(not_prec, True)  # what Or reduces to: the record is out
+                else:
+                    clauses.append((not_prec, lit) if not_prec < lit else (lit, not_prec))
         self.reporter.event(
             "solve",
             "gen_clauses",
