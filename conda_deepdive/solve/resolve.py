@@ -959,7 +959,6 @@ class Resolve(ClauseBuilding, EnvironmentOps):
         ``self.last_solve`` keeps a :class:`SolveDetails` of the run.
         """
         from conda_deepdive.exceptions import UnsatisfiableError
-        from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found, unsatisfiable_error
 
         t_start = time.perf_counter()
         specs = [self.parse_spec(s) for s in specs]
@@ -981,6 +980,9 @@ class Resolve(ClauseBuilding, EnvironmentOps):
             for s in specs:
                 if not self.find_matches(s):
                     (wrong_version if s.name in self.groups else not_found).append(s)
+            # (the conflict reports' module is imported only when there is one to report)
+            from conda_deepdive.solve.resolve_conflicts import resolve_package_not_found, unsatisfiable_error
+
             if not_found:
                 raise resolve_package_not_found([(s,) for s in not_found])
             if wrong_version:
