@@ -247,6 +247,31 @@ def test_merge_combines_constraints_per_name():
         MatchSpec.merge(["numpy[md5=a]", "numpy[md5=b]"])
 
 
+def test_merge_of_one_spec_per_name_is_the_sorted_specs_themselves():
+    # the shortcut for a record's depends (no two specs of one name): conda's grouping would
+    # keep each spec as it is, in sorted order
+    import random
+    from functools import reduce
+
+    def grouped(specs):
+        specs = sorted((MatchSpec(x) for x in specs if x), key=str)
+        by_name = {}
+        for x in specs:
+            by_name.setdefault(x.name, []).append(x)
+        rest = by_name.pop("*", [])
+        return (*(reduce(lambda a, b: a._merge(b), group) for group in by_name.values()), *rest)
+
+    rng = random.Random(11)
+    pool = ["python >=3.6,<3.7.0a0", "numpy", "numpy >=1.11", "libgcc-ng >=7.2.0", "*[md5=abc]",
+            "openssl 1.0.*", "zlib >=1.2.11,<1.3.0a0", "mkl 2018.*", "tk 8.6.*", "", "pip"]
+    for _ in range(300):
+        specs = rng.sample(pool, rng.randint(0, len(pool)))
+        merged = MatchSpec.merge(specs)
+        assert merged == grouped(specs), specs
+        if len({MatchSpec(x).name for x in specs if x}) == len([x for x in specs if x]) and "*[md5=abc]" not in specs:
+            assert all(a is b for a, b in zip(merged, sorted(map(MatchSpec, filter(None, specs)), key=str)))
+
+
 def test_glob_merge_keeps_the_stricter_pattern():
     assert GlobStrMatch("py3*").merge(GlobStrMatch("py36*")) == "py36*"
     assert GlobStrMatch("*_0").merge(GlobStrMatch("py36_0")) == "py36_0"

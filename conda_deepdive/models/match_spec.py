@@ -424,6 +424,9 @@ class MatchSpec:
         """Combine specs for the same package into one (``numpy >=1`` + ``numpy <2`` →
         ``numpy[version='<2,>=1']``). Specs without an exact name are passed through."""
         specs = sorted((cls(s) for s in match_specs if s), key=str)
+        names = {s.name for s in specs}
+        if len(names) == len(specs) and "*" not in names:
+            return tuple(specs)  # one spec per name (a record's depends, mostly): nothing to merge
         by_name: dict[str, list[MatchSpec]] = {}
         for s in specs:
             by_name.setdefault(s.name, []).append(s)
