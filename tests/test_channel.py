@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import pytest
@@ -236,3 +237,49 @@ def test_url_helpers_answer_as_condas_regexes_do():
         cleaned = url.replace("/t/" + token, "", 1) if token is not None else url
         assert urls.split_anaconda_token(url) == (cleaned.rstrip("/"), token)
         assert urls.mask_token(url) == re.sub(r"/t/([a-zA-Z0-9-_]*)", "/t/<TOKEN>", url)
+
+
+def test_percent_encoding_is_urllibs():
+    # models.urls writes quote/unquote itself so that a warm run never imports urllib.parse
+    # (nor the ipaddress module it pulls in); the answers must be urllib's
+    import random
+    from urllib import parse
+
+    from conda_deepdive.models import urls
+
+    rng = random.Random(21)
+    alphabet = "ab/:~%2F%41%e9%C3%A9%zz%4 é☃;=@!$&'()*+,-._\\?#[]\x00"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert urls.unquote(text) == parse.unquote(text), text
+        for safe in ("/", "/:", "/:~!$&'()*+,;=@", ""):
+            assert urls.quote(text, safe=safe) == parse.quote(text, safe=safe), (text, safe)
+    for text in ("%C3%A9t%C3%A9", "%ff%fe", "100%", "%%41", "caf\u00e9%20x"):
+        assert urls.unquote(text) == parse.unquote(text)
+
+
+def test_the_plain_forms_of_file_urls_and_credentials_are_urllibs(tmp_path):
+    # the warm path reads file:// URLs without urllib: same folder, same stripped URL
+    import random
+    from urllib.parse import unquote, urlparse
+
+    from conda_deepdive.index.repodata_cache import _strip_credentials, _url_to_local, _url_to_path
+
+    rng = random.Random(8)
+    pieces = ["file://", "https://", "HTTP://", "/", "//", "x", "t", "t/tok", "%20", "%C3%A9", "é",
+              "@", "user:pw@", ";", "?q", "#f", "localhost", "host", ":8080", " ", "\t", "[::1]", "."]
+    for _ in range(4000):
+        url = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        try:
+            parsed = urlparse(url)
+            expected = parsed._replace(netloc=parsed.netloc.rsplit("@", 1)[-1]).geturl()
+        except ValueError:  # urllib refuses it (a bad bracketed host): so must we
+            with pytest.raises(ValueError):
+                _strip_credentials(url)
+            continue
+        if not parsed.path.startswith("/t/"):
+            assert _strip_credentials(url) == expected, url
+        if url.startswith("file://"):
+            assert os.path.normpath(_url_to_local(url)) == os.path.normpath(str(_url_to_path(url))), url
+    folder = tmp_path / "a b" / "é"
+    assert _url_to_local(folder.as_uri()) == str(folder)

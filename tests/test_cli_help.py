@@ -32,8 +32,21 @@ sys.stderr.write("\\n@@MODULES@@" + json.dumps({"code": code, "modules": sorted(
 """
 
 
-def _run(argv: list[str], env: dict | None = None) -> tuple[str, int, list[str]]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True,
+def _run(argv: list[str], env: dict | None = None, bare: bool = False) -> tuple[str, int, list[str]]:
+    """Run the CLI in a fresh interpreter; ``bare``: without ``site`` (``-S``), the package and
+    its dependencies put on ``PYTHONPATH`` instead, so that no ``.pth`` file (a development
+    install's import finder, say) imports anything before our code runs."""
+    flags = []
+    if bare:
+        import sysconfig
+
+        import conda_deepdive
+
+        root = os.path.dirname(os.path.dirname(conda_deepdive.__file__))
+        paths = dict.fromkeys([root, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+        env = dict(env if env is not None else os.environ, PYTHONPATH=os.pathsep.join(paths))
+        flags = ["-S"]
+    proc = subprocess.run([sys.executable, *flags, "-c", PROBE, json.dumps(argv)], capture_output=True,
                           text=True, timeout=60, env=env)
     report = json.loads(proc.stderr.rsplit("@@MODULES@@", 1)[1])
     return proc.stdout, report["code"], report["modules"]
@@ -69,7 +82,9 @@ def test_install_help_lists_condas_options():
 #: (typing ~4 ms; shutil pulls bz2 and lzma; ctypes.util runs ldconfig) and is imported only
 #: where it is needed (issue 16)
 NOT_ON_A_DRY_RUN = ("typing", "shutil", "threading", "subprocess", "ctypes", "tempfile", "textwrap",
-                    "rich", "ruamel", "requests", "platform")
+                    "rich", "ruamel", "requests", "platform",
+                    # pathlib pulls in urllib.parse and ipaddress (~2 ms); signal builds enums
+                    "pathlib", "urllib", "ipaddress", "signal", "conda_deepdive.solve.resolve_conflicts")
 
 
 def test_a_warm_dry_run_imports_only_what_it_uses(tmp_path):
@@ -81,7 +96,8 @@ def test_a_warm_dry_run_imports_only_what_it_uses(tmp_path):
     argv = ["create", "--dry-run", "--json", "-p", str(tmp_path / "env"), "--override-channels",
             "-c", (CHANNELS_DIR / "pkgs" / "main").as_uri(), "numpy"]
     for _ in range(2):  # the first run builds the caches (and may import more to do it)
-        out, code, modules = _run(argv, env)
+        out, code, modules = _run(argv, env, bare=True)
         assert code == 0 and json.loads(out)["success"] is True
     loaded = [m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_ON_A_DRY_RUN)]
     assert loaded == [], f"a warm dry run imported {loaded}"
+    assert "conda_deepdive.solve.solve" in modules  # (it did run)

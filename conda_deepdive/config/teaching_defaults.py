@@ -22,22 +22,41 @@ A condarc, a ``CONDA_*`` variable or a flag that sets these wins, as any higher 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import os
 from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
+    from pathlib import Path
 
 __all__ = ["data_dir", "channels_dir", "recipes_dir", "teaching_settings", "teaching_enabled"]
 
 
 @functools.cache
+def _data_dir_on_disk() -> str | None:
+    """``conda_deepdive/data`` as a plain string when it is a folder beside the package's
+    ``__init__.py`` (a regular install or a checkout), else ``None``. Every run needs it for
+    the teaching layer's URLs; as a string it costs no pathlib import."""
+    import conda_deepdive
+
+    origin = getattr(conda_deepdive, "__file__", None)
+    if origin:
+        folder = os.path.join(os.path.dirname(origin), "data")
+        if os.path.isdir(folder):
+            return folder
+    return None
+
+
+@functools.cache
 def data_dir() -> Path:
     """``conda_deepdive/data``: the package data (teaching channels and their recipes)."""
-    import conda_deepdive
+    from pathlib import Path
 
     # a regular install or a checkout: the files are already on disk, beside the package's
     # __init__.py (what importlib.resources.files answers too, without importing its machinery)
-    origin = getattr(conda_deepdive, "__file__", None)
-    if origin and Path(origin).parent.joinpath("data").is_dir():
-        return Path(origin).parent / "data"
+    on_disk = _data_dir_on_disk()
+    if on_disk is not None:
+        return Path(on_disk)
     import atexit
     import contextlib
     from importlib import resources
@@ -65,9 +84,22 @@ def teaching_enabled(env: Mapping[str, str]) -> bool:
     return env.get("CONDA_DEEPDIVE_REAL_DEFAULTS", "").strip().lower() not in ("1", "true", "yes")
 
 
+def _channels_uri() -> str:
+    """``channels_dir().as_uri()``: ``file://`` and the path percent-encoded (``/`` kept)."""
+    on_disk = _data_dir_on_disk()
+    if on_disk is not None and os.path.isabs(on_disk):
+        from conda_deepdive.models.urls import quote
+
+        try:
+            return "file://" + quote(os.path.join(on_disk, "channels"), safe="/")
+        except UnicodeEncodeError:  # a path that is not UTF-8 text: as pathlib writes it
+            pass
+    return channels_dir().as_uri()
+
+
 def teaching_settings() -> dict:
     """The settings of the ``teaching defaults`` layer (below every condarc file)."""
-    root = channels_dir().as_uri()
+    root = _channels_uri()
     return {
         "channel_alias": f"{root}/pkgs",
         "default_channels": [f"{root}/pkgs/main", f"{root}/pkgs/free"],

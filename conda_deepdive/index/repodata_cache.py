@@ -39,8 +39,6 @@ import json
 import os
 import re
 import time
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from conda_deepdive.exceptions import (
     CondaError,
@@ -52,10 +50,12 @@ from conda_deepdive.exceptions import (
     RepodataIsEmpty,
     UnavailableInvalidChannel,
 )
+from conda_deepdive.models.urls import unquote as _unquote
 from conda_deepdive.values import value_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from pathlib import Path
     from typing import Any
 
 __all__ = [
@@ -170,6 +170,8 @@ class RepodataCache:
     """One cache entry: ``<cache_dir>/<key>.json`` and its ``<key>.info.json`` state file."""
 
     def __init__(self, cache_dir: str | os.PathLike, key: str) -> None:
+        from pathlib import Path  # (a warm file:// run never makes one: no pathlib to import)
+
         self.cache_dir = Path(cache_dir)
         self.key = key  # e.g. "09cdf8bf" (or "09cdf8bf1" when use_only_tar_bz2, as in conda)
         self.state = RepodataState()
@@ -301,6 +303,9 @@ class _ServerUnreachable(Exception):
 
 
 def _url_to_path(url: str) -> Path:
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
     parsed = urlparse(url)
     path = unquote(parsed.path)
     if parsed.netloc and parsed.netloc not in ("", "localhost"):
@@ -308,8 +313,30 @@ def _url_to_path(url: str) -> Path:
     return Path(path)
 
 
+def _url_to_local(url: str) -> str:
+    """The folder of a ``file://`` URL as a plain string, for ``os`` calls: what
+    :func:`_url_to_path` finds, written without pathlib and urllib (~2 ms of imports a warm
+    run does not need) for the URLs channels are made of; anything unusual goes through it."""
+    if url.startswith("file://") and url.isprintable() and not any(c in url for c in ";?#[]"):
+        netloc, slash, rest = url[len("file://"):].partition("/")
+        path = _unquote(slash + rest)
+        if path:
+            return f"//{netloc}{path}" if netloc and netloc != "localhost" else path
+    return str(_url_to_path(url))
+
+
 def _strip_credentials(url: str) -> str:
     """Drop ``user:pass@`` and ``/t/<token>`` so URLs can be shown and logged."""
+    scheme, sep, rest = url.partition("://")
+    netloc, _, path = rest.partition("/")
+    if (sep and scheme.isascii() and scheme.isalpha() and scheme.islower()
+            and (netloc or (scheme == "file" and not path.startswith("/")))  # urllib rewrites
+            # an empty "//" for other schemes, and a path that starts with "//"
+            and url.isascii() and url.isprintable() and not any(c in url for c in " @;?#[]")
+            and not path.startswith("t/")):
+        return url  # nothing to strip, and urllib would give the same text back
+    from urllib.parse import urlparse
+
     parsed = urlparse(url)
     netloc = parsed.netloc.rsplit("@", 1)[-1]
     path = parsed.path
@@ -320,11 +347,18 @@ def _strip_credentials(url: str) -> str:
 
 
 def _cache_dir(context: Any) -> Path:
+    from pathlib import Path
+
+    return Path(_cache_dir_name(context))
+
+
+def _cache_dir_name(context: Any) -> str:
+    """``<first pkgs_dir>/cache`` (or ``repodata_cache_dir``), as a string."""
     cache_dir = getattr(context, "repodata_cache_dir", None)
     if cache_dir:
-        return Path(cache_dir)
+        return os.fspath(cache_dir)
     pkgs_dir = getattr(context, "pkgs_dir_for_writes", None) or (list(context.pkgs_dirs) or ["."])[0]
-    return Path(pkgs_dir) / "cache"
+    return os.path.join(os.fspath(pkgs_dir), "cache")
 
 
 def _channel_name(channel: Any) -> str:

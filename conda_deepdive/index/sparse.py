@@ -42,13 +42,13 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
 
 from conda_deepdive.values import field, value_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from pathlib import Path
     from typing import Any
 
 __all__ = ["SparseIndex", "build_index", "load_index", "save_index", "sparse_enabled",
@@ -565,10 +565,17 @@ def build_index(buf: Any, use_only_tar_bz2: bool = False, stamp: tuple = ()) -> 
 
 def index_path(cache_dir: str | os.PathLike, key: str) -> Path:
     """``<cache_dir>/<key>.sparse`` — beside ``<key>.json`` of the repodata cache."""
-    return Path(cache_dir) / f"{key}{INDEX_SUFFIX}"
+    from pathlib import Path
+
+    return Path(index_file(cache_dir, key))
 
 
-def load_index(path: Path, stamp: tuple) -> SparseIndex | None:
+def index_file(cache_dir: str | os.PathLike, key: str) -> str:
+    """:func:`index_path` as a string (a warm run reads it with ``open``: no pathlib to import)."""
+    return os.path.join(os.fspath(cache_dir), f"{key}{INDEX_SUFFIX}")
+
+
+def load_index(path: str | os.PathLike, stamp: tuple) -> SparseIndex | None:
     """The stored index, if it describes the file with this ``stamp`` (size, mtime).
 
     The file is mapped, not read: a warm run over a big channel parses the header (the names)
@@ -576,7 +583,8 @@ def load_index(path: Path, stamp: tuple) -> SparseIndex | None:
     data = map_file(path)
     if data is None:  # empty, or not mappable here: read it
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                data = fh.read()
         except OSError:
             return None
     index = SparseIndex.from_bytes(data)
@@ -595,8 +603,11 @@ def _close(data: Any) -> None:
             pass
 
 
-def save_index(path: Path, index: SparseIndex) -> bool:
+def save_index(path: str | os.PathLike, index: SparseIndex) -> bool:
     """Write atomically (temporary file + rename); ``False`` if the folder is not writable."""
+    from pathlib import Path
+
+    path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.urandom(4).hex()}.tmp")
@@ -611,7 +622,7 @@ def save_index(path: Path, index: SparseIndex) -> bool:
         return False
 
 
-def map_file(path: Path) -> Any:
+def map_file(path: str | os.PathLike) -> Any:
     """The file's bytes as a read-only ``mmap`` (slices are ``bytes``), or ``None``."""
     import mmap
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 from _thread import allocate_lock  # threading.Lock itself, without importing threading (~1.5 ms)
 import os
 import time
-from pathlib import Path
 from collections.abc import Iterable
 
 from conda_deepdive.index import gc_policy
@@ -52,8 +51,10 @@ from conda_deepdive.index.repodata_cache import (
     REPODATA_FN,
     RepodataFetch,
     _cache_dir,
+    _cache_dir_name,
     _channel_name,
     _strip_credentials,
+    _url_to_local,
     _url_to_path,
     cache_fn_url,
 )
@@ -405,11 +406,11 @@ class SubdirData:
         size, mtime = sizes[fn]
         if size is None:
             return False
-        path = Path(self._local_dir(), fn)
+        path = os.path.join(self._local_dir(), fn)
         ctx = self.context
         tar_only = bool(getattr(ctx, "use_only_tar_bz2", False))
         key = cache_fn_url(self.url_w_credentials, fn)[: -len(".json")] + ("1" if tar_only else "")
-        index_file = sparse.index_path(_cache_dir(ctx), key)
+        index_file = sparse.index_file(_cache_dir_name(ctx), key)
         t0 = time.perf_counter()
         with gc_policy.paused():  # ~10⁴ acyclic objects: see gc_policy.py
             index = sparse.load_index(index_file, (fn, size, mtime))
@@ -484,8 +485,9 @@ class SubdirData:
 
     def _local_dir(self) -> str:
         """The folder of a ``file://`` subdir, as a plain path string (stat-ed several times a
-        load: ``os.path`` on a string costs a fraction of building ``Path`` objects)."""
-        return str(_url_to_path(self.url_w_credentials))
+        load: ``os.path`` on a string costs a fraction of building ``Path`` objects, and a warm
+        run then never imports pathlib)."""
+        return _url_to_local(self.url_w_credentials)
 
     def _file_stamp(self, fn: str) -> tuple:
         base = self._local_dir()
@@ -578,15 +580,15 @@ class SubdirData:
         from conda_deepdive.index import sparse
 
         if fetched.source == "cache" and fetched.cache_path:
-            source = Path(fetched.cache_path)
+            source = os.fspath(fetched.cache_path)
         elif fetched.source == "file":
-            source = _url_to_path(self.url_w_credentials) / fetched.filename
+            source = os.path.join(self._local_dir(), fetched.filename)
         else:
             source = None
         ctx = self.context
         tar_only = bool(getattr(ctx, "use_only_tar_bz2", False))
         try:
-            st = source.stat() if source is not None else None
+            st = os.stat(source) if source is not None else None
         except OSError:
             st = None
         stamp = (fetched.filename, st.st_size, st.st_mtime_ns) if st is not None else ()

@@ -22,13 +22,12 @@ from __future__ import annotations
 import re
 import warnings
 from os.path import basename, expanduser, expandvars
-from urllib.parse import unquote
 
 from ..exceptions import InvalidMatchSpec
 from ..values import LazyPattern
 from .channel import Channel, has_scheme, is_package_file, is_path, path_to_url, strip_pkg_extension, url_to_path
 from .matchers import GlobLowerStrMatch, name_problem
-from .urls import PACKAGE_EXTENSIONS
+from .urls import PACKAGE_EXTENSIONS, unquote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing is not imported at run time

@@ -9,7 +9,6 @@ import functools
 import os
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, unquote
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 
@@ -34,6 +33,40 @@ def _is_win_path(value: str) -> bool:
     """``C:/…`` or ``C:\\…`` (a drive letter, a colon, a slash)."""
     return len(value) > 2 and value[1] == ":" and value[2] in "/\\" and value[0].isascii() \
         and value[0].isalpha()
+
+
+# percent-encoding as urllib.parse does it, for the everyday case only: urllib.parse (and the
+# ipaddress module it imports) cost a warm run ~1.4 ms to import, for a few file:// paths
+_ALWAYS_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def quote(text: str, safe: str = "/") -> str:
+    """``urllib.parse.quote(text, safe)``: UTF-8 bytes outside the safe set become ``%XX``."""
+    keep = _ALWAYS_SAFE.union(c for c in safe if c.isascii())
+    if all(c in keep for c in text):
+        return text
+    return "".join(chr(b) if chr(b) in keep else f"%{b:02X}" for b in text.encode("utf-8"))
+
+
+def unquote(text: str) -> str:
+    """``urllib.parse.unquote(text)``: ``%XX`` runs decoded as UTF-8 (bad bytes replaced), a
+    ``%`` without two hex digits kept as it is."""
+    if "%" not in text:
+        return text
+    if not text.isascii():  # urllib decodes only the ASCII runs: let it do this rare case
+        from urllib.parse import unquote as full_unquote
+
+        return full_unquote(text)
+    pieces = text.split("%")
+    out = bytearray(pieces[0].encode("ascii"))
+    for piece in pieces[1:]:
+        if len(piece) >= 2 and piece[0] in _HEX and piece[1] in _HEX:
+            out.append(int(piece[:2], 16))
+            out += piece[2:].encode("ascii")
+        else:
+            out += b"%" + piece.encode("ascii")
+    return out.decode("utf-8", "replace")
 
 
 def has_scheme(value: str) -> bool:
