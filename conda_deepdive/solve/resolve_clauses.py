@@ -83,19 +83,27 @@ class ClauseBuilding:
                                 gen_clauses_seconds=time.perf_counter() - t0)
             return C
         C = Clauses()
+        clauses = C._clauses
         for name, group in self.groups.items():
-            names = [self.to_sat_name(p) for p in group]
-            for sat_name in names:
-                C.new_var(sat_name)
+            lits = [C.new_var(self.to_sat_name(p)) for p in group]
             m = C.new_var(self.to_sat_name(MatchSpec(name)))
-            # exactly one of the records, or the name variable is false (nothing installed)
-            C.Require(C.ExactlyOne, names + [C.Not(m)])
+            # exactly one of the records, or the name variable is false (nothing installed):
+            # C.Require(C.ExactlyOne, names + [C.Not(m)]), without the layers in between. For
+            # two or more literals that is the BDD of "1 <= sum <= 1" over the literals sorted
+            # (Clauses._lb_preprocess with unit weights), asserted; a constant leaves no clauses.
+            lits.append(-m)
+            lits.sort()
+            saved = len(clauses)
+            x = C._bdd_positive(lits, (1,) * len(lits), len(lits), 1, 1)
+            if x == TRUE or x == FALSE:
+                del clauses[saved:]
+            C._eval_into(x, True)
         # "a record implies each of its dependencies": C.Require(C.Or, -record, spec) per
         # dependency, tens of thousands of times in a big solve. Written out below with the
         # same clauses in the same order: a spec's variable is looked up once per spec object
         # (the records' parsed dependencies are shared), and the two-literal clause is built
         # here the way Clauses._or builds it (smaller literal first).
-        names, clauses = C.names, C._clauses
+        names = C.names
         sat_name, push, ms_depends = self.to_sat_name, self.push_MatchSpec, self.ms_depends
         spec_lit: dict[int, int | None] = {}  # id(spec) -> its literal; None: a virtual package
         for prec in self._records:
