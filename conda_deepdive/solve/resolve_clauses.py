@@ -164,6 +164,8 @@ class ClauseBuilding:
     def generate_feature_metric(self, C: Clauses) -> dict[str, int]:
         """Weigh 1 each installed record *lacking* a feature some sibling has, when it is tracked."""
         eq: dict[str, int] = {}
+        if not self.trackers:
+            return eq  # no record tracks a feature: no feature is ever active below
         for name, group in self.groups.items():
             prec_feats = {self.to_sat_name(p): set(p.features or ()) for p in group}
             active = set().union(*prec_feats.values()).intersection(self.trackers)
