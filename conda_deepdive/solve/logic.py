@@ -667,7 +667,10 @@ class Clauses:
         seconds = time.perf_counter() - t0
         status = result if isinstance(result, str) else "SAT"
         self.stats.record(SatCall(self._purpose, self.m, len(clauses), status, seconds, reused))
-        return None if isinstance(result, str) else list(result)
+        if isinstance(result, str):
+            return None
+        # a copy only of an answer the memo keeps (callers may change the list they get)
+        return list(result) if key is not None else result
 
     def sat(self, additional=None, includeIf: bool = False, names: bool = False, limit: int = 0):
         """A solution (list of literals, one per variable) or ``None`` when unsatisfiable.

@@ -80,6 +80,16 @@ class ReducedIndex(Mapping):
     def __len__(self) -> int:
         return len(self._records)
 
+    # the dict's own views: Mapping's would look every record up again (and hash it) per item
+    def keys(self) -> Any:
+        return self._records.keys()
+
+    def values(self) -> Any:
+        return self._records.values()
+
+    def items(self) -> Any:
+        return self._records.items()
+
     def __hash__(self) -> int:
         return id(self)
 
