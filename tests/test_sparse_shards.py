@@ -513,6 +513,11 @@ def test_a_stored_index_finds_names_through_its_table_without_decoding_the_other
     body = at + int.from_bytes(data[len(sparse._MAGIC):at], "little")
     data[body + start:body + start + length] = (1).to_bytes(8, sys.byteorder) * (length // 8)
     damaged = sparse.SparseIndex.from_bytes(bytes(data))
+    # names that are not UTF-8: the index is rebuilt, as for any other damage
+    spoiled = bytearray(built.to_bytes())
+    start, length = header["sections"]["names"]
+    spoiled[body + start] = 0xFF
+    assert sparse.SparseIndex.from_bytes(bytes(spoiled)) is None
     first, second = list(built.positions)[:2]
     assert list(damaged.positions[first]) == built.positions[first]  # what the slots point at
     assert damaged.positions.get(second) is None and damaged.positions.get("zz-not-here") is None

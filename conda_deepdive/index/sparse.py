@@ -394,6 +394,7 @@ class SparseIndex:
                     or (name_ends and name_ends[-1] != len(part["names"]))
                     or len(slots) <= count):  # (the writer leaves most slots empty)
                 return None
+            str(part["names"], "utf-8", "surrogatepass")  # the names are text (else: rebuilt)
             fns = part["fns"]
             if fn_ends and fn_ends[-1] != len(fns):
                 return None
