@@ -167,6 +167,8 @@ class ClauseBuilding:
         if not self.trackers:
             return eq  # no record tracks a feature: no feature is ever active below
         for name, group in self.groups.items():
+            if not any(p.features for p in group):
+                continue  # nothing of this name has a feature: none can be active below
             prec_feats = {self.to_sat_name(p): set(p.features or ()) for p in group}
             active = set().union(*prec_feats.values()).intersection(self.trackers)
             for feat in active:
