@@ -191,10 +191,10 @@ class _Positions(Mapping):
         self._names, self._pos, self._ends = names, pos, ends
 
     def __getitem__(self, name: str) -> Any:
-        i = self._names.find(name)
-        if i < 0:
+        found = self.get(name)
+        if found is None:
             raise KeyError(name)
-        return self._pos[self._ends[i - 1] if i else 0:self._ends[i]]
+        return found
 
     def get(self, name: str, default: Any = None) -> Any:
         i = self._names.find(name)
@@ -321,12 +321,15 @@ class SparseIndex:
         it pulls in cost a warm run ~3 ms) and copies no array."""
         from array import array
 
-        fns = [e[0].encode("utf-8", "surrogatepass") for e in self.entries]
-        fn_ends = array("q")
-        total = 0
-        for fn in fns:
-            total += len(fn)
-            fn_ends.append(total)
+        def packed(chunks: list[bytes]) -> tuple[bytes, bytes]:
+            """The chunks joined, and the offset where each ends (native 64-bit integers)."""
+            ends, total = array("q"), 0
+            for chunk in chunks:
+                total += len(chunk)
+                ends.append(total)
+            return b"".join(chunks), ends.tobytes()
+
+        fns, fn_ends = packed([e[0].encode("utf-8", "surrogatepass") for e in self.entries])
         spans = array("q", [x for e in self.entries for x in e[1:]])
         twins = array("q", [x for k, v in self.twins.items() for x in (k, *v)])
         names = list(self.positions)
@@ -337,22 +340,15 @@ class SparseIndex:
         # without the dependencies, every name is "special": the solver then builds its records
         known = self.dependencies if self.dependencies is not None else {}
         special = self.special if self.dependencies is not None else frozenset(names)
-        deps, deps_ends, total = [], array("q"), 0
-        for name in names:
-            text = "\n".join(known.get(name, ())).encode("utf-8", "surrogatepass")
-            deps.append(text)
-            total += len(text)
-            deps_ends.append(total)
+        deps, deps_ends = packed(["\n".join(known.get(name, ())).encode("utf-8", "surrogatepass")
+                                  for name in names])
         encoded = [name.encode("utf-8", "surrogatepass") for name in names]
-        name_ends, total = array("q"), 0
-        for data in encoded:
-            total += len(data)
-            name_ends.append(total)
-        body = {"names": b"".join(encoded), "name_ends": name_ends.tobytes(),
+        name_blob, name_ends = packed(encoded)
+        body = {"names": name_blob, "name_ends": name_ends,
                 "slots": array("q", _name_slots(encoded)).tobytes(),
-                "fns": b"".join(fns), "fn_ends": fn_ends.tobytes(),
+                "fns": fns, "fn_ends": fn_ends,
                 "spans": spans.tobytes(), "pos": pos.tobytes(), "pos_ends": pos_ends.tobytes(),
-                "twins": twins.tobytes(), "deps": b"".join(deps), "deps_ends": deps_ends.tobytes()}
+                "twins": twins.tobytes(), "deps": deps, "deps_ends": deps_ends}
         sections, offset = {}, 0
         for key, data in body.items():
             sections[key] = [offset, len(data)]
